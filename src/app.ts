@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv, type Options as AjvOptions } from 'ajv'
+import addFormats from 'ajv-formats'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import auth from './plugins/auth.js'
+import bootstrapAdmin from './plugins/bootstrap-admin.js'
+import errors from './plugins/errors.js'
+import storage from './plugins/storage.js'
+import swagger from './plugins/swagger.js'
+import audit from './routes/audit.js'
+import directory from './routes/directory.js'
+import health from './routes/health.js'
+import tokens from './routes/tokens.js'
+
+export interface AppOptions {
+  config: Config
+}
+
+/** Header and body fields that may carry secrets: never logged. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]']
+
+/** Options that must be given when the fastify instance is created. */
+export function serverOptions (config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
+    },
+    bodyLimit: config.bodyLimit,
+    genReqId: () => randomUUID(),
+    // Do not adopt a client-chosen request id: it ends up in logs and the audit trail.
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true }
+  }
+}
+
+/**
+ * Body validation never coerces types or drops unknown fields: a wrong type
+ * or an unknown field is a 400. Query strings and path parameters arrive as
+ * strings, so there numbers and booleans are coerced.
+ */
+function validators (): { body: Ajv, other: Ajv } {
+  const base: AjvOptions = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false, verbose: true }
+  const body = new Ajv({ ...base, coerceTypes: false })
+  const other = new Ajv({ ...base, coerceTypes: 'array' })
+  addFormats.default(body)
+  addFormats.default(other)
+  return { body, other }
+}
+
+/** The whole service as one plugin: external plugins, then storage and services, then routes. */
+export const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) => {
+  const ajv = validators()
+  fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.other).compile(schema))
+
+  await fastify.register(errors)
+  await fastify.register(swagger)
+  await fastify.register(storage, { config })
+  await fastify.register(bootstrapAdmin, { config })
+  await fastify.register(auth)
+
+  await fastify.register(health)
+  await fastify.register(tokens)
+  await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
+  await fastify.register(audit)
+}
+
+/** A ready-to-use instance of the service (not listening). */
+export async function buildApp (config: Config, overrides: Partial<FastifyServerOptions> = {}): Promise<FastifyInstance> {
+  const fastify = Fastify({ ...serverOptions(config), ...overrides }).withTypeProvider<TypeBoxTypeProvider>()
+  await fastify.register(app, { config })
+  await fastify.ready()
+  return fastify
+}

@@ -1,0 +1,90 @@
+import path from 'node:path'
+import { Type, type Static } from '@sinclair/typebox'
+import { Ajv } from 'ajv'
+
+/**
+ * Every setting the service reads from its environment, in one schema.
+ * The README's table of variables is checked against this schema by a test.
+ */
+export const ConfigSchema = Type.Object({
+  RA_DATABASE_FILE: Type.String({ minLength: 1, default: './data/ra.sqlite', description: 'SQLite database file; its folder is created if missing and also holds the generated administrator token file.' }),
+  RA_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on.' }),
+  RA_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to listen on (0 picks a free one).' }),
+  RA_PUBLIC_BASE_URL: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', description: 'The URL clients use to reach the service (ticket issuer, links in e-mail). Default: http://RA_HOST:RA_PORT.' })),
+  RA_LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino log level.' }
+  ),
+  RA_BOOTSTRAP_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'Registered at start as a token of the built-in administrator (idempotent). At least 32 printable characters.' })),
+  RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
+  RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
+  RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
+  RA_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' })
+}, { additionalProperties: false })
+
+export type RawConfig = Static<typeof ConfigSchema>
+
+export interface Config {
+  databaseFile: string
+  host: string
+  port: number
+  publicBaseUrl: string
+  logLevel: RawConfig['RA_LOG_LEVEL']
+  bootstrapAdminToken: string | undefined
+  bodyLimit: number
+  importBodyLimit: number
+  dbBusyTimeoutMs: number
+  shutdownTimeoutMs: number
+}
+
+/** Names of secret variables: their values never appear in an error message. */
+const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN'])
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID'
+  constructor (readonly variable: string, message: string) {
+    super(`Invalid configuration: ${variable} ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
+// Only the format the schema uses, without pulling in ajv-formats here.
+ajv.addFormat('uri', (s: string) => URL.canParse(s))
+const validate = ajv.compile(ConfigSchema)
+
+/**
+ * Reads the `RA_*` variables from `env`, applies defaults and validates them.
+ * Throws a ConfigError naming the first bad variable; an unknown `RA_*`
+ * variable is refused too, because it is almost always a typo.
+ */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(ConfigSchema.properties)
+  const raw: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('RA_') || value === undefined) continue
+    if (!known.includes(name)) throw new ConfigError(name, `is not a known variable (known: ${known.join(', ')})`)
+    // An empty variable means "not set", as in most shells' `VAR= cmd`.
+    if (value !== '') raw[name] = value
+  }
+  if (!validate(raw)) {
+    const [error] = validate.errors ?? []
+    const variable = error?.instancePath.replace(/^\//, '') || String(error?.params?.['missingProperty'] ?? 'configuration')
+    const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(env[variable])})`
+    throw new ConfigError(variable, `${error?.message ?? 'is invalid'}${shown}`)
+  }
+  const c = raw as RawConfig
+  const hostForUrl = c.RA_HOST.includes(':') ? `[${c.RA_HOST}]` : c.RA_HOST
+  return {
+    databaseFile: path.resolve(c.RA_DATABASE_FILE),
+    host: c.RA_HOST,
+    port: c.RA_PORT,
+    publicBaseUrl: (c.RA_PUBLIC_BASE_URL ?? `http://${hostForUrl}:${c.RA_PORT}`).replace(/\/+$/, ''),
+    logLevel: c.RA_LOG_LEVEL,
+    bootstrapAdminToken: c.RA_BOOTSTRAP_ADMIN_TOKEN,
+    bodyLimit: c.RA_BODY_LIMIT,
+    importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
+    dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,
+    shutdownTimeoutMs: c.RA_SHUTDOWN_TIMEOUT_MS
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Every error the API can answer with, in one place: a stable machine-readable
+ * `code`, its HTTP status, and the reason phrase. Clients switch on `code`;
+ * messages are for humans and may change.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  UNKNOWN_FIELD: 400,
+  INVALID_JSON: 400,
+  AUTH_REQUIRED: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_REVOKED: 401,
+  ACCOUNT_DISABLED: 401,
+  ADMIN_REQUIRED: 403,
+  INSUFFICIENT_SCOPE: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  DUPLICATE_NAME: 409,
+  GROUP_CYCLE: 409,
+  DOMAIN_NOT_EMPTY: 409,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNKNOWN_REFERENCE: 422,
+  INVALID_REFERENCE: 422,
+  INVALID_VALUE: 422,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable'
+}
+
+export function reasonPhrase (statusCode: number): string {
+  return REASON[statusCode] ?? 'Error'
+}
+
+/**
+ * An error the service means to show the client. `field` is a JSON-pointer-like
+ * path to the offending input (`members[2]`, `name`), when there is one.
+ */
+export class AppError extends Error {
+  readonly statusCode: number
+  readonly field: string | undefined
+
+  constructor (readonly code: ErrorCode, message: string, options: { field?: string | undefined } = {}) {
+    super(message)
+    this.name = 'AppError'
+    this.statusCode = ERROR_CODES[code]
+    this.field = options.field
+  }
+
+  /** The same error with its field placed under `prefix` (for nested documents). */
+  under (prefix: string): AppError {
+    const field = this.field === undefined ? prefix : `${prefix}.${this.field}`
+    return new AppError(this.code, this.message.replace(this.field ?? '\u0000', field), { field })
+  }
+}
+
+export const notFound = (what: string, id: string): AppError =>
+  new AppError('NOT_FOUND', `${what} ${JSON.stringify(id)} does not exist`)

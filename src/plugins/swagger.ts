@@ -1,0 +1,32 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+import { ErrorSchema } from '../schemas/common.js'
+
+export const API_DESCRIPTION = `The control plane for Remote Assistance: who may connect to which computer, in which mode, until when.
+
+Every \`/v1\` call needs \`Authorization: Bearer <api token>\`. Errors are \`{ statusCode, code, error, message }\` with a stable \`code\`, and \`field\` when one input field is at fault.`
+
+/** OpenAPI 3.1 from the route schemas; served at /openapi.json and /docs. */
+export default fp(async (fastify) => {
+  fastify.addSchema(ErrorSchema)
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Remote Assistance invitation ticket service', version: '1', description: API_DESCRIPTION },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token (`ra_…`).' } }
+      },
+      security: [{ bearerAuth: [] }],
+      tags: [
+        { name: 'Operations', description: 'Health and readiness' },
+        { name: 'Tokens', description: 'API tokens (administrator)' },
+        { name: 'Directory', description: 'Domains, trusts, users, groups and computers (administrator)' },
+        { name: 'Audit', description: 'The append-only audit trail' }
+      ]
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json['$id'] ?? `def-${i}`) }
+  })
+  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+}, { name: 'swagger', dependencies: ['errors'] })

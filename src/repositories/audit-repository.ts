@@ -1,0 +1,78 @@
+import type { Db } from '../db/database.js'
+import { nowIso } from '../db/database.js'
+import type { AuditEvent, AuditQueryType } from '../schemas/audit.js'
+import { decodeCursor, pageOf, type PageOf } from './paging.js'
+
+export interface AuditRecord {
+  actor: string
+  actorTokenId?: string | null
+  requestId?: string | null
+  action: string
+  target?: string | null
+  outcome: 'success' | 'failure' | 'denied'
+  /** Never a secret: callers pass names, ids, counts and reasons only. */
+  details?: Record<string, unknown> | null
+}
+
+interface AuditRow {
+  id: number
+  occurred_at: string
+  request_id: string | null
+  actor: string
+  actor_token_id: string | null
+  action: string
+  target: string | null
+  outcome: AuditEvent['outcome']
+  details: string | null
+}
+
+/** The append-only audit trail (the table's triggers refuse updates and deletes). */
+export class AuditRepository {
+  private readonly insert
+  constructor (private readonly db: Db) {
+    this.insert = db.prepare(`INSERT INTO audit_events
+      (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+  }
+
+  record (event: AuditRecord): void {
+    this.insert.run(
+      nowIso(), event.requestId ?? null, event.actor, event.actorTokenId ?? null, event.action,
+      event.target ?? null, event.outcome, event.details ? JSON.stringify(event.details) : null
+    )
+  }
+
+  /** Newest first. */
+  list (query: AuditQueryType): PageOf<AuditEvent> {
+    const where: string[] = []
+    const args: Array<string | number> = []
+    const filters: Array<[string, string | undefined]> = [
+      ['actor = ?', query.actor], ['action = ?', query.action], ['target = ?', query.target],
+      ['outcome = ?', query.outcome],
+      ['occurred_at >= ?', query.from && new Date(query.from).toISOString()],
+      ['occurred_at < ?', query.to && new Date(query.to).toISOString()]
+    ]
+    for (const [clause, value] of filters) {
+      if (value !== undefined) { where.push(clause); args.push(value) }
+    }
+    const cursor = decodeCursor(query.cursor, 1)
+    if (cursor) { where.push('id < ?'); args.push(Number(cursor[0])) }
+    const rows = this.db.prepare(`SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1) as AuditRow[]
+    return pageOf(rows, query.limit, (r) => [r.id], (page) => page.map(toEvent))
+  }
+}
+
+function toEvent (r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    occurredAt: r.occurred_at,
+    requestId: r.request_id,
+    actor: r.actor,
+    actorTokenId: r.actor_token_id,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    details: r.details ? JSON.parse(r.details) as Record<string, unknown> : null
+  }
+}

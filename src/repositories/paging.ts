@@ -1,0 +1,30 @@
+import { AppError } from '../errors.js'
+
+/** Opaque keyset cursors: the sort key of the last row of a page, base64url-encoded. */
+export function encodeCursor (key: ReadonlyArray<string | number>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url')
+}
+
+export function decodeCursor (cursor: string | undefined, arity: number): Array<string | number> | null {
+  if (cursor === undefined) return null
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (Array.isArray(key) && key.length === arity && key.every((k) => typeof k === 'string' || typeof k === 'number')) return key
+  } catch {}
+  throw new AppError('VALIDATION_FAILED', 'cursor is not a cursor this service returned', { field: 'cursor' })
+}
+
+export interface PageOf<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+/** Rows were fetched with limit + 1: the extra row only says there is a next page. */
+export function pageOf<R, T> (rows: R[], limit: number, keyOf: (row: R) => ReadonlyArray<string | number>, map: (rows: R[]) => T[]): PageOf<T> {
+  const more = rows.length > limit
+  const page = more ? rows.slice(0, limit) : rows
+  return { items: map(page), nextCursor: more ? encodeCursor(keyOf(page[page.length - 1]!)) : null }
+}
+
+/** `?, ?, ?` for an IN list. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')

@@ -1,0 +1,88 @@
+import type { Db } from '../db/database.js'
+import type { Scope, TokenInfo } from '../schemas/tokens.js'
+import { decodeCursor, pageOf, type PageOf } from './paging.js'
+
+export type TokenSource = TokenInfo['source']
+
+export interface TokenRow {
+  id: string
+  token_hash: string
+  principal_kind: 'admin' | 'user' | 'integration'
+  account_id: string | null
+  integration_name: string | null
+  scopes: string
+  label: string | null
+  source: TokenSource
+  created_at: string
+  expires_at: string | null
+  last_used_at: string | null
+  revoked_at: string | null
+  /** Joined: the user's `DOMAIN\name` and whether the account is enabled. */
+  user_name: string | null
+  user_enabled: number | null
+}
+
+export interface NewToken {
+  id: string
+  tokenHash: string
+  principalKind: TokenRow['principal_kind']
+  accountId: string | null
+  integrationName: string | null
+  scopes: Scope[]
+  label: string | null
+  source: TokenSource
+  createdAt: string
+  expiresAt: string | null
+}
+
+const SELECT = `SELECT t.*, d.name || '\\' || a.name AS user_name, a.enabled AS user_enabled
+  FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id LEFT JOIN domains d ON d.id = a.domain_id`
+
+export class TokensRepository {
+  private readonly byHash
+  private readonly touchStmt
+  constructor (private readonly db: Db) {
+    this.byHash = db.prepare(`${SELECT} WHERE t.token_hash = ?`)
+    this.touchStmt = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?')
+  }
+
+  insert (t: NewToken): void {
+    this.db.prepare(`INSERT INTO api_tokens (id, token_hash, principal_kind, account_id, integration_name, scopes, label, source, created_at, expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      t.id, t.tokenHash, t.principalKind, t.accountId, t.integrationName, JSON.stringify(t.scopes), t.label, t.source, t.createdAt, t.expiresAt)
+  }
+
+  findByHash (hash: string): TokenRow | undefined {
+    return this.byHash.get(hash) as TokenRow | undefined
+  }
+
+  get (id: string): TokenRow | undefined {
+    return this.db.prepare(`${SELECT} WHERE t.id = ?`).get(id) as TokenRow | undefined
+  }
+
+  touch (id: string, at: string): void {
+    this.touchStmt.run(at, id)
+  }
+
+  revoke (id: string, at: string): void {
+    this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id)
+  }
+
+  /** Whether an administrator token that still works exists. */
+  hasUsableAdminToken (now: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM api_tokens WHERE principal_kind = 'admin' AND revoked_at IS NULL
+      AND (expires_at IS NULL OR expires_at > ?) LIMIT 1`).get(now) !== undefined
+  }
+
+  /** Oldest first. */
+  list (query: { limit: number, cursor?: string | undefined, includeRevoked: boolean }): PageOf<TokenRow> {
+    const where: string[] = []
+    const args: Array<string | number> = []
+    if (!query.includeRevoked) where.push('t.revoked_at IS NULL')
+    const cursor = decodeCursor(query.cursor, 2)
+    if (cursor) { where.push('(t.created_at, t.id) > (?, ?)'); args.push(...cursor) }
+    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY t.created_at, t.id LIMIT ?`).all(...args, query.limit + 1) as TokenRow[]
+    return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
+  }
+}

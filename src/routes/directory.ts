@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { notFound } from '../errors.js'
+import { actorContext } from '../plugins/auth.js'
+import type { PageOf } from '../repositories/paging.js'
+import { IdParamsSchema, type IdParams, Page, errorResponses } from '../schemas/common.js'
+import {
+  ComputerCreateSchema, ComputerSchema, ComputerUpdateSchema, DirectoryImportResultSchema, DirectoryImportSchema,
+  DirectoryListQuery, DomainCreateSchema, DomainSchema, DomainUpdateSchema, GroupCreateSchema, GroupSchema,
+  GroupUpdateSchema, UserCreateSchema, UserSchema, UserUpdateSchema, type DirectoryListQueryType
+} from '../schemas/directory.js'
+import type { ActorContext } from '../services/context.js'
+
+const read = { access: { scope: 'directory:read' as const } }
+const write = { access: { scope: 'directory:write' as const } }
+
+interface Resource<C extends TSchema, U extends TSchema, I extends TSchema> {
+  path: string
+  noun: string
+  create: C
+  update: U
+  item: I
+  list: (query: DirectoryListQueryType) => PageOf<Static<I>>
+  get: (id: string) => Static<I> | undefined
+  add: (body: Static<C>, ctx: ActorContext) => Static<I>
+  change: (id: string, body: Static<U>, ctx: ActorContext) => Static<I>
+  remove: (id: string, ctx: ActorContext) => void
+}
+
+/** The five routes every directory object has: list, read, create, update (partial), delete. */
+function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fastify: FastifyInstance, r: Resource<C, U, I>): void {
+  // Generic over the schemas, so typed by hand here: the schemas still validate every request.
+  const app = fastify
+  const tags = ['Directory']
+  app.get<{ Querystring: DirectoryListQueryType }>(r.path, {
+    config: read,
+    schema: { tags, summary: `List ${r.noun}s, by name`, querystring: DirectoryListQuery, response: { 200: Page(r.item), ...errorResponses() } }
+  }, async (request) => r.list(request.query))
+
+  app.get<{ Params: IdParams }>(`${r.path}/:id`, {
+    config: read,
+    schema: { tags, summary: `One ${r.noun}`, params: IdParamsSchema, response: { 200: r.item, ...errorResponses(404) } }
+  }, async (request) => r.get(request.params.id) ?? Promise.reject(notFound(r.noun, request.params.id)))
+
+  app.post<{ Body: Static<C> }>(r.path, {
+    config: write,
+    schema: { tags, summary: `Create a ${r.noun}`, body: r.create, response: { 201: r.item, ...errorResponses(409, 413, 422) } }
+  }, async (request, reply) => reply.code(201).send(r.add(request.body, actorContext(request))))
+
+  app.patch<{ Params: IdParams, Body: Static<U> }>(`${r.path}/:id`, {
+    config: write,
+    schema: { tags, summary: `Change a ${r.noun} (fields given replace, lists whole)`, params: IdParamsSchema, body: r.update, response: { 200: r.item, ...errorResponses(404, 409, 413, 422) } }
+  }, async (request) => r.change(request.params.id, request.body, actorContext(request)))
+
+  app.delete<{ Params: IdParams }>(`${r.path}/:id`, {
+    config: write,
+    schema: { tags, summary: `Delete a ${r.noun}`, params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses(404, 409) } }
+  }, async (request, reply) => {
+    r.remove(request.params.id, actorContext(request))
+    return reply.code(204).send(null)
+  })
+}
+
+const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async (fastify, opts) => {
+  const { directory: service, repos } = fastify.services
+
+  resource(fastify, {
+    path: '/v1/domains', noun: 'domain', create: DomainCreateSchema, update: DomainUpdateSchema, item: DomainSchema,
+    list: (q) => repos.domains.list(q),
+    get: (id) => repos.domains.get(id),
+    add: (body, ctx) => service.createDomain(body, ctx),
+    change: (id, body, ctx) => service.updateDomain(id, body, ctx),
+    remove: (id, ctx) => service.deleteDomain(id, ctx)
+  })
+  resource(fastify, {
+    path: '/v1/users', noun: 'user', create: UserCreateSchema, update: UserUpdateSchema, item: UserSchema,
+    list: (q) => repos.accounts.listUsers(q),
+    get: (id) => repos.accounts.getUser(id),
+    add: (body, ctx) => service.createUser(body, ctx),
+    change: (id, body, ctx) => service.updateUser(id, body, ctx),
+    remove: (id, ctx) => service.deleteUser(id, ctx)
+  })
+  resource(fastify, {
+    path: '/v1/groups', noun: 'group', create: GroupCreateSchema, update: GroupUpdateSchema, item: GroupSchema,
+    list: (q) => repos.accounts.listGroups(q),
+    get: (id) => repos.accounts.getGroup(id),
+    add: (body, ctx) => service.createGroup(body, ctx),
+    change: (id, body, ctx) => service.updateGroup(id, body, ctx),
+    remove: (id, ctx) => service.deleteGroup(id, ctx)
+  })
+  resource(fastify, {
+    path: '/v1/computers', noun: 'computer', create: ComputerCreateSchema, update: ComputerUpdateSchema, item: ComputerSchema,
+    list: (q) => repos.computers.list(q),
+    get: (id) => repos.computers.get(id),
+    add: (body, ctx) => service.createComputer(body, ctx),
+    change: (id, body, ctx) => service.updateComputer(id, body, ctx),
+    remove: (id, ctx) => service.deleteComputer(id, ctx)
+  })
+
+  fastify.post('/v1/directory/import', {
+    config: write,
+    bodyLimit: opts.importBodyLimit,
+    schema: {
+      tags: ['Directory'],
+      summary: 'Load a whole directory document in one transaction (all or nothing)',
+      body: DirectoryImportSchema,
+      response: { 200: DirectoryImportResultSchema, ...errorResponses(409, 413, 422) }
+    }
+  }, async (request) => service.importDirectory(request.body, actorContext(request)))
+}
+export default directory

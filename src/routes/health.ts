@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { AppError } from '../errors.js'
+
+const Status = Type.Object({ status: Type.String() })
+
+const health: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/healthz', {
+    schema: { tags: ['Operations'], summary: 'Liveness: the process is up', security: [], response: { 200: Status } }
+  }, async () => ({ status: 'ok' }))
+
+  fastify.get('/readyz', {
+    schema: { tags: ['Operations'], summary: 'Readiness: the database is open and every migration applied', security: [], response: { 200: Status, 503: Type.Ref('Error') } }
+  }, async () => {
+    let ready = false
+    try { ready = fastify.services.isReady() } catch {}
+    if (!ready) throw new AppError('SERVICE_UNAVAILABLE', 'the database is not open or not migrated')
+    return { status: 'ready' }
+  })
+}
+export default health

@@ -1,0 +1,45 @@
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { MigrationError } from './db/migrate.js'
+
+/**
+ * Starts the service and stops it cleanly: on SIGTERM or SIGINT it stops
+ * accepting connections, lets in-flight requests finish (up to
+ * RA_SHUTDOWN_TIMEOUT_MS), closes the database, and exits.
+ */
+async function main (): Promise<void> {
+  const config = loadConfig()
+  const app = await buildApp(config)
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => {
+      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; exiting anyway')
+      process.exit(1)
+    }, config.shutdownTimeoutMs)
+    timer.unref()
+    app.close().then(() => {
+      app.log.info('stopped')
+      process.exit(0)
+    }, (err: unknown) => {
+      app.log.error({ err }, 'error while shutting down')
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  await app.listen({ host: config.host, port: config.port })
+  app.log.info({ publicBaseUrl: config.publicBaseUrl, database: config.databaseFile }, 'Remote Assistance ticket service ready')
+}
+
+main().catch((err: unknown) => {
+  // Configuration and migration problems are the operator's to fix: say what, without a stack.
+  if (err instanceof ConfigError || err instanceof MigrationError) {
+    process.stderr.write(`ra-ticket-service: ${err.message}\n`)
+  } else {
+    process.stderr.write(`ra-ticket-service: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
+  }
+  process.exit(1)
+})
