@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
@@ -51,8 +52,11 @@ function validators (): { body: Ajv, other: Ajv } {
   return { body, other }
 }
 
-/** The whole service as one plugin: external plugins, then storage and services, then routes. */
-export const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) => {
+/**
+ * The whole service as one plugin: external plugins, then storage and services, then routes.
+ * Wrapped with fastify-plugin so its decorators (services, swagger) are visible to whoever registers it.
+ */
+export const app = fp<AppOptions>(async (fastify, { config }) => {
   const ajv = validators()
   fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.other).compile(schema))
 
@@ -66,7 +70,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) =
   await fastify.register(tokens)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(audit)
-}
+}, { name: 'ra-ticket-service' })
 
 /** A ready-to-use instance of the service (not listening). */
 export async function buildApp (config: Config, overrides: Partial<FastifyServerOptions> = {}): Promise<FastifyInstance> {

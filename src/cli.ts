@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util'
+import { Ajv } from 'ajv'
+import addFormats from 'ajv-formats'
+import { ConfigError, loadConfig } from './config.js'
+import { MigrationError } from './db/migrate.js'
+import { AppError } from './errors.js'
+import { fieldPath } from './plugins/errors.js'
+import { createServices, openMigratedDatabase } from './plugins/storage.js'
+import { CLI_CONTEXT } from './services/context.js'
+import { TokenCreateSchema, type TokenCreate } from './schemas/tokens.js'
+
+const USAGE = `Usage: npm run cli -- <command>
+
+  tokens create --admin [--label TEXT] [--expires ISO-8601]
+  tokens create --user 'DOMAIN\\name' [--label TEXT] [--expires ISO-8601]
+  tokens create --integration NAME --scope SCOPE [--scope SCOPE …] [--label TEXT] [--expires ISO-8601]
+  tokens list [--all]            list tokens (never their secrets); --all includes revoked ones
+  tokens revoke TOKEN-ID
+  migrate                        apply pending database migrations and exit
+
+Works offline on the database named by RA_DATABASE_FILE (default ./data/ra.sqlite),
+also while the service runs. Every change is written to the audit trail as actor "cli".`
+
+const ajv = new Ajv({ strict: false, allErrors: false })
+addFormats.default(ajv)
+const validateTokenCreate = ajv.compile<TokenCreate>(TokenCreateSchema)
+
+export function run (argv: string[], out: (line: string) => void): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      admin: { type: 'boolean' },
+      user: { type: 'string' },
+      integration: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      label: { type: 'string' },
+      expires: { type: 'string' },
+      all: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  const command = positionals.join(' ')
+  if (values.help || positionals.length === 0) { out(USAGE); return positionals.length === 0 && !values.help ? 2 : 0 }
+
+  const config = loadConfig()
+  const { db, applied } = openMigratedDatabase(config)
+  try {
+    const services = createServices(db)
+    if (command === 'migrate') {
+      out(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply')
+      return 0
+    }
+    if (command === 'tokens create') {
+      const kinds = [values.admin ? 'admin' : null, values.user !== undefined ? 'user' : null, values.integration !== undefined ? 'integration' : null].filter(Boolean)
+      if (kinds.length !== 1) { out('tokens create needs exactly one of --admin, --user, --integration'); return 2 }
+      const input = {
+        principal: values.admin
+          ? { type: 'admin' }
+          : values.user !== undefined
+            ? { type: 'user', user: values.user }
+            : { type: 'integration', name: values.integration, scopes: values.scope ?? [] },
+        ...(values.label !== undefined ? { label: values.label } : {}),
+        ...(values.expires !== undefined ? { expiresAt: values.expires } : {})
+      }
+      if (!validateTokenCreate(input)) {
+        const [e] = validateTokenCreate.errors ?? []
+        out(`invalid: ${fieldPath(e?.instancePath ?? '')} ${e?.message ?? ''}`.trim())
+        return 2
+      }
+      const { token, tokenInfo } = services.tokens.create(input, 'cli', CLI_CONTEXT)
+      out(`token id: ${tokenInfo.id}`)
+      out(`token (shown once, store it now): ${token}`)
+      return 0
+    }
+    if (command === 'tokens list') {
+      let cursor: string | undefined
+      do {
+        const page = services.tokens.list({ limit: 500, cursor, includeRevoked: values.all === true })
+        for (const t of page.items) {
+          const who = t.principal.type === 'user' ? `user ${t.principal.user}` : t.principal.type === 'integration' ? `integration ${t.principal.name} [${t.principal.scopes?.join(' ')}]` : 'admin'
+          out(`${t.id}  ${who}  created ${t.createdAt}${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}${t.expiresAt ? `  expires ${t.expiresAt}` : ''}${t.label ? `  "${t.label}"` : ''}`)
+        }
+        cursor = page.nextCursor ?? undefined
+      } while (cursor)
+      return 0
+    }
+    if (positionals[0] === 'tokens' && positionals[1] === 'revoke' && positionals.length === 3) {
+      const info = services.tokens.revoke(positionals[2]!, CLI_CONTEXT)
+      out(`revoked ${info.id} at ${info.revokedAt}`)
+      return 0
+    }
+    out(`unknown command: ${command}\n\n${USAGE}`)
+    return 2
+  } finally {
+    db.close()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    process.exitCode = run(process.argv.slice(2), (line) => process.stdout.write(line + '\n'))
+  } catch (err) {
+    if (err instanceof AppError || err instanceof ConfigError || err instanceof MigrationError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`ra-cli: ${(err as Error).message}\n`)
+      process.exitCode = 2
+    } else {
+      throw err
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp, serverOptions } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop'
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  /** Every log line the app wrote, as text (to search for secrets). */
+  logs: string[]
+  /** A JSON request with the given bearer token (the administrator's by default). */
+  call: (method: string, url: string, body?: unknown, token?: string | null) => Promise<LightMyRequestResponse>
+}
+
+export function testConfig (dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    RA_DATABASE_FILE: path.join(dir, 'ra.sqlite'),
+    RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
+    RA_LOG_LEVEL: 'info',
+    ...env
+  })
+}
+
+/** A real app on a real SQLite file in a fresh folder, closed when the test ends. */
+export async function build (t: Test, env: Record<string, string> = {}, dir: string = t.testdir()): Promise<TestApp> {
+  const config = testConfig(dir, env)
+  const logs: string[] = []
+  const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
+  const base = serverOptions(config)
+  const app = await buildApp(config, { logger: { ...(base.logger as object), stream } })
+  t.teardown(() => app.close())
+  const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) => app.inject({
+    method: method as 'GET',
+    url,
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    ...(body === undefined ? {} : { payload: body as object })
+  })
+  return { app, config, logs, call }
+}
+
+/** A small directory: two domains (FABRIKAM trusts CONTOSO), users, nested groups, a computer. */
+export const SAMPLE_DIRECTORY = {
+  domains: [
+    { name: 'CONTOSO', dnsName: 'contoso.com' },
+    { name: 'FABRIKAM', dnsName: 'fabrikam.com', trusts: ['CONTOSO'] }
+  ],
+  users: [
+    { name: 'CONTOSO\\alice', displayName: 'Alice Novice', email: 'alice@contoso.com' },
+    { name: 'CONTOSO\\bob', displayName: 'Bob Expert', email: 'bob@contoso.com' },
+    { name: 'FABRIKAM\\carol', displayName: 'Carol', email: 'carol@fabrikam.com', enabled: false }
+  ],
+  groups: [
+    { name: 'CONTOSO\\Helpdesk', members: ['CONTOSO\\bob', 'CONTOSO\\Tier2'] },
+    { name: 'CONTOSO\\Tier2', members: [] }
+  ],
+  computers: [
+    {
+      name: 'CONTOSO\\PC-0042',
+      platform: 'xp-pro-sp2',
+      dcomEnabled: 'Y',
+      users: ['CONTOSO\\alice'],
+      localAdministrators: ['CONTOSO\\Helpdesk'],
+      firewall: {
+        domain: {
+          programExceptions: ['%WINDIR%\\PCHealth\\HelpCtr\\Binaries\\Helpctr.exe:*:Enabled:Remote Assistance – Windows Messenger and Voice'],
+          portExceptions: ['135:TCP:*:Enabled:Offer Remote Assistance']
+        }
+      },
+      controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: true, maxInvitationTime: { value: 30, unit: 'days' } }
+    }
+  ]
+} as const
