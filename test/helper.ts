@@ -75,3 +75,13 @@ export const SAMPLE_DIRECTORY = {
     }
   ]
 } as const
+
+/** The error `fn` throws (fails the caller's assertion by returning undefined when it does not throw). */
+export function thrown (fn: () => unknown): Error | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return err as Error
+  }
+  return undefined
+}

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { ConfigError, ConfigSchema, loadConfig } from '../src/config.js'
+import { projectRoot } from '../src/paths.js'
+import { thrown } from './helper.js'
+
+t.test('defaults: embedded SQLite file, loopback:8080, info logs', async (t) => {
+  const c = loadConfig({})
+  t.equal(c.databaseFile, path.resolve('./data/ra.sqlite'))
+  t.equal(c.host, '127.0.0.1')
+  t.equal(c.port, 8080)
+  t.equal(c.publicBaseUrl, 'http://127.0.0.1:8080')
+  t.equal(c.logLevel, 'info')
+  t.equal(c.bodyLimit, 16384)
+  t.equal(c.bootstrapAdminToken, undefined)
+})
+
+t.test('values are read and coerced from strings', async (t) => {
+  const c = loadConfig({ RA_PORT: '9090', RA_HOST: '::1', RA_PUBLIC_BASE_URL: 'https://ra.example.com/', RA_LOG_LEVEL: 'warn', PATH: '/usr/bin' })
+  t.equal(c.port, 9090)
+  t.equal(c.publicBaseUrl, 'https://ra.example.com', 'trailing slash dropped')
+  t.equal(loadConfig({ RA_HOST: '::1', RA_PORT: '1' }).publicBaseUrl, 'http://[::1]:1')
+  t.equal(c.logLevel, 'warn')
+})
+
+t.test('a bad variable is named in the error', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ RA_PORT: 'eighty' }, 'RA_PORT'],
+    [{ RA_PORT: '70000' }, 'RA_PORT'],
+    [{ RA_LOG_LEVEL: 'loud' }, 'RA_LOG_LEVEL'],
+    [{ RA_PUBLIC_BASE_URL: 'ftp://x' }, 'RA_PUBLIC_BASE_URL'],
+    [{ RA_BODY_LIMIT: '10' }, 'RA_BODY_LIMIT'],
+    [{ RA_PROT: '8080' }, 'RA_PROT']
+  ]
+  for (const [env, variable] of cases) {
+    const err = thrown(() => loadConfig(env))
+    t.ok(err instanceof ConfigError, `${variable}: a ConfigError`)
+    t.equal((err as ConfigError).variable, variable)
+    t.match(err?.message, variable)
+  }
+})
+
+t.test('a too-short bootstrap token is refused without echoing it', async (t) => {
+  const secret = 'short-secret-value'
+  try {
+    loadConfig({ RA_BOOTSTRAP_ADMIN_TOKEN: secret })
+    t.fail('accepted a short token')
+  } catch (err) {
+    t.ok(err instanceof ConfigError)
+    t.match((err as Error).message, /RA_BOOTSTRAP_ADMIN_TOKEN/)
+    t.notMatch((err as Error).message, secret)
+  }
+})
+
+t.test('the README documents every variable of the config schema', async (t) => {
+  const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8')
+  for (const name of Object.keys(ConfigSchema.properties)) t.match(readme, `\`${name}\``, name)
+})
