@@ -113,7 +113,7 @@ export class TokensService {
     if (row.principal_kind === 'user' && row.user_enabled !== 1) {
       return { ok: false, tokenId: row.id, error: new AppError('ACCOUNT_DISABLED', 'the account this token belongs to is disabled') }
     }
-    if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= TOUCH_INTERVAL_MS) {
+    if (row.last_used_at === null || now.getTime() - new Date(row.last_used_at).getTime() >= TOUCH_INTERVAL_MS) {
       this.tokens.touch(row.id, now.toISOString())
     }
     return { ok: true, principal: toPrincipal(row) }
