@@ -60,6 +60,9 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   const ajv = validators()
   fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.other).compile(schema))
 
+  // A JSON API: any other body type is 415, not a string that fails validation later.
+  fastify.removeContentTypeParser('text/plain')
+
   await fastify.register(errors)
   await fastify.register(swagger)
   await fastify.register(storage, { config })

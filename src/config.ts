@@ -74,7 +74,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${error?.message ?? 'is invalid'}${shown}`)
   }
   const c = raw as RawConfig
-  const hostForUrl = c.RA_HOST.includes(':') ? `[${c.RA_HOST}]` : c.RA_HOST
+  // A wildcard listen address is no address to give clients: default the public URL to localhost then.
+  const host = ['0.0.0.0', '::', '[::]'].includes(c.RA_HOST) ? 'localhost' : c.RA_HOST
+  const hostForUrl = host.includes(':') ? `[${host}]` : host
   return {
     databaseFile: path.resolve(c.RA_DATABASE_FILE),
     host: c.RA_HOST,

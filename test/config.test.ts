@@ -21,6 +21,7 @@ t.test('values are read and coerced from strings', async (t) => {
   t.equal(c.port, 9090)
   t.equal(c.publicBaseUrl, 'https://ra.example.com', 'trailing slash dropped')
   t.equal(loadConfig({ RA_HOST: '::1', RA_PORT: '1' }).publicBaseUrl, 'http://[::1]:1')
+  t.equal(loadConfig({ RA_HOST: '0.0.0.0' }).publicBaseUrl, 'http://localhost:8080', 'never a wildcard address')
   t.equal(c.logLevel, 'warn')
 })
 

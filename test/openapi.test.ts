@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { openApiDocument } from '../src/openapi.js'
+import { projectRoot } from '../src/paths.js'
+
+t.test('openapi/openapi.json is what the route schemas generate (run `npm run openapi` when this fails)', async (t) => {
+  const generated = await openApiDocument(path.join(t.testdir(), 'ra.sqlite'))
+  const committed = readFileSync(path.join(projectRoot, 'openapi', 'openapi.json'), 'utf8')
+  t.ok(generated === committed, 'openapi/openapi.json is stale: run `npm run openapi` and commit the result')
+})
+
+t.test('the document covers the API and its security', async (t) => {
+  const doc = JSON.parse(await openApiDocument(path.join(t.testdir(), 'ra.sqlite')))
+  t.equal(doc.openapi, '3.1.0')
+  for (const p of ['/v1/tokens', '/v1/domains', '/v1/users/{id}', '/v1/groups', '/v1/computers/{id}', '/v1/directory/import', '/v1/audit-events', '/healthz', '/readyz']) {
+    t.ok(doc.paths[p], p)
+  }
+  t.same(doc.security, [{ bearerAuth: [] }])
+  t.same(doc.paths['/healthz'].get.security, [], 'health needs no token')
+  t.match(doc.paths['/v1/users'].post.responses['409'].content['application/json'].schema, { $ref: '#/components/schemas/Error' })
+  t.equal(doc.paths['/v1/users'].post.requestBody.content['application/json'].schema.additionalProperties, false)
+})
