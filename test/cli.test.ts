@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import t from 'tap'
+import { projectRoot } from '../src/paths.js'
+import { build } from './helper.js'
+
+function cli (dir: string, ...args: string[]) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'cli.ts'), ...args], {
+    cwd: projectRoot,
+    env: { PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: path.join(dir, 'ra.sqlite') },
+    encoding: 'utf8'
+  })
+  return { code: res.status, out: res.stdout, err: res.stderr }
+}
+
+t.test('the CLI creates, lists and revokes tokens offline, and audits as "cli"', async (t) => {
+  const dir = t.testdir()
+  const created = cli(dir, 'tokens', 'create', '--integration', 'servicenow', '--scope', 'audit:read', '--label', 'helpdesk')
+  t.equal(created.code, 0, created.err)
+  const token = /token \(shown once, store it now\): (ra_\S+)/.exec(created.out)?.[1]
+  const id = /token id: (\S+)/.exec(created.out)?.[1]
+  t.ok(token && id)
+
+  const listed = cli(dir, 'tokens', 'list')
+  t.match(listed.out, `${id}  integration servicenow [audit:read]`)
+  t.notMatch(listed.out, token!)
+
+  // The service, on the same database, accepts the token.
+  const { call } = await build(t, {}, dir)
+  const events = await call('GET', '/v1/audit-events?actor=cli', undefined, token)
+  t.equal(events.statusCode, 200)
+  t.match(events.json().items[0], { actor: 'cli', action: 'token.create', target: `tokens/${id}` })
+  t.notMatch(events.body, token!)
+
+  const revoked = cli(dir, 'tokens', 'revoke', id!)
+  t.equal(revoked.code, 0, revoked.err)
+  t.equal((await call('GET', '/v1/users', undefined, token)).json().code, 'TOKEN_REVOKED')
+  t.notMatch(cli(dir, 'tokens', 'list').out, id!, 'revoked tokens hidden')
+  t.match(cli(dir, 'tokens', 'list', '--all').out, `${id}`)
+})
+
+t.test('the CLI refuses bad input with a message and exit code 2, changing nothing', async (t) => {
+  const dir = t.testdir()
+  const badScope = cli(dir, 'tokens', 'create', '--integration', 'x', '--scope', 'root')
+  t.equal(badScope.code, 2)
+  t.match(badScope.out, /invalid: principal\.scopes\[0\]/)
+  const unknownUser = cli(dir, 'tokens', 'create', '--user', 'CONTOSO\\nobody')
+  t.equal(unknownUser.code, 2)
+  t.match(unknownUser.err, /no|not a user/)
+  t.equal(cli(dir, 'tokens', 'create', '--admin', '--user', 'CONTOSO\\x').code, 2, 'one principal only')
+  t.equal(cli(dir, 'tokens', 'revoke', '00000000-0000-4000-8000-000000000000').code, 2)
+  t.equal(cli(dir, 'frobnicate').code, 2)
+  t.equal(cli(dir, 'tokens', 'list', '--all').out.trim(), '', 'no token was created')
+})
