@@ -63,6 +63,9 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   // A JSON API: any other body type is 415, not a string that fails validation later.
   fastify.removeContentTypeParser('text/plain')
 
+  // Every response names its request id, so a caller can quote it and an operator find the log lines.
+  fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+
   await fastify.register(errors)
   await fastify.register(swagger)
   await fastify.register(storage, { config })

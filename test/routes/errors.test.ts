@@ -16,6 +16,7 @@ t.test('a database failure gives a generic 500 with the request id, no SQL, no d
   t.same(Object.keys(body).sort(), ['code', 'error', 'message', 'requestId', 'statusCode'])
   t.equal(body.code, 'INTERNAL_ERROR')
   t.match(body.message, body.requestId)
+  t.equal(res.headers['x-request-id'], body.requestId, 'the header names the same request')
   t.notMatch(res.body, /SELECT|domains|sqlite|no such table|at \w+ \(/i)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
   const logged = logs.find((l) => l.includes(body.requestId) && l.includes('"level":50'))
