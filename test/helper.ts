@@ -85,3 +85,35 @@ export function thrown (fn: () => unknown): Error | undefined {
   }
   return undefined
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any
+
+/** Every item of a list route, following `nextCursor`. */
+export async function listAll (call: TestApp['call'], path: string, limit = 500): Promise<Json[]> {
+  const items: Json[] = []
+  let cursor: string | null = null
+  for (let pages = 0; pages < 1000; pages++) {
+    const sep = path.includes('?') ? '&' : '?'
+    const url = `${path}${sep}limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
+    const res = await call('GET', url)
+    if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}: ${res.body}`)
+    const page = res.json()
+    items.push(...page.items)
+    cursor = page.nextCursor
+    if (cursor === null) return items
+  }
+  throw new Error(`${path}: paging never ended`)
+}
+
+/** Everything the directory holds, plus the whole audit trail. */
+export async function snapshot (call: TestApp['call']): Promise<Record<string, Json[]>> {
+  return {
+    domains: await listAll(call, '/v1/domains'),
+    users: await listAll(call, '/v1/users'),
+    groups: await listAll(call, '/v1/groups'),
+    computers: await listAll(call, '/v1/computers'),
+    audit: await listAll(call, '/v1/audit-events')
+  }
+}
+

@@ -85,7 +85,7 @@ export class DomainsRepository {
       name: r.name,
       dnsName: r.dns_name,
       trusts: trusts.filter((t) => t.trusting === r.id).map((t) => t.trusted_name),
-      trustedBy: trusts.filter((t) => t.trusted === r.id).map((t) => t.trusting_name).sort(),
+      trustedBy: trusts.filter((t) => t.trusted === r.id).map((t) => t.trusting_name),
       createdAt: r.created_at,
       updatedAt: r.updated_at
     }))

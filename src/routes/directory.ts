@@ -8,7 +8,7 @@ import type { PageOf } from '../repositories/paging.js'
 import { IdParamsSchema, type IdParams, Page, errorResponses } from '../schemas/common.js'
 import {
   ComputerCreateSchema, ComputerSchema, ComputerUpdateSchema, DirectoryImportResultSchema, DirectoryImportSchema,
-  DirectoryListQuery, DomainCreateSchema, DomainSchema, DomainUpdateSchema, GroupCreateSchema, GroupSchema,
+  DirectoryListQuery, DomainCreateSchema, DomainListQuery, DomainSchema, DomainUpdateSchema, GroupCreateSchema, GroupSchema,
   GroupUpdateSchema, UserCreateSchema, UserSchema, UserUpdateSchema, type DirectoryListQueryType
 } from '../schemas/directory.js'
 import type { ActorContext } from '../services/context.js'
@@ -22,6 +22,8 @@ interface Resource<C extends TSchema, U extends TSchema, I extends TSchema> {
   create: C
   update: U
   item: I
+  /** Query schema of the list route (default: paging and a `domain` filter). */
+  listQuery?: TSchema
   list: (query: DirectoryListQueryType) => PageOf<Static<I>>
   get: (id: string) => Static<I> | undefined
   add: (body: Static<C>, ctx: ActorContext) => Static<I>
@@ -36,7 +38,7 @@ function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fast
   const tags = ['Directory']
   app.get<{ Querystring: DirectoryListQueryType }>(r.path, {
     config: read,
-    schema: { tags, summary: `List ${r.noun}s, by name`, querystring: DirectoryListQuery, response: { 200: Page(r.item), ...errorResponses() } }
+    schema: { tags, summary: `List ${r.noun}s, by name`, querystring: r.listQuery ?? DirectoryListQuery, response: { 200: Page(r.item), ...errorResponses() } }
   }, async (request) => r.list(request.query))
 
   app.get<{ Params: IdParams }>(`${r.path}/:id`, {
@@ -67,7 +69,7 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
   const { directory: service, repos } = fastify.services
 
   resource(fastify, {
-    path: '/v1/domains', noun: 'domain', create: DomainCreateSchema, update: DomainUpdateSchema, item: DomainSchema,
+    path: '/v1/domains', noun: 'domain', create: DomainCreateSchema, update: DomainUpdateSchema, item: DomainSchema, listQuery: DomainListQuery,
     list: (q) => repos.domains.list(q),
     get: (id) => repos.domains.get(id),
     add: (body, ctx) => service.createDomain(body, ctx),

@@ -138,6 +138,7 @@ export const DirectoryImportResultSchema = Type.Object({
   computers: ImportCounts
 }, { title: 'DirectoryImportResult' })
 
+export const DomainListQuery = StrictObject({ ...PagingQuery })
 export const DirectoryListQuery = StrictObject({
   ...PagingQuery,
   domain: Type.Optional(DomainName)

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js'
 import { parsePortException, parseProgramException } from '../domain/firewall.js'
 import { findMembershipCycle } from '../domain/groups.js'
-import { isValidComputerName, splitQualifiedName } from '../domain/names.js'
+import { isValidComputerName, nameKey, splitQualifiedName } from '../domain/names.js'
 import { AppError, notFound } from '../errors.js'
 import type { AccountKind, AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
@@ -127,6 +127,7 @@ export class DirectoryService {
           }
         })
       }
+      rejectRepeatedNames(doc)
       const domainIds = new Map<DomainCreate, string>()
       const groupIds = new Map<GroupCreate, string>()
       each('domains', doc.domains, (d) => {
@@ -141,6 +142,9 @@ export class DirectoryService {
         groupIds.set(g, saved.id)
         return saved
       }, true)
+      // Memberships the document gives are emptied first, so that the loop check sees the
+      // document's nesting, not a mix of old and new that depends on the order of the groups.
+      for (const g of doc.groups ?? []) if (g.members) this.repos.accounts.setMembers(groupIds.get(g)!, [])
       each('groups', doc.groups, (g) => { if (g.members) this.setGroupMembers(groupIds.get(g)!, g.members) }, false)
       each('computers', doc.computers, (c) => this.saveComputer(this.repos.computers.findByName(c.name)?.id, c), true)
       this.audit.record({ ...ctx, action: 'directory.import', target: 'directory', outcome: 'success', details: { ...result } })
@@ -288,6 +292,25 @@ export class DirectoryService {
       seen.add(id)
     })
   }
+}
+
+/** An object named twice in one document (in any case) is an error, not a silent merge. */
+function rejectRepeatedNames (doc: DirectoryImport): void {
+  const check = (kind: Resource, items: Array<{ name: string }> | undefined, seen: Map<string, string>) => {
+    (items ?? []).forEach((item, i) => {
+      const key = nameKey(item.name)
+      const first = seen.get(key)
+      if (first !== undefined) {
+        throw new AppError('DUPLICATE_NAME', `${kind}[${i}].name: ${item.name} is already given at ${first}`, { field: `${kind}[${i}].name` })
+      }
+      seen.set(key, `${kind}[${i}]`)
+    })
+  }
+  check('domains', doc.domains, new Map())
+  const accounts = new Map<string, string>() // users and groups share one name space
+  check('users', doc.users, accounts)
+  check('groups', doc.groups, accounts)
+  check('computers', doc.computers, new Map())
 }
 
 function checkFirewall (firewall: Firewall): void {
