@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
+import { Clock } from 'clock-mock'
 import t from 'tap'
 import { hashToken } from '../../src/services/tokens-service.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
@@ -87,11 +88,11 @@ t.test('expiry: a past expiresAt is refused; an expired token gets 401 TOKEN_EXP
   const { token, tokenInfo } = (await call('POST', '/v1/tokens', { principal: { type: 'admin' }, expiresAt: soon })).json()
   t.equal(tokenInfo.expiresAt, soon)
   t.equal((await call('GET', '/v1/users', undefined, token)).statusCode, 200)
-  const now = Date.now()
-  t.clock.enter()
-  t.clock.travel(now + 61_000)
-  const res = await call('GET', '/v1/users', undefined, token)
-  t.clock.exit()
+  // A fake clock a minute ahead, instead of waiting.
+  const clock = new Clock()
+  clock.travel(Date.now() + 61_000)
+  clock.enter()
+  const res = await call('GET', '/v1/users', undefined, token).finally(() => clock.exit())
   t.match(res.json(), { statusCode: 401, code: 'TOKEN_EXPIRED' })
 })
 
