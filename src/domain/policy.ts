@@ -1,0 +1,117 @@
+/**
+ * Remote Assistance policy, as Group Policy holds it: five settings, each
+ * three-state (not configured / enabled / disabled), with the options and
+ * ranges of RemoteAssistance.admx (SPEC.md, *Registry facts*).
+ */
+
+export type SettingState = 'not-configured' | 'enabled' | 'disabled'
+export type TicketTimeUnit = 'minutes' | 'hours' | 'days'
+export interface TicketTime { value: number, unit: TicketTimeUnit }
+export type ControlPermission = 'control' | 'view'
+export type EmailMethod = 'mailto' | 'smapi'
+
+export interface SolicitedSetting {
+  state: SettingState
+  /** S2 — only when enabled. */
+  permitRemoteControl?: ControlPermission
+  /** S3 — only when enabled. */
+  maxTicketTime?: TicketTime
+  /** S4 — only when enabled. */
+  emailMethod?: EmailMethod
+}
+
+export interface OfferSetting {
+  state: SettingState
+  /** O3 — one permission for the whole helpers list. */
+  permission?: ControlPermission
+  /** O2 — `DOMAIN\user` and `DOMAIN\group` entries. */
+  helpers?: string[]
+}
+
+export interface CustomMessagesSetting {
+  state: SettingState
+  /** `ViewMessage`: shown before connecting. */
+  viewMessage?: string
+  /** `ShareControlMessage`: shown before sharing control. */
+  shareControlMessage?: string
+}
+
+export interface PolicySettings {
+  solicitedRemoteAssistance: SolicitedSetting
+  offerRemoteAssistance: OfferSetting
+  sessionLogging: { state: SettingState }
+  encryptedOnlyTickets: { state: SettingState }
+  customMessages: CustomMessagesSetting
+}
+
+export const SETTING_NAMES = ['solicitedRemoteAssistance', 'offerRemoteAssistance', 'sessionLogging', 'encryptedOnlyTickets', 'customMessages'] as const
+export type SettingName = (typeof SETTING_NAMES)[number]
+
+/** Options of each setting, which exist only while it is enabled. */
+const OPTIONS: Record<SettingName, string[]> = {
+  solicitedRemoteAssistance: ['permitRemoteControl', 'maxTicketTime', 'emailMethod'],
+  offerRemoteAssistance: ['permission', 'helpers'],
+  sessionLogging: [],
+  encryptedOnlyTickets: [],
+  customMessages: ['viewMessage', 'shareControlMessage']
+}
+
+export interface SettingsProblem { field: string, message: string }
+
+export const NOT_CONFIGURED: PolicySettings = {
+  solicitedRemoteAssistance: { state: 'not-configured' },
+  offerRemoteAssistance: { state: 'not-configured' },
+  sessionLogging: { state: 'not-configured' },
+  encryptedOnlyTickets: { state: 'not-configured' },
+  customMessages: { state: 'not-configured' }
+}
+
+/**
+ * Completes and checks settings given by a client (types and ranges are the
+ * schema's job). A setting left out is not configured. An enabled setting gets
+ * the ADMX defaults for options it leaves out (remote control allowed, 1 hour,
+ * Mailto; offer permission *view and control*, no helpers). Options given for a
+ * setting that is not enabled are an error: Windows would discard them, and a
+ * client who sends them almost certainly meant something else.
+ */
+export function normalizeSettings (input: Partial<PolicySettings>, prefix = 'settings'): { settings: PolicySettings } | { problem: SettingsProblem } {
+  for (const name of SETTING_NAMES) {
+    const setting = input[name] as Record<string, unknown> | undefined
+    if (!setting || setting['state'] === 'enabled') continue
+    const option = OPTIONS[name].find((o) => setting[o] !== undefined)
+    if (option) {
+      return { problem: { field: `${prefix}.${name}.${option}`, message: `${prefix}.${name}.${option} may only be given when the setting is enabled (it is ${String(setting['state'])})` } }
+    }
+  }
+  const messages = input.customMessages
+  if (messages?.state === 'enabled' && !messages.viewMessage && !messages.shareControlMessage) {
+    return { problem: { field: `${prefix}.customMessages`, message: `${prefix}.customMessages: an enabled setting needs viewMessage, shareControlMessage or both` } }
+  }
+  const solicited = input.solicitedRemoteAssistance ?? { state: 'not-configured' }
+  const offer = input.offerRemoteAssistance ?? { state: 'not-configured' }
+  return {
+    settings: {
+      solicitedRemoteAssistance: solicited.state === 'enabled'
+        ? { state: 'enabled', permitRemoteControl: solicited.permitRemoteControl ?? 'control', maxTicketTime: solicited.maxTicketTime ?? { value: 1, unit: 'hours' }, emailMethod: solicited.emailMethod ?? 'mailto' }
+        : { state: solicited.state },
+      offerRemoteAssistance: offer.state === 'enabled'
+        ? { state: 'enabled', permission: offer.permission ?? 'control', helpers: offer.helpers ?? [] }
+        : { state: offer.state },
+      sessionLogging: { state: input.sessionLogging?.state ?? 'not-configured' },
+      encryptedOnlyTickets: { state: input.encryptedOnlyTickets?.state ?? 'not-configured' },
+      customMessages: messages?.state === 'enabled'
+        ? { state: 'enabled', viewMessage: messages.viewMessage ?? '', shareControlMessage: messages.shareControlMessage ?? '' }
+        : { state: messages?.state ?? 'not-configured' }
+    }
+  }
+}
+
+export const MINUTES_PER_UNIT: Record<TicketTimeUnit, number> = { minutes: 1, hours: 60, days: 1440 }
+
+export function ticketTimeMinutes (t: TicketTime): number {
+  return t.value * MINUTES_PER_UNIT[t.unit]
+}
+
+export function describeTicketTime (t: TicketTime): string {
+  return `${t.value} ${t.value === 1 ? t.unit.slice(0, -1) : t.unit}`
+}

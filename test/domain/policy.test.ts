@@ -1,0 +1,162 @@
+import t from 'tap'
+import { controlDecision, invitationDecision, offerInForceDecision } from '../../src/domain/decisions.js'
+import type { Platform } from '../../src/domain/platforms.js'
+import { NOT_CONFIGURED, normalizeSettings, type PolicySettings } from '../../src/domain/policy.js'
+import { resolvePolicy, type ComputerFacts, type PolicyLayer } from '../../src/domain/resultant-policy.js'
+import type { ControlPanel } from '../../src/schemas/directory.js'
+
+const settings = (s: Partial<PolicySettings>): PolicySettings => {
+  const r = normalizeSettings(s)
+  if ('problem' in r) throw new Error(r.problem.message)
+  return r.settings
+}
+const domainLayer = (name: string, linkOrder: number, s: Partial<PolicySettings>): PolicyLayer =>
+  ({ source: { type: 'domain-policy', policyId: `id-${name}`, policyName: name, domain: 'CONTOSO', linkOrder }, settings: settings(s) })
+const localLayer = (s: Partial<PolicySettings>): PolicyLayer => ({ source: { type: 'local-policy', computer: 'CONTOSO\\PC1' }, settings: settings(s) })
+const pc = (platform: Platform | null, controlPanel: ControlPanel | null = null): ComputerFacts => ({ name: 'CONTOSO\\PC1', platform, controlPanel })
+const cpOff: ControlPanel = { remoteAssistanceEnabled: false, allowRemoteControl: true, maxInvitationTime: { value: 1, unit: 'hours' } }
+const cpViewOnly: ControlPanel = { remoteAssistanceEnabled: true, allowRemoteControl: false, maxInvitationTime: { value: 90, unit: 'minutes' } }
+const enabledSolicited = (o: Partial<PolicySettings['solicitedRemoteAssistance']> = {}) => ({ solicitedRemoteAssistance: { state: 'enabled' as const, ...o } })
+const ctx = { computer: 'CONTOSO\\PC1', user: 'CONTOSO\\alice', sitsAtComputer: true }
+
+t.test('settings: ADMX defaults fill an enabled setting; options of a setting not enabled are refused, naming the field', async (t) => {
+  t.same(settings(enabledSolicited()).solicitedRemoteAssistance, { state: 'enabled', permitRemoteControl: 'control', maxTicketTime: { value: 1, unit: 'hours' }, emailMethod: 'mailto' })
+  t.same(settings({}), NOT_CONFIGURED, 'a setting left out is not configured')
+  const bad = normalizeSettings({ solicitedRemoteAssistance: { state: 'disabled', maxTicketTime: { value: 2, unit: 'hours' } } })
+  t.same('problem' in bad && bad.problem.field, 'settings.solicitedRemoteAssistance.maxTicketTime')
+  const bad2 = normalizeSettings({ offerRemoteAssistance: { state: 'not-configured', helpers: [] } })
+  t.same('problem' in bad2 && bad2.problem.field, 'settings.offerRemoteAssistance.helpers')
+  const empty = normalizeSettings({ customMessages: { state: 'enabled' } })
+  t.same('problem' in empty && empty.problem.field, 'settings.customMessages')
+})
+
+t.test('S1: Solicited RA enabled by policy lets a user at the computer create invitations; S2/S3 come from the same policy', async (t) => {
+  const policy = resolvePolicy([domainLayer('RA', 1, enabledSolicited({ permitRemoteControl: 'view', maxTicketTime: { value: 2, unit: 'hours' } }))], pc('windows-10'))
+  const d = invitationDecision(policy, ctx)
+  t.equal(d.allowed, true)
+  t.equal(d.maxLifetimeMinutes, 120)
+  t.equal(d.mode, 'view')
+  t.same(d.checks.map((c) => c.rule), ['S1', 'S1', 'S3', 'S2'])
+  t.match(d.checks[1]!.detail, /policy "RA" linked to CONTOSO \(link order 1\)/)
+  const stranger = invitationDecision(policy, { ...ctx, sitsAtComputer: false })
+  t.equal(stranger.allowed, false, 'S1: only a user at the computer')
+  t.equal(stranger.mode, null)
+})
+
+t.test('S5: Solicited RA disabled by policy blocks invitations, with the policy named in detail and remedy', async (t) => {
+  for (const layer of [domainLayer('Lockdown', 1, { solicitedRemoteAssistance: { state: 'disabled' } }), localLayer({ solicitedRemoteAssistance: { state: 'disabled' } })]) {
+    const d = invitationDecision(resolvePolicy([layer], pc('xp-pro', cpViewOnly)), ctx)
+    t.equal(d.allowed, false)
+    const s5 = d.checks.find((c) => c.rule === 'S5')
+    t.ok(s5 && !s5.passed && s5.remedy, 'an S5 check that failed, with a remedy')
+    t.equal(d.maxLifetimeMinutes, null)
+  }
+})
+
+t.test('S6: not configured anywhere → the Control Panel decides, including a Control Panel with RA off', async (t) => {
+  const viewOnly = resolvePolicy([localLayer({})], pc('xp-pro', cpViewOnly))
+  t.same(viewOnly.solicitedRemoteAssistance, { value: 'enabled', source: { type: 'control-panel', computer: 'CONTOSO\\PC1' } })
+  const d = invitationDecision(viewOnly, ctx)
+  t.equal(d.allowed, true)
+  t.equal(d.maxLifetimeMinutes, 90, 'the Control Panel maximum invitation time')
+  t.equal(d.mode, 'view', 'the Control Panel does not allow remote control')
+  t.ok(d.checks.some((c) => c.rule === 'S6' && c.passed))
+
+  const off = invitationDecision(resolvePolicy([], pc('windows-7', cpOff)), ctx)
+  t.equal(off.allowed, false)
+  t.match(off.checks.find((c) => c.rule === 'S6'), { passed: false, remedy: /Control Panel of CONTOSO\\PC1/ })
+})
+
+t.test('S6/S3: with no policy and no Control Panel recorded, the platform defaults apply: 30 days on XP/2003, 6 hours on Vista and later', async (t) => {
+  const cases: Array<[Platform | null, number]> = [['xp-pro', 43200], ['server-2003-sp1', 43200], ['xp-pro-sp2', 43200], ['vista', 360], ['windows-11', 360], [null, 360]]
+  for (const [platform, minutes] of cases) {
+    const policy = resolvePolicy([], pc(platform))
+    const d = invitationDecision(policy, ctx)
+    t.equal(d.allowed, true, `${platform}: RA on by default`)
+    t.equal(d.maxLifetimeMinutes, minutes, `${platform}: ${minutes} minutes`)
+    t.equal(d.mode, 'control', `${platform}: control allowed by default`)
+    t.equal(policy.maxTicketTime.source.type, 'platform-default')
+  }
+})
+
+t.test('S3: a policy maximum ticket time overrides the Control Panel and the platform default', async (t) => {
+  const policy = resolvePolicy([localLayer(enabledSolicited({ maxTicketTime: { value: 99, unit: 'days' } }))], pc('xp-pro', cpViewOnly))
+  t.equal(invitationDecision(policy, ctx).maxLifetimeMinutes, 99 * 1440)
+  t.equal(policy.maxTicketTime.source.type, 'local-policy')
+})
+
+t.test('precedence: a domain-linked policy beats the local policy; the lower link order wins; not configured overrides nothing', async (t) => {
+  const local = localLayer({ ...enabledSolicited({ maxTicketTime: { value: 10, unit: 'minutes' } }), sessionLogging: { state: 'enabled' } })
+  const first = domainLayer('First', 1, { sessionLogging: { state: 'not-configured' }, encryptedOnlyTickets: { state: 'enabled' } })
+  const second = domainLayer('Second', 2, { ...enabledSolicited({ maxTicketTime: { value: 3, unit: 'hours' } }), encryptedOnlyTickets: { state: 'disabled' } })
+  const policy = resolvePolicy([first, second, local], pc('windows-10'))
+  t.same(policy.maxTicketTime.value, { value: 3, unit: 'hours' }, 'Second (domain) over local')
+  t.match(policy.maxTicketTime.source, { type: 'domain-policy', policyName: 'Second', linkOrder: 2 })
+  t.equal(policy.encryptedOnlyTickets.value, 'enabled', 'link order 1 over link order 2')
+  t.match(policy.encryptedOnlyTickets.source, { policyName: 'First' })
+  t.equal(policy.sessionLogging.value, 'enabled', 'not configured in First overrides nothing: the local policy stands')
+  t.equal(policy.sessionLogging.source.type, 'local-policy')
+  t.same(policy.customMessages, { value: null, source: { type: 'not-configured' } })
+})
+
+t.test('S4: Vista and later force SMAPI whatever the policy says, with a note; XP keeps Mailto', async (t) => {
+  const layer = localLayer(enabledSolicited({ emailMethod: 'mailto' }))
+  const vista = resolvePolicy([layer], pc('vista'))
+  t.equal(vista.emailMethod.value, 'smapi')
+  t.equal(vista.emailMethod.source.type, 'platform-default')
+  t.match(vista.emailMethod.note, /SMAPI.*Mailto.*Local Computer Policy/)
+  const xp = resolvePolicy([layer], pc('xp-pro'))
+  t.equal(xp.emailMethod.value, 'mailto')
+  t.equal(xp.emailMethod.source.type, 'local-policy')
+  t.equal(resolvePolicy([localLayer(enabledSolicited({ emailMethod: 'smapi' }))], pc('server-2003')).emailMethod.value, 'smapi', 'SMAPI chosen on XP/2003')
+  t.equal(resolvePolicy([], pc('xp-pro')).emailMethod.value, 'mailto', 'XP default without policy')
+})
+
+t.test('S2/S6/O3: control in a solicited session follows Permit remote control or the Control Panel; in an offer, the offer permission', async (t) => {
+  t.match(controlDecision(resolvePolicy([localLayer(enabledSolicited({ permitRemoteControl: 'view' }))], pc('xp-pro')), 'invitation'), { allowed: false, checks: [{ rule: 'S2', passed: false }] })
+  t.match(controlDecision(resolvePolicy([localLayer(enabledSolicited())], pc('xp-pro')), 'invitation'), { allowed: true, mode: 'control', checks: [{ rule: 'S2' }] })
+  t.match(controlDecision(resolvePolicy([], pc('xp-pro', cpViewOnly)), 'invitation'), { allowed: false, checks: [{ rule: 'S6', passed: false }] })
+  t.match(controlDecision(resolvePolicy([], pc('xp-pro', cpOff)), 'invitation'), { allowed: false, mode: null })
+  const offerView = resolvePolicy([localLayer({ offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } })], pc('xp-pro'))
+  t.match(controlDecision(offerView, 'offer'), { allowed: false, checks: [{ rule: 'O3', passed: false }] })
+  t.match(controlDecision(offerView, 'invitation'), { allowed: true }, 'the offer permission does not cap a solicited session')
+  const offerControl = resolvePolicy([localLayer({ offerRemoteAssistance: { state: 'enabled', permission: 'control' } })], pc('xp-pro'))
+  t.match(controlDecision(offerControl, 'offer'), { allowed: true, mode: 'control', checks: [{ rule: 'O3', passed: true }] })
+})
+
+t.test('O1: Offer RA is in force only when enabled; O3 permission and O2 helpers come with it', async (t) => {
+  const on = resolvePolicy([domainLayer('Offer', 1, { offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } })], pc('xp-pro'))
+  t.match(offerInForceDecision(on, { name: 'CONTOSO\\PC1', platform: 'xp-pro' }), { allowed: true, permission: 'view' })
+  t.same(on.offerHelpers.value, ['CONTOSO\\Helpdesk'])
+  for (const state of ['disabled', 'not-configured'] as const) {
+    const off = resolvePolicy([localLayer({ offerRemoteAssistance: { state } })], pc('xp-pro'))
+    t.match(offerInForceDecision(off, { name: 'CONTOSO\\PC1', platform: 'xp-pro' }), { allowed: false, checks: [{ rule: 'O1', passed: false }] })
+    t.same(off.offerHelpers.value, [])
+  }
+})
+
+t.test('S7/O7: Solicited RA disabled (by policy or Control Panel) makes Offer RA unavailable — except on XP SP2', async (t) => {
+  const offer = { offerRemoteAssistance: { state: 'enabled' as const, permission: 'control' as const, helpers: [] } }
+  const byPolicy: Array<[PolicyLayer[], ControlPanel | null]> = [
+    [[localLayer({ ...offer, solicitedRemoteAssistance: { state: 'disabled' } })], null],
+    [[localLayer(offer)], cpOff]
+  ]
+  for (const [layers, cp] of byPolicy) {
+    for (const platform of ['xp-pro', 'server-2003', 'windows-10'] as const) {
+      const d = offerInForceDecision(resolvePolicy(layers, pc(platform, cp)), { name: 'CONTOSO\\PC1', platform })
+      t.equal(d.allowed, false, `${platform}: offers off`)
+      t.match(d.checks.find((c) => c.rule === 'S7'), { passed: false, detail: /disables Offer Remote Assistance too/ })
+    }
+    const sp2 = offerInForceDecision(resolvePolicy(layers, pc('xp-pro-sp2', cp)), { name: 'CONTOSO\\PC1', platform: 'xp-pro-sp2' })
+    t.equal(sp2.allowed, true, 'XP SP2: the problem does not occur')
+    t.match(sp2.checks.find((c) => c.rule === 'O7'), { passed: true })
+  }
+  const fine = offerInForceDecision(resolvePolicy([localLayer(offer)], pc('windows-10')), { name: 'CONTOSO\\PC1', platform: 'windows-10' })
+  t.match(fine, { allowed: true, checks: [{ rule: 'O1', passed: true }, { rule: 'S7', passed: true }] })
+})
+
+t.test('custom messages: enabled ones reach the resultant policy with their source', async (t) => {
+  const policy = resolvePolicy([domainLayer('DoD', 1, { customMessages: { state: 'enabled', viewMessage: 'Only authorized helpers.' } })], pc('windows-8'))
+  t.same(policy.customMessages.value, { viewMessage: 'Only authorized helpers.', shareControlMessage: '' })
+  t.match(policy.customMessages.source, { type: 'domain-policy', policyName: 'DoD' })
+})
