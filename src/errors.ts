@@ -1,3 +1,5 @@
+import type { Check } from './domain/decisions.js'
+
 /**
  * Every error the API can answer with, in one place: a stable machine-readable
  * `code`, its HTTP status, and the reason phrase. Clients switch on `code`;
@@ -14,6 +16,7 @@ export const ERROR_CODES = {
   ACCOUNT_DISABLED: 401,
   ADMIN_REQUIRED: 403,
   INSUFFICIENT_SCOPE: 403,
+  POLICY_DENIED: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -56,12 +59,15 @@ export function reasonPhrase (statusCode: number): string {
 export class AppError extends Error {
   readonly statusCode: number
   readonly field: string | undefined
+  /** A policy refusal carries every check of the decision, passed or not (SPEC.md, *API shape*). */
+  readonly checks: Check[] | undefined
 
-  constructor (readonly code: ErrorCode, message: string, options: { field?: string | undefined } = {}) {
+  constructor (readonly code: ErrorCode, message: string, options: { field?: string | undefined, checks?: Check[] } = {}) {
     super(message)
     this.name = 'AppError'
     this.statusCode = ERROR_CODES[code]
     this.field = options.field
+    this.checks = options.checks
   }
 
   /** The same error with its field placed under `prefix` (for nested documents). */

@@ -49,3 +49,29 @@ export function actorName (principal: Principal): string {
     case 'integration': return `integration:${principal.name}`
   }
 }
+
+/** O11: the groups whose members may edit policy. Enterprise Admins hold the right forest-wide. */
+export const POLICY_EDITOR_GROUPS = ['Domain Admins', 'Enterprise Admins', 'Group Policy Creator Owners'] as const
+
+/**
+ * O11: may this principal edit policy that applies to `domains`? The built-in
+ * administrator and integrations (which reached the route only with
+ * `policies:write`) may; a user must be, directly or through nested groups, in
+ * Domain Admins or Group Policy Creator Owners of every such domain, or in
+ * Enterprise Admins of any domain. `userGroups` are the user's groups as
+ * `DOMAIN\name`, nested membership already resolved.
+ */
+export function policyEditCheck (principal: Principal, userGroups: string[], domains: string[]): { rule: 'O11', passed: boolean, detail: string, remedy?: string } {
+  if (principal.kind !== 'user') return { rule: 'O11', passed: true, detail: `${actorName(principal)} may edit policy` }
+  const held = new Set(userGroups.map((g) => g.toUpperCase()))
+  const enterprise = userGroups.find((g) => g.toUpperCase().endsWith('\\ENTERPRISE ADMINS'))
+  if (enterprise) return { rule: 'O11', passed: true, detail: `${principal.name} is a member of ${enterprise}` }
+  const missing = domains.filter((d) => !['Domain Admins', 'Group Policy Creator Owners'].some((g) => held.has(`${d}\\${g}`.toUpperCase())))
+  if (missing.length === 0) return { rule: 'O11', passed: true, detail: `${principal.name} is a policy editor of ${domains.join(', ')}` }
+  return {
+    rule: 'O11',
+    passed: false,
+    detail: `${principal.name} is not a member of Domain Admins, Enterprise Admins or Group Policy Creator Owners of ${missing.join(', ')}`,
+    remedy: `Add ${principal.name} (or a group it belongs to) to ${missing[0]}\\Group Policy Creator Owners or ${missing[0]}\\Domain Admins`
+  }
+}

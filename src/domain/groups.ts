@@ -33,3 +33,20 @@ export function findMembershipCycle (
   }
   return null
 }
+
+/**
+ * Every group `accountId` belongs to, directly or through nested groups (O2, O11).
+ * Cycle-safe: each group is visited once, whatever the data says.
+ */
+export function transitiveGroups<G extends { id: string }> (accountId: string, parentsOf: (id: string) => G[]): G[] {
+  const seen = new Map<string, G>()
+  const queue = [accountId]
+  while (queue.length > 0) {
+    for (const parent of parentsOf(queue.shift()!)) {
+      if (seen.has(parent.id)) continue
+      seen.set(parent.id, parent)
+      queue.push(parent.id)
+    }
+  }
+  return [...seen.values()]
+}

@@ -26,6 +26,11 @@ export function actorContext (request: FastifyRequest): ActorContext {
   return { actor: actorName(principal), actorTokenId: principal.tokenId, requestId: request.id }
 }
 
+/** The principal and audit context together, for services that decide per principal (O11). */
+export function editorOf (request: FastifyRequest): { principal: Principal, ctx: ActorContext } {
+  return { principal: principalOf(request), ctx: actorContext(request) }
+}
+
 const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v1/')
 
 /**

@@ -62,6 +62,7 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
   if (app) {
     const body: ErrorBody = { statusCode: app.statusCode, code: app.code, error: reasonPhrase(app.statusCode), message: app.message }
     if (app.field !== undefined) body.field = app.field
+    if (app.checks !== undefined) body.checks = app.checks
     if (app.statusCode >= 500) body.requestId = requestId
     return { body, internal: false }
   }

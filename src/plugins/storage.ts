@@ -7,19 +7,23 @@ import { AccountsRepository } from '../repositories/accounts-repository.js'
 import { AuditRepository } from '../repositories/audit-repository.js'
 import { ComputersRepository } from '../repositories/computers-repository.js'
 import { DomainsRepository } from '../repositories/domains-repository.js'
+import { PoliciesRepository } from '../repositories/policies-repository.js'
 import { TokensRepository } from '../repositories/tokens-repository.js'
 import { DirectoryService } from '../services/directory-service.js'
+import { PolicyService } from '../services/policy-service.js'
 import { TokensService } from '../services/tokens-service.js'
 
 export interface Services {
   tokens: TokensService
   directory: DirectoryService
+  policy: PolicyService
   audit: AuditRepository
   repos: {
     domains: DomainsRepository
     accounts: AccountsRepository
     computers: ComputersRepository
     tokens: TokensRepository
+    policies: PoliciesRepository
   }
   /** For /readyz: whether the database answers and every migration is applied. */
   isReady: () => boolean
@@ -37,7 +41,8 @@ export function createServices (db: Db): Services {
     domains: new DomainsRepository(db),
     accounts: new AccountsRepository(db),
     computers: new ComputersRepository(db),
-    tokens: new TokensRepository(db)
+    tokens: new TokensRepository(db),
+    policies: new PoliciesRepository(db)
   }
   const audit = new AuditRepository(db)
   const expected = readMigrations(migrationsDir).length
@@ -47,6 +52,7 @@ export function createServices (db: Db): Services {
     audit,
     tokens: new TokensService(db, repos.tokens, repos.accounts, audit),
     directory: new DirectoryService(db, repos, audit),
+    policy: new PolicyService(db, repos, audit),
     isReady: () => db.open && (applied.get() as { n: number }).n === expected
   }
 }

@@ -22,6 +22,7 @@ export default fp(async (fastify) => {
         { name: 'Operations', description: 'Health and readiness' },
         { name: 'Tokens', description: 'API tokens (administrator)' },
         { name: 'Directory', description: 'Domains, trusts, users, groups and computers (administrator)' },
+        { name: 'Policy', description: 'Group-Policy-style Remote Assistance policy: objects, domain links, Local Computer Policy, resultant policy' },
         { name: 'Audit', description: 'The append-only audit trail' }
       ]
     },

@@ -95,6 +95,12 @@ export class AccountsRepository {
       WHERE m.group_id = ? AND a.kind = 'group'`).all(groupId) as Array<{ member_id: string }>).map((r) => r.member_id)
   }
 
+  /** Groups `accountId` is a direct member of, with their `DOMAIN\name`. */
+  parentGroupsOf (accountId: string): Array<{ id: string, name: string }> {
+    return this.db.prepare(`SELECT m.group_id AS id, ${QUALIFIED} AS name FROM group_members m
+      JOIN accounts a ON a.id = m.group_id JOIN domains d ON d.id = a.domain_id WHERE m.member_id = ?`).all(accountId) as Array<{ id: string, name: string }>
+  }
+
   getUser (id: string): User | undefined {
     const row = this.db.prepare(`${SELECT} WHERE a.id = ? AND a.kind = 'user'`).get(id) as AccountRow | undefined
     return row && this.toUsers([row])[0]

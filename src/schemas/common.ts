@@ -6,13 +6,21 @@ export const StrictObject = <T extends TProperties>(properties: T, options: Obje
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
+export const CheckSchema = Type.Object({
+  rule: Type.String({ description: 'The SPEC.md rule id (S1…, C1…, O1…, F1…).', examples: ['O11'] }),
+  passed: Type.Boolean(),
+  detail: Type.String({ description: 'What was found, naming the objects involved.' }),
+  remedy: Type.Optional(Type.String({ description: 'What an administrator can change.' }))
+}, { title: 'Check' })
+
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer({ description: 'HTTP status code.' }),
   code: Type.String({ description: 'Stable machine-readable error code.', examples: ['VALIDATION_FAILED'] }),
   error: Type.String({ description: 'HTTP reason phrase.' }),
   message: Type.String({ description: 'What went wrong, for humans.' }),
   field: Type.Optional(Type.String({ description: 'The offending input field, as a path (`members[2]`).' })),
-  requestId: Type.Optional(Type.String({ description: 'The request id, to quote when reporting a server error.' }))
+  requestId: Type.Optional(Type.String({ description: 'The request id, to quote when reporting a server error.' })),
+  checks: Type.Optional(Type.Array(CheckSchema, { description: 'With a policy refusal: every check of the decision, each named by its SPEC.md rule id.' }))
 }, { $id: 'Error', title: 'Error' })
 export type ErrorBody = Static<typeof ErrorSchema>
 

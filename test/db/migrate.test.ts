@@ -2,9 +2,13 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { openDatabase } from '../../src/db/database.js'
-import { MigrationError, migrate } from '../../src/db/migrate.js'
+import { MigrationError, migrate, readMigrations } from '../../src/db/migrate.js'
 import { migrationsDir } from '../../src/paths.js'
 import { thrown } from '../helper.js'
+
+/** How many migrations the project has, and file names for the next ones. */
+const count = readMigrations(migrationsDir).length
+const nth = (n: number, name: string) => `${String(n).padStart(3, '0')}.do.${name}.sql`
 
 function setup (t: Test) {
   const dir = t.testdir()
@@ -48,22 +52,22 @@ t.test('a CRLF checkout of the same file is not a change', async (t) => {
 t.test('a failing migration leaves nothing behind (one transaction)', async (t) => {
   const { db, migrations } = setup(t)
   migrate(db, migrations)
-  writeFileSync(path.join(migrations, '002.do.broken.sql'), 'CREATE TABLE half_done (id TEXT);\nTHIS IS NOT SQL;\n')
+  writeFileSync(path.join(migrations, nth(count + 1, 'broken')), 'CREATE TABLE half_done (id TEXT);\nTHIS IS NOT SQL;\n')
   t.throws(() => migrate(db, migrations))
   t.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half_done'").get() as { n: number }).n, 0)
-  t.equal((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, 1)
+  t.equal((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, count)
 })
 
 t.test('a database migrated by a newer version is refused', async (t) => {
   const { db, migrations } = setup(t)
   migrate(db, migrations)
-  db.prepare("INSERT INTO schema_migrations VALUES (2, 'from-the-future', 'x', '2030-01-01T00:00:00.000Z')").run()
+  db.prepare("INSERT INTO schema_migrations VALUES (?, 'from-the-future', 'x', '2030-01-01T00:00:00.000Z')").run(count + 1)
   t.throws(() => migrate(db, migrations), /newer version/)
 })
 
 t.test('files must be numbered in sequence', async (t) => {
   const { db, migrations } = setup(t)
-  writeFileSync(path.join(migrations, '003.do.gap.sql'), 'SELECT 1;')
+  writeFileSync(path.join(migrations, nth(count + 2, 'gap')), 'SELECT 1;')
   t.throws(() => migrate(db, migrations), /out of sequence/)
 })
 

@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { editorOf } from '../plugins/auth.js'
+import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
+import {
+  EffectivePolicySchema, LocalPolicyPutSchema, LocalPolicySavedSchema, LocalPolicySchema, PolicyCreateSchema,
+  PolicyLinksPutSchema, PolicyLinksSchema, PolicyListQuery, PolicySavedSchema, PolicySchema, PolicyUpdateSchema
+} from '../schemas/policy.js'
+
+/** Users may read policy and, when O11 allows them, edit it; integrations need the policies scopes. */
+const read = { access: { scope: 'policies:read' as const, users: true } }
+const write = { access: { scope: 'policies:write' as const, users: true } }
+const tags = ['Policy']
+
+const policies: FastifyPluginAsyncTypebox = async (fastify) => {
+  const service = fastify.services.policy
+
+  fastify.get('/v1/policies', {
+    config: read,
+    schema: { tags, summary: 'List policy objects, by name', querystring: PolicyListQuery, response: { 200: Page(PolicySchema), ...errorResponses() } }
+  }, async (request) => fastify.services.repos.policies.list(request.query))
+
+  fastify.get('/v1/policies/:id', {
+    config: read,
+    schema: { tags, summary: 'One policy object, with its links', params: IdParamsSchema, response: { 200: PolicySchema, ...errorResponses(404) } }
+  }, async (request) => service.get(request.params.id))
+
+  fastify.post('/v1/policies', {
+    config: write,
+    schema: { tags, summary: 'Create a policy object (O11)', body: PolicyCreateSchema, response: { 201: PolicySavedSchema, ...errorResponses(409, 413, 422) } }
+  }, async (request, reply) => reply.code(201).send(service.create(request.body, editorOf(request))))
+
+  fastify.patch('/v1/policies/:id', {
+    config: write,
+    schema: { tags, summary: 'Change a policy object (O11); applies to the next decision (O9)', params: IdParamsSchema, body: PolicyUpdateSchema, response: { 200: PolicySavedSchema, ...errorResponses(404, 409, 413, 422) } }
+  }, async (request) => service.update(request.params.id, request.body, editorOf(request)))
+
+  fastify.delete('/v1/policies/:id', {
+    config: write,
+    schema: { tags, summary: 'Delete a policy object and its links (O11)', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses(404) } }
+  }, async (request, reply) => {
+    service.delete(request.params.id, editorOf(request))
+    return reply.code(204).send(null)
+  })
+
+  fastify.get('/v1/domains/:id/policy-links', {
+    config: read,
+    schema: { tags, summary: 'A domain\'s policy links, link order 1 first', params: IdParamsSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404) } }
+  }, async (request) => service.domainLinks(request.params.id))
+
+  fastify.put('/v1/domains/:id/policy-links', {
+    config: write,
+    schema: { tags, summary: 'Replace a domain\'s ordered policy links (O11)', params: IdParamsSchema, body: PolicyLinksPutSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404, 422) } }
+  }, async (request) => service.setDomainLinks(request.params.id, request.body.policies, editorOf(request)))
+
+  fastify.get('/v1/computers/:id/local-policy', {
+    config: read,
+    schema: { tags, summary: 'A computer\'s Local Computer Policy', params: IdParamsSchema, response: { 200: LocalPolicySchema, ...errorResponses(404) } }
+  }, async (request) => service.localPolicy(request.params.id))
+
+  fastify.put('/v1/computers/:id/local-policy', {
+    config: write,
+    schema: { tags, summary: 'Replace a computer\'s Local Computer Policy (O11)', params: IdParamsSchema, body: LocalPolicyPutSchema, response: { 200: LocalPolicySavedSchema, ...errorResponses(404, 422) } }
+  }, async (request) => service.setLocalPolicy(request.params.id, request.body.settings, editorOf(request)))
+
+  fastify.get('/v1/computers/:id/effective-policy', {
+    config: { access: { scope: 'policies:read' as const } },
+    schema: { tags, summary: 'Resultant policy: every setting with its value and its source', params: IdParamsSchema, response: { 200: EffectivePolicySchema, ...errorResponses(404) } }
+  }, async (request) => service.effectivePolicy(request.params.id))
+}
+export default policies
