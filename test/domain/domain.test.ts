@@ -1,7 +1,7 @@
 import t from 'tap'
 import { authorize, actorName } from '../../src/domain/access.js'
 import { parsePortException, parseProgramException } from '../../src/domain/firewall.js'
-import { findMembershipCycle } from '../../src/domain/groups.js'
+import { findMembershipCycle, transitiveGroups } from '../../src/domain/groups.js'
 import { ACCOUNT_NAME_PATTERN, COMPUTER_NAME_PATTERN, isValidComputerName, nameKey, splitQualifiedName } from '../../src/domain/names.js'
 
 t.test('group cycles: found with their path, absent otherwise', async (t) => {
@@ -53,4 +53,12 @@ t.test('access: administrators everything, integrations by scope, users only whe
   t.match(authorize(user, { scope: 'directory:read' }), { allowed: false, code: 'ADMIN_REQUIRED' })
   t.same(authorize(user, { scope: 'invitations:write', users: true }), { allowed: true })
   t.same([actorName(admin), actorName(integration), actorName(user)], ['admin', 'integration:siem', 'CONTOSO\\alice'])
+})
+
+t.test('O2/O11: nested membership is resolved transitively and cycle-safe', async (t) => {
+  // alice ∈ Team ∈ GPCO; GPCO ∈ Team would be a cycle the data somehow holds.
+  const parents: Record<string, Array<{ id: string }>> = { alice: [{ id: 'Team' }], Team: [{ id: 'GPCO' }], GPCO: [{ id: 'Team' }, { id: 'Admins' }] }
+  const groups = transitiveGroups('alice', (id) => parents[id] ?? []).map((g) => g.id)
+  t.same(groups.sort(), ['Admins', 'GPCO', 'Team'])
+  t.same(transitiveGroups('nobody', () => []), [])
 })
