@@ -13,6 +13,7 @@ import swagger from './plugins/swagger.js'
 import audit from './routes/audit.js'
 import directory from './routes/directory.js'
 import health from './routes/health.js'
+import invitations from './routes/invitations.js'
 import policies from './routes/policies.js'
 import tokens from './routes/tokens.js'
 
@@ -77,6 +78,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(tokens)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(policies)
+  await fastify.register(invitations)
   await fastify.register(audit)
 }, { name: 'ra-ticket-service' })
 

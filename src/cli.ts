@@ -7,6 +7,7 @@ import { AppError } from './errors.js'
 import { fieldPath } from './plugins/errors.js'
 import { createServices, openMigratedDatabase } from './plugins/storage.js'
 import { CLI_CONTEXT } from './services/context.js'
+import { ConfigurationError } from './services/tickets.js'
 import { TokenCreateSchema, type TokenCreate } from './schemas/tokens.js'
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -16,6 +17,7 @@ const USAGE = `Usage: npm run cli -- <command>
   tokens create --integration NAME --scope SCOPE [--scope SCOPE …] [--label TEXT] [--expires ISO-8601]
   tokens list [--all]            list tokens (never their secrets); --all includes revoked ones
   tokens revoke TOKEN-ID
+  keys rotate                    a new ticket-signing key; the old one verifies until its tickets expire
   migrate                        apply pending database migrations and exit
 
 Works offline on the database named by RA_DATABASE_FILE (default ./data/ra.sqlite),
@@ -25,7 +27,7 @@ const ajv = new Ajv({ strict: false, allErrors: false })
 addFormats.default(ajv)
 const validateTokenCreate = ajv.compile<TokenCreate>(TokenCreateSchema)
 
-export function run (argv: string[], out: (line: string) => void): number {
+export async function run (argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -46,9 +48,15 @@ export function run (argv: string[], out: (line: string) => void): number {
   const config = loadConfig()
   const { db, applied } = openMigratedDatabase(config)
   try {
-    const services = createServices(db)
+    const services = createServices(db, config)
     if (command === 'migrate') {
       out(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply')
+      return 0
+    }
+    if (command === 'keys rotate') {
+      await services.tickets.init()
+      const { kid, retired } = await services.tickets.rotate(CLI_CONTEXT)
+      out(`active key: ${kid}${retired.length ? ` (retired: ${retired.join(', ')})` : ''}`)
       return 0
     }
     if (command === 'tokens create') {
@@ -99,9 +107,9 @@ export function run (argv: string[], out: (line: string) => void): number {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    process.exitCode = run(process.argv.slice(2), (line) => process.stdout.write(line + '\n'))
+    process.exitCode = await run(process.argv.slice(2), (line) => process.stdout.write(line + '\n'))
   } catch (err) {
-    if (err instanceof AppError || err instanceof ConfigError || err instanceof MigrationError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof AppError || err instanceof ConfigError || err instanceof MigrationError || err instanceof ConfigurationError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`ra-cli: ${(err as Error).message}\n`)
       process.exitCode = 2
     } else {

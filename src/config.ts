@@ -16,6 +16,9 @@ export const ConfigSchema = Type.Object({
     { default: 'info', description: 'pino log level.' }
   ),
   RA_BOOTSTRAP_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'Registered at start as a token of the built-in administrator (idempotent). At least 32 printable characters.' })),
+  RA_KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1024, description: 'Encrypts ticket-signing private keys at rest (AES-256-GCM, key derived with scrypt). At least 32 characters. Without it, keys are stored in clear (a warning is logged).' })),
+  RA_INVITATION_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 30, description: 'Days an invitation that ended without redemption (expired, revoked, locked) is kept after its expiry before it is purged; its audit events stay.' }),
+  RA_TICKET_CLOCK_TOLERANCE_S: Type.Integer({ minimum: 0, maximum: 5, default: 5, description: 'Clock skew allowed when checking a ticket\'s iat/nbf/exp (seconds). The server\'s own expiry check is exact.' }),
   RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
   RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
@@ -31,6 +34,9 @@ export interface Config {
   publicBaseUrl: string
   logLevel: RawConfig['RA_LOG_LEVEL']
   bootstrapAdminToken: string | undefined
+  keyEncryptionSecret: string | undefined
+  invitationRetentionDays: number
+  ticketClockToleranceS: number
   bodyLimit: number
   importBodyLimit: number
   dbBusyTimeoutMs: number
@@ -38,7 +44,7 @@ export interface Config {
 }
 
 /** Names of secret variables: their values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN'])
+const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET'])
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID'
@@ -84,6 +90,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: (c.RA_PUBLIC_BASE_URL ?? `http://${hostForUrl}:${c.RA_PORT}`).replace(/\/+$/, ''),
     logLevel: c.RA_LOG_LEVEL,
     bootstrapAdminToken: c.RA_BOOTSTRAP_ADMIN_TOKEN,
+    keyEncryptionSecret: c.RA_KEY_ENCRYPTION_SECRET,
+    invitationRetentionDays: c.RA_INVITATION_RETENTION_DAYS,
+    ticketClockToleranceS: c.RA_TICKET_CLOCK_TOLERANCE_S,
     bodyLimit: c.RA_BODY_LIMIT,
     importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,

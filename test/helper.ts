@@ -1,3 +1,4 @@
+import { Clock } from 'clock-mock'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -117,3 +118,22 @@ export async function snapshot (call: TestApp['call']): Promise<Record<string, J
   }
 }
 
+
+/**
+ * Runs `fn` with the time set to `at` (ms since 1970) by a fake clock: Date,
+ * timers and performance.now are faked, but setImmediate stays real, because
+ * request bodies are read through it and would otherwise wait for a tick.
+ */
+export async function atTime<T> (at: number, fn: (clock: Clock) => Promise<T>): Promise<T> {
+  const clock = new Clock()
+  clock.travel(at)
+  const { setImmediate: immediate, clearImmediate: clear } = globalThis
+  clock.enter()
+  globalThis.setImmediate = immediate
+  globalThis.clearImmediate = clear
+  try {
+    return await fn(clock)
+  } finally {
+    clock.exit()
+  }
+}

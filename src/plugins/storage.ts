@@ -7,16 +7,23 @@ import { AccountsRepository } from '../repositories/accounts-repository.js'
 import { AuditRepository } from '../repositories/audit-repository.js'
 import { ComputersRepository } from '../repositories/computers-repository.js'
 import { DomainsRepository } from '../repositories/domains-repository.js'
+import { InvitationsRepository } from '../repositories/invitations-repository.js'
+import { KeysRepository } from '../repositories/keys-repository.js'
 import { PoliciesRepository } from '../repositories/policies-repository.js'
+import { SessionsRepository } from '../repositories/sessions-repository.js'
 import { TokensRepository } from '../repositories/tokens-repository.js'
 import { DirectoryService } from '../services/directory-service.js'
+import { InvitationService } from '../services/invitation-service.js'
 import { PolicyService } from '../services/policy-service.js'
+import { TicketService } from '../services/tickets.js'
 import { TokensService } from '../services/tokens-service.js'
 
 export interface Services {
   tokens: TokensService
   directory: DirectoryService
   policy: PolicyService
+  tickets: TicketService
+  invitations: InvitationService
   audit: AuditRepository
   repos: {
     domains: DomainsRepository
@@ -24,6 +31,8 @@ export interface Services {
     computers: ComputersRepository
     tokens: TokensRepository
     policies: PoliciesRepository
+    invitations: InvitationsRepository
+    sessions: SessionsRepository
   }
   /** For /readyz: whether the database answers and every migration is applied. */
   isReady: () => boolean
@@ -35,16 +44,25 @@ declare module 'fastify' {
   }
 }
 
-/** Builds repositories and services over one open, migrated database. Shared by the app and the CLI. */
-export function createServices (db: Db): Services {
+/** Builds repositories and services over one open, migrated database. Shared by the app and the CLI; call `tickets.init()` before use. */
+export function createServices (db: Db, config: Config): Services {
   const repos = {
     domains: new DomainsRepository(db),
     accounts: new AccountsRepository(db),
     computers: new ComputersRepository(db),
     tokens: new TokensRepository(db),
-    policies: new PoliciesRepository(db)
+    policies: new PoliciesRepository(db),
+    invitations: new InvitationsRepository(db),
+    sessions: new SessionsRepository(db)
   }
   const audit = new AuditRepository(db)
+  const tickets = new TicketService(db, new KeysRepository(db), audit, {
+    issuer: config.publicBaseUrl,
+    audience: `${config.publicBaseUrl}/v1/redemptions`,
+    keyEncryptionSecret: config.keyEncryptionSecret,
+    clockToleranceS: config.ticketClockToleranceS
+  })
+  const policy = new PolicyService(db, repos, audit)
   const expected = readMigrations(migrationsDir).length
   const applied = db.prepare('SELECT count(*) AS n FROM schema_migrations')
   return {
@@ -52,7 +70,9 @@ export function createServices (db: Db): Services {
     audit,
     tokens: new TokensService(db, repos.tokens, repos.accounts, audit),
     directory: new DirectoryService(db, repos, audit),
-    policy: new PolicyService(db, repos, audit),
+    policy,
+    tickets,
+    invitations: new InvitationService(db, repos, policy, tickets, audit),
     isReady: () => db.open && (applied.get() as { n: number }).n === expected
   }
 }
@@ -71,7 +91,30 @@ export function openMigratedDatabase (config: Config): { db: Db, applied: string
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   const { db, applied } = openMigratedDatabase(config)
   if (applied.length > 0) fastify.log.info({ migrations: applied }, 'database migrated')
-  fastify.decorate('services', createServices(db))
+  const services = createServices(db, config)
+  try {
+    const keys = await services.tickets.init()
+    if (keys.generated) fastify.log.info('generated a ticket-signing key')
+    if (keys.encryptedNow > 0) fastify.log.info({ keys: keys.encryptedNow }, 'encrypted stored signing keys with RA_KEY_ENCRYPTION_SECRET')
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  if (config.keyEncryptionSecret === undefined) fastify.log.warn('RA_KEY_ENCRYPTION_SECRET is not set: ticket-signing keys are stored in clear in the database')
+  fastify.decorate('services', services)
+
+  // Invitations that ended unredeemed are purged after the retention period; their audit events stay.
+  const purge = () => {
+    const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
+    const purged = services.repos.invitations.purge(before)
+    if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
+  }
+  purge()
+  const timer = setInterval(purge, 3_600_000)
+  timer.unref()
   // Last hook to run on close: in-flight requests have finished by then.
-  fastify.addHook('onClose', async () => { db.close() })
+  fastify.addHook('onClose', async () => {
+    clearInterval(timer)
+    db.close()
+  })
 }, { name: 'storage' })

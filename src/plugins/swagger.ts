@@ -23,6 +23,8 @@ export default fp(async (fastify) => {
         { name: 'Tokens', description: 'API tokens (administrator)' },
         { name: 'Directory', description: 'Domains, trusts, users, groups and computers (administrator)' },
         { name: 'Policy', description: 'Group-Policy-style Remote Assistance policy: objects, domain links, Local Computer Policy, resultant policy' },
+        { name: 'Invitations', description: 'Invitations, signed tickets and redemption' },
+        { name: 'Keys', description: 'Ticket-signing keys: JWKS and rotation' },
         { name: 'Audit', description: 'The append-only audit trail' }
       ]
     },

@@ -1,0 +1,102 @@
+import type { Db } from '../db/database.js'
+import type { Invitation } from '../schemas/invitations.js'
+import { decodeCursor, pageOf, type PageOf } from './paging.js'
+
+export interface InvitationRow {
+  id: string
+  computer_id: string
+  novice_id: string
+  created_by: string
+  state: Invitation['state']
+  mode: Invitation['mode']
+  lifetime_minutes: number
+  created_at: string
+  expires_at: string
+  kid: string
+  jti: string
+  password_hash: string | null
+  password_failures: number
+  delivery: string | null
+  redeemed_at: string | null
+  redeemed_by: string | null
+  revoked_at: string | null
+  locked_at: string | null
+  ended_at: string | null
+  computer_name: string
+  novice_name: string
+  expert_name: string | null
+  session_id: string | null
+}
+
+const SELECT = `SELECT i.*, cd.name || '\\' || c.name AS computer_name, nd.name || '\\' || n.name AS novice_name,
+    ed.name || '\\' || e.name AS expert_name, s.id AS session_id
+  FROM invitations i
+  JOIN computers c ON c.id = i.computer_id JOIN domains cd ON cd.id = c.domain_id
+  JOIN accounts n ON n.id = i.novice_id JOIN domains nd ON nd.id = n.domain_id
+  LEFT JOIN accounts e ON e.id = i.redeemed_by LEFT JOIN domains ed ON ed.id = e.domain_id
+  LEFT JOIN sessions s ON s.invitation_id = i.id`
+
+/** How many wrong passwords lock an invitation. */
+export const PASSWORD_ATTEMPTS = 5
+
+export class InvitationsRepository {
+  constructor (private readonly db: Db) {}
+
+  insert (row: Pick<InvitationRow, 'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' | 'kid' | 'jti' | 'password_hash'>): void {
+    this.db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti, password_hash)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)`).run(
+      row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at, row.kid, row.jti, row.password_hash)
+  }
+
+  get (id: string): InvitationRow | undefined {
+    return this.db.prepare(`${SELECT} WHERE i.id = ?`).get(id) as InvitationRow | undefined
+  }
+
+  /** Marks open invitations past their expiry as expired (lazily: whenever invitations are read). */
+  expireDue (now: string): number {
+    return this.db.prepare(`UPDATE invitations SET state = 'expired', ended_at = expires_at WHERE state = 'open' AND expires_at <= ?`).run(now).changes
+  }
+
+  /** Newest first. */
+  list (query: { limit: number, cursor?: string | undefined, noviceId?: string | undefined, computerId?: string | undefined, state?: string | undefined }): PageOf<InvitationRow> {
+    const where: string[] = []
+    const args: Array<string | number> = []
+    const filters: Array<[string, string | undefined]> = [['i.novice_id = ?', query.noviceId], ['i.computer_id = ?', query.computerId], ['i.state = ?', query.state]]
+    for (const [clause, value] of filters) if (value !== undefined) { where.push(clause); args.push(value) }
+    const cursor = decodeCursor(query.cursor, 2)
+    if (cursor) { where.push('(i.created_at, i.id) < (?, ?)'); args.push(...cursor) }
+    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`)
+      .all(...args, query.limit + 1) as InvitationRow[]
+    return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
+  }
+
+  /**
+   * The single-use decision: only one caller can move an open, unexpired
+   * invitation to redeemed. Returns whether this caller did.
+   */
+  redeem (id: string, expertId: string, now: string): boolean {
+    return this.db.prepare(`UPDATE invitations SET state = 'redeemed', redeemed_at = ?, redeemed_by = ?, ended_at = ?
+      WHERE id = ? AND state = 'open' AND expires_at > ?`).run(now, expertId, now, id, now).changes === 1
+  }
+
+  /** Counts a wrong password; the PASSWORD_ATTEMPTS-th locks the invitation. Returns the state after. */
+  recordPasswordFailure (id: string, now: string): InvitationRow['state'] | undefined {
+    this.db.prepare(`UPDATE invitations SET password_failures = password_failures + 1,
+        state = CASE WHEN password_failures + 1 >= ${PASSWORD_ATTEMPTS} THEN 'locked' ELSE state END,
+        locked_at = CASE WHEN password_failures + 1 >= ${PASSWORD_ATTEMPTS} THEN ? ELSE locked_at END
+      WHERE id = ? AND state = 'open'`).run(now, id)
+    return (this.db.prepare('SELECT state FROM invitations WHERE id = ?').get(id) as { state: InvitationRow['state'] } | undefined)?.state
+  }
+
+  /** Open or locked → revoked. Returns whether it changed. */
+  revoke (id: string, now: string): boolean {
+    return this.db.prepare(`UPDATE invitations SET state = 'revoked', revoked_at = ?, ended_at = ? WHERE id = ? AND state IN ('open', 'locked')`)
+      .run(now, now, id).changes === 1
+  }
+
+  /** Deletes invitations that ended without a session and expired before `before`. */
+  purge (before: string): number {
+    return this.db.prepare(`DELETE FROM invitations WHERE state <> 'redeemed' AND expires_at < ?
+      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.invitation_id = invitations.id)`).run(before).changes
+  }
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { editorOf, principalOf } from '../plugins/auth.js'
+import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
+import { InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
+
+const tags = ['Invitations']
+/** Tickets in a body are secrets: never cached anywhere. */
+const NO_STORE = 'no-store'
+
+const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
+  const service = fastify.services.invitations
+
+  fastify.post('/v1/invitations', {
+    config: { access: { scope: 'invitations:write', users: true } },
+    schema: {
+      tags,
+      summary: 'Create an invitation: the policy decides (S1–S6); the ticket expires at most at the maximum ticket time (S3)',
+      body: InvitationCreateSchema,
+      response: { 201: InvitationCreatedSchema, ...errorResponses(413, 422) }
+    }
+  }, async (request, reply) => {
+    const created = await service.create(request.body, editorOf(request))
+    return reply.code(201).header('cache-control', NO_STORE).send(created)
+  })
+
+  fastify.get('/v1/invitations', {
+    config: { access: { scope: 'invitations:read', users: true } },
+    schema: { tags, summary: 'Invitations, newest first: a user sees their own; administrators and integrations filter by computer, novice, state', querystring: InvitationListQuery, response: { 200: Page(InvitationSchema), ...errorResponses() } }
+  }, async (request) => service.list(request.query, principalOf(request)))
+
+  fastify.get('/v1/invitations/:id', {
+    config: { access: { scope: 'invitations:read', users: true } },
+    schema: { tags, summary: 'An invitation\'s status', params: IdParamsSchema, response: { 200: InvitationSchema, ...errorResponses(404) } }
+  }, async (request) => service.get(request.params.id, principalOf(request)))
+
+  fastify.delete('/v1/invitations/:id', {
+    config: { access: { scope: 'invitations:write', users: true } },
+    schema: { tags, summary: 'Revoke an open or locked invitation', params: IdParamsSchema, response: { 200: InvitationSchema, ...errorResponses(404, 409) } }
+  }, async (request) => service.revoke(request.params.id, editorOf(request)))
+
+  fastify.post('/v1/redemptions', {
+    config: { access: { scope: null, users: true } },
+    schema: {
+      tags,
+      summary: 'Redeem a ticket (expert): exactly once, into a session awaiting the novice (C1)',
+      body: RedemptionSchema,
+      response: { 201: SessionSchema, ...errorResponses(409, 410, 422, 423) }
+    }
+  }, async (request, reply) => reply.code(201).header('cache-control', NO_STORE).send(await service.redeem(request.body, editorOf(request))))
+
+  fastify.post('/v1/keys/rotate', {
+    config: { access: { scope: null } },
+    schema: {
+      tags: ['Keys'],
+      summary: 'Rotate the ticket-signing key: the old key keeps verifying until its tickets expire',
+      response: { 200: Type.Object({ kid: Type.String(), retired: Type.Array(Type.String()) }), ...errorResponses() }
+    }
+  }, async (request) => fastify.services.tickets.rotate(editorOf(request).ctx))
+
+  fastify.get('/.well-known/jwks.json', {
+    schema: {
+      tags: ['Keys'],
+      summary: 'Public keys that verify tickets (JWKS)',
+      security: [],
+      response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) }
+    }
+  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(fastify.services.tickets.jwks()))
+}
+export default invitations

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../db/database.js'
+import { nowIso } from '../db/database.js'
+import { actorName, type Principal } from '../domain/access.js'
+import { invitationDecision } from '../domain/decisions.js'
+import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
+import { describeSource } from '../domain/resultant-policy.js'
+import { AppError, notFound } from '../errors.js'
+import type { AccountsRepository } from '../repositories/accounts-repository.js'
+import type { AuditRepository } from '../repositories/audit-repository.js'
+import type { ComputersRepository } from '../repositories/computers-repository.js'
+import type { InvitationRow, InvitationsRepository } from '../repositories/invitations-repository.js'
+import type { PageOf } from '../repositories/paging.js'
+import type { SessionsRepository } from '../repositories/sessions-repository.js'
+import type { Computer } from '../schemas/directory.js'
+import type { Invitation, InvitationCreate, InvitationListQueryType, Session } from '../schemas/invitations.js'
+import type { ActorContext } from './context.js'
+import { hashPassword, verifyPassword } from './passwords.js'
+import type { PolicyService } from './policy-service.js'
+import type { TicketService } from './tickets.js'
+
+export interface InvitationRepositories {
+  invitations: InvitationsRepository
+  sessions: SessionsRepository
+  accounts: AccountsRepository
+  computers: ComputersRepository
+}
+
+export interface Caller {
+  principal: Principal
+  ctx: ActorContext
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Invitations: created under the policy engine's decision (S1–S6), signed as
+ * tickets, redeemed exactly once (one conditional update decides), revoked by
+ * their novice. Every creation, redemption, refusal, revocation and lock is
+ * audited; tickets and passwords never are.
+ */
+export class InvitationService {
+  constructor (
+    private readonly db: Db,
+    private readonly repos: InvitationRepositories,
+    private readonly policy: PolicyService,
+    private readonly tickets: TicketService,
+    private readonly audit: AuditRepository
+  ) {}
+
+  async create (input: InvitationCreate, caller: Caller): Promise<{ invitation: Invitation, ticket: string, checks: Array<{ rule: string, passed: boolean, detail: string, remedy?: string }> }> {
+    try {
+      if (input.delivery !== undefined) {
+        throw new AppError('DELIVERY_NOT_AVAILABLE', 'e-mail delivery is not available yet: create the invitation without `delivery` and pass the ticket on yourself', { field: 'delivery' })
+      }
+      const novice = this.noviceFor(input, caller.principal)
+      const computer = this.computerFor(input.computer)
+      const { policy } = this.policy.resultant(computer.id)
+      const decision = invitationDecision(policy, { computer: computer.name, user: novice.name, sitsAtComputer: computer.users.some((u) => u.toUpperCase() === novice.name.toUpperCase()) })
+      if (!decision.allowed) {
+        throw new AppError('POLICY_DENIED', `${novice.name} may not create an invitation for ${computer.name}: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
+      }
+      const max = decision.maxLifetimeMinutes!
+      const lifetime = input.lifetime ? input.lifetime.value * MINUTES_PER_UNIT[input.lifetime.unit] : max
+      if (lifetime > max) {
+        throw new AppError('TICKET_LIFETIME_EXCEEDS_POLICY', `lifetime: at most ${describeTicketTime(policy.maxTicketTime.value!)} (${max} minutes), the maximum ticket time from ${describeSource(policy.maxTicketTime.source)}`, { field: 'lifetime' })
+      }
+      const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
+      const id = randomUUID()
+      const jti = randomUUID()
+      const createdAt = new Date()
+      const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)
+      const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, expiresAt, notBefore: createdAt })
+      this.db.transaction(() => {
+        this.repos.invitations.insert({
+          id, computer_id: computer.id, novice_id: novice.id, created_by: caller.ctx.actor, mode: decision.mode!, lifetime_minutes: lifetime,
+          created_at: createdAt.toISOString(), expires_at: expiresAt.toISOString(), kid, jti, password_hash: passwordHash
+        })
+        this.audit.record({
+          ...caller.ctx, action: 'invitation.create', target: `invitations/${id}`, outcome: 'success',
+          details: { computer: computer.name, novice: novice.name, mode: decision.mode, lifetimeMinutes: lifetime, expiresAt: expiresAt.toISOString(), passwordProtected: passwordHash !== null, rules: decision.checks.map((c) => c.rule), kid }
+        })
+      }).immediate()
+      return { invitation: toInvitation(this.repos.invitations.get(id)!), ticket, checks: decision.checks }
+    } catch (err) {
+      this.refused('invitation.create', null, caller.ctx, err)
+      throw err
+    }
+  }
+
+  get (id: string, principal: Principal): Invitation {
+    this.repos.invitations.expireDue(nowIso())
+    return toInvitation(this.visible(id, principal))
+  }
+
+  list (query: InvitationListQueryType, principal: Principal): PageOf<Invitation> {
+    this.repos.invitations.expireDue(nowIso())
+    let noviceId: string | undefined
+    if (principal.kind === 'user') {
+      // Users see their own invitations only; the filter cannot widen that.
+      noviceId = principal.accountId
+    } else if (query.novice !== undefined) {
+      noviceId = this.repos.accounts.findByName(query.novice)?.id ?? '-'
+    }
+    const page = this.repos.invitations.list({ ...query, noviceId, computerId: query.computer })
+    return { items: page.items.map(toInvitation), nextCursor: page.nextCursor }
+  }
+
+  /** Revoke: by its novice, the administrator, or an integration with invitations:write. */
+  revoke (id: string, caller: Caller): Invitation {
+    this.repos.invitations.expireDue(nowIso())
+    const row = this.visible(id, caller.principal)
+    if (row.state === 'revoked') return toInvitation(row)
+    return this.db.transaction(() => {
+      if (!this.repos.invitations.revoke(id, nowIso())) {
+        throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open or locked invitation can be revoked`)
+      }
+      this.audit.record({ ...caller.ctx, action: 'invitation.revoke', target: `invitations/${id}`, outcome: 'success', details: { previousState: row.state } })
+      return toInvitation(this.repos.invitations.get(id)!)
+    }).immediate()
+  }
+
+  /**
+   * Redeem a ticket: signature and claims, the invitation still open by the
+   * server's clock, the password, and the policy decided again now (O9). One
+   * conditional update decides among concurrent redemptions; the winner gets a
+   * session awaiting the novice (C1).
+   */
+  async redeem (input: { ticket: string, password?: string | undefined }, caller: Caller): Promise<Session> {
+    let invitationId: string | null = null
+    try {
+      const expert = caller.principal
+      if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
+      const verified = await this.tickets.verify(input.ticket)
+      const now = nowIso()
+      this.repos.invitations.expireDue(now)
+      const row = this.repos.invitations.get(verified.invitationId)
+      // A well-signed ticket whose invitation is gone was purged after it ended.
+      if (!row || row.jti !== verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
+      invitationId = row.id
+      this.requireOpen(row, expert)
+      if (row.novice_id === expert.accountId) throw new AppError('EXPERT_REQUIRED', 'a novice cannot redeem their own invitation')
+      if (row.password_hash !== null) await this.checkPassword(row, input.password, caller)
+      const computer = this.repos.computers.get(row.computer_id)!
+      const { policy } = this.policy.resultant(computer.id)
+      const decision = invitationDecision(policy, { computer: computer.name, user: row.novice_name, sitsAtComputer: computer.users.some((u) => u.toUpperCase() === row.novice_name.toUpperCase()) })
+      if (!decision.allowed) {
+        throw new AppError('POLICY_DENIED', `the policy of ${computer.name} no longer allows this invitation: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
+      }
+      // Policy may have narrowed since creation: the session gets the lesser mode.
+      const permittedMode = row.mode === 'control' && decision.mode === 'control' ? 'control' : 'view'
+      const sessionId = this.db.transaction(() => {
+        if (!this.repos.invitations.redeem(row.id, expert.accountId, nowIso())) return null
+        const id = this.repos.sessions.insert({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode })
+        this.audit.record({ ...caller.ctx, action: 'invitation.redeem', target: `invitations/${row.id}`, outcome: 'success', details: { session: id, expert: expert.name, permittedMode, rules: decision.checks.map((c) => c.rule) } })
+        return id
+      }).immediate()
+      if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, expert) // lost the race: say why
+      return this.repos.sessions.get(sessionId!)!
+    } catch (err) {
+      this.refused('invitation.redeem', invitationId, caller.ctx, err)
+      throw err
+    }
+  }
+
+  /** Throws the code for an invitation that is not open; a second redemption is also a security event on the session. */
+  private requireOpen (row: InvitationRow, expert: Extract<Principal, { kind: 'user' }>): void {
+    switch (row.state) {
+      case 'open': return
+      case 'expired': throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
+      case 'revoked': throw new AppError('TICKET_REVOKED', 'the invitation was revoked by its novice', { field: 'ticket' })
+      case 'locked': throw new AppError('INVITATION_LOCKED', 'too many wrong passwords: the invitation is locked and can only be revoked')
+      case 'redeemed': {
+        const sessionId = this.repos.sessions.idForInvitation(row.id)
+        if (sessionId) this.repos.sessions.addSecurityEvent(sessionId, 'ticket-reused', { expert: expert.name })
+        this.audit.record({ actor: expert.name, actorTokenId: expert.tokenId, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { session: sessionId ?? null, expert: expert.name } })
+        throw new AppError('TICKET_ALREADY_REDEEMED', 'the ticket was already redeemed', { field: 'ticket' })
+      }
+    }
+  }
+
+  private async checkPassword (row: InvitationRow, password: string | undefined, caller: Caller): Promise<void> {
+    if (password === undefined) throw new AppError('PASSWORD_REQUIRED', 'this invitation needs its password', { field: 'password' })
+    if (await verifyPassword(password, row.password_hash!)) return
+    const state = this.repos.invitations.recordPasswordFailure(row.id, nowIso())
+    if (state === 'locked') {
+      this.audit.record({ ...caller.ctx, action: 'invitation.lock', target: `invitations/${row.id}`, outcome: 'success', details: { reason: 'too many wrong passwords' } })
+      throw new AppError('INVITATION_LOCKED', 'wrong password: the invitation is now locked and can only be revoked', { field: 'password' })
+    }
+    throw new AppError('PASSWORD_INCORRECT', 'wrong password', { field: 'password' })
+  }
+
+  private refused (action: string, invitationId: string | null, ctx: ActorContext, err: unknown): void {
+    if (!(err instanceof AppError)) return
+    this.audit.record({
+      ...ctx,
+      action: `${action}-refused`,
+      target: invitationId ? `invitations/${invitationId}` : null,
+      outcome: 'denied',
+      details: { code: err.code, ...(err.field ? { field: err.field } : {}), ...(err.checks ? { rules: err.checks.filter((c) => !c.passed).map((c) => c.rule) } : {}) }
+    })
+  }
+
+  /** The invitation if the principal may see it; otherwise "not found", so no one learns that it exists. */
+  private visible (id: string, principal: Principal): InvitationRow {
+    const row = this.repos.invitations.get(id)
+    const mine = row && principal.kind === 'user' && row.novice_id === principal.accountId
+    if (!row || (principal.kind === 'user' && !mine)) throw notFound('invitation', id)
+    return row
+  }
+
+  private noviceFor (input: InvitationCreate, principal: Principal): { id: string, name: string } {
+    if (principal.kind === 'user') {
+      if (input.novice !== undefined && input.novice.toUpperCase() !== principal.name.toUpperCase()) {
+        throw new AppError('VALIDATION_FAILED', 'novice: a user creates invitations for themselves only; leave novice out', { field: 'novice' })
+      }
+      return { id: principal.accountId, name: principal.name }
+    }
+    if (input.novice === undefined) throw new AppError('VALIDATION_FAILED', `novice is required when ${actorName(principal)} creates an invitation`, { field: 'novice' })
+    const account = this.repos.accounts.findByName(input.novice)
+    if (!account || account.kind !== 'user') throw new AppError('UNKNOWN_REFERENCE', `novice: there is no user ${input.novice}`, { field: 'novice' })
+    if (!account.enabled) throw new AppError('INVALID_REFERENCE', `novice: ${account.name} is disabled`, { field: 'novice' })
+    return { id: account.id, name: account.name }
+  }
+
+  private computerFor (ref: string): Computer {
+    const id = UUID.test(ref) ? ref : (ref.includes('\\') ? this.repos.computers.findByName(ref)?.id : undefined)
+    const computer = id === undefined ? undefined : this.repos.computers.get(id)
+    if (!computer) throw new AppError('UNKNOWN_REFERENCE', `computer: there is no computer ${ref}`, { field: 'computer' })
+    return computer
+  }
+}
+
+function toInvitation (r: InvitationRow): Invitation {
+  return {
+    id: r.id,
+    computer: r.computer_name,
+    computerId: r.computer_id,
+    novice: r.novice_name,
+    state: r.state,
+    mode: r.mode,
+    lifetimeMinutes: r.lifetime_minutes,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    passwordProtected: r.password_hash !== null,
+    failedPasswordAttempts: r.password_failures,
+    redeemedAt: r.redeemed_at,
+    redeemedBy: r.expert_name,
+    sessionId: r.session_id,
+    revokedAt: r.revoked_at,
+    lockedAt: r.locked_at
+  }
+}

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto'
+import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
+import type { Db } from '../db/database.js'
+import { nowIso } from '../db/database.js'
+import { AppError } from '../errors.js'
+import type { AuditRepository } from '../repositories/audit-repository.js'
+import type { KeyRow, KeysRepository } from '../repositories/keys-repository.js'
+import type { ActorContext } from './context.js'
+import { decryptSecret, encryptSecret } from './key-encryption.js'
+
+/**
+ * Ed25519 (EdDSA): measured as fast as ES256 here (bench/ticket-algorithms.ts),
+ * with deterministic signatures, so no per-signature nonce can leak the key.
+ */
+export const TICKET_ALG = 'EdDSA'
+export const TICKET_TYP = 'ra-invitation+jwt'
+
+export interface TicketClaims {
+  invitationId: string
+  jti: string
+  expiresAt: Date
+  notBefore: Date
+}
+
+export interface VerifiedTicket {
+  invitationId: string
+  jti: string
+  kid: string
+  expiresAt: Date
+}
+
+export class ConfigurationError extends Error {}
+
+interface Options {
+  issuer: string
+  audience: string
+  keyEncryptionSecret: string | undefined
+  clockToleranceS: number
+}
+
+/**
+ * Ticket signing and verification, and the keys behind them. Private keys live
+ * in the database (encrypted at rest when a secret is configured); the active
+ * one is kept in memory and reloaded when another process rotated it.
+ */
+export class TicketService {
+  private signing: { kid: string, key: CryptoKey } | undefined
+  private readonly publicKeys = new Map<string, CryptoKey>()
+
+  constructor (
+    private readonly db: Db,
+    private readonly keys: KeysRepository,
+    private readonly audit: AuditRepository,
+    private readonly options: Options
+  ) {}
+
+  /** Makes sure an active key exists and that every stored key is readable with the configured secret. */
+  async init (): Promise<{ generated: boolean, encryptedNow: number }> {
+    let encryptedNow = 0
+    for (const row of this.keys.all()) {
+      if (row.encrypted === 1 && this.options.keyEncryptionSecret === undefined) {
+        throw new ConfigurationError('the ticket-signing keys are encrypted: set RA_KEY_ENCRYPTION_SECRET to the secret they were encrypted with')
+      }
+      const jwk = this.privateJwk(row)
+      if (row.encrypted === 0 && this.options.keyEncryptionSecret !== undefined) {
+        this.keys.setPrivateKey(row.kid, encryptSecret(JSON.stringify(jwk), this.options.keyEncryptionSecret, row.kid), true)
+        encryptedNow++
+      }
+    }
+    let generated = false
+    if (!this.keys.active()) {
+      await this.createKey()
+      generated = true
+    }
+    await this.loadSigningKey()
+    return { generated, encryptedNow }
+  }
+
+  /** A new active key; the old one is retired but keeps verifying its tickets until they expire. */
+  async rotate (ctx: ActorContext): Promise<{ kid: string, retired: string[] }> {
+    const before = this.keys.active()?.kid
+    const kid = await this.createKey()
+    this.audit.record({ ...ctx, action: 'key.rotate', target: `keys/${kid}`, outcome: 'success', details: { kid, retired: before ?? null } })
+    await this.loadSigningKey()
+    return { kid, retired: before ? [before] : [] }
+  }
+
+  /** The public keys that still verify tickets, as a JWKS. */
+  jwks (): { keys: JWK[] } {
+    return { keys: this.keys.verifying(nowIso()).map((r) => JSON.parse(r.public_jwk) as JWK) }
+  }
+
+  async sign (claims: TicketClaims): Promise<{ ticket: string, kid: string }> {
+    const active = this.keys.active()
+    if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey()
+    const { kid, key } = this.signing!
+    const ticket = await new SignJWT({})
+      .setProtectedHeader({ alg: TICKET_ALG, typ: TICKET_TYP, kid })
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setSubject(claims.invitationId)
+      .setJti(claims.jti)
+      .setIssuedAt()
+      .setNotBefore(Math.floor(claims.notBefore.getTime() / 1000))
+      .setExpirationTime(Math.floor(claims.expiresAt.getTime() / 1000))
+      .sign(key)
+    this.keys.extendUse(kid, claims.expiresAt.toISOString())
+    return { ticket, kid }
+  }
+
+  /**
+   * Checks signature and claims with everything pinned: algorithm, `typ`, `iss`,
+   * `aud`, and `exp`/`jti`/`sub`/`nbf`/`iat` required (jose would accept a token
+   * without `exp` unless told). Each failure has its own code.
+   */
+  async verify (ticket: string): Promise<VerifiedTicket> {
+    if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(ticket)) {
+      throw new AppError('TICKET_MALFORMED', 'the ticket is not a compact JWS (three base64url parts)', { field: 'ticket' })
+    }
+    let kid = ''
+    try {
+      const { payload, protectedHeader } = await jwtVerify(ticket, async (header) => {
+        kid = typeof header.kid === 'string' ? header.kid : ''
+        return this.publicKey(kid)
+      }, {
+        algorithms: [TICKET_ALG],
+        typ: TICKET_TYP,
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        requiredClaims: ['exp', 'jti', 'sub', 'nbf', 'iat'],
+        clockTolerance: this.options.clockToleranceS
+      })
+      return { invitationId: String(payload.sub), jti: String(payload.jti), kid: String(protectedHeader.kid), expiresAt: new Date((payload as Required<JWTPayload>).exp * 1000) }
+    } catch (err) {
+      throw ticketError(err)
+    }
+  }
+
+  private async publicKey (kid: string): Promise<CryptoKey> {
+    const row = this.keys.get(kid)
+    const now = nowIso()
+    if (!row || (row.retired_at !== null && !(row.max_expires_at !== null && row.max_expires_at > now))) {
+      throw new AppError('TICKET_SIGNATURE_INVALID', 'the ticket was not signed by a key of this service', { field: 'ticket' })
+    }
+    let key = this.publicKeys.get(kid)
+    if (!key) {
+      key = await importJWK(JSON.parse(row.public_jwk) as JWK, TICKET_ALG) as CryptoKey
+      this.publicKeys.set(kid, key)
+    }
+    return key
+  }
+
+  private async createKey (): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(TICKET_ALG, { crv: 'Ed25519', extractable: true })
+    const kid = randomUUID()
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: TICKET_ALG, use: 'sig' }
+    const privateJwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: TICKET_ALG })
+    const secret = this.options.keyEncryptionSecret
+    this.db.transaction(() => {
+      this.keys.insert({
+        kid,
+        alg: TICKET_ALG,
+        public_jwk: JSON.stringify(publicJwk),
+        private_key: secret === undefined ? privateJwk : encryptSecret(privateJwk, secret, kid),
+        encrypted: secret === undefined ? 0 : 1,
+        created_at: nowIso()
+      })
+      this.keys.retireAllBut(kid, nowIso())
+    }).immediate()
+    return kid
+  }
+
+  private async loadSigningKey (): Promise<void> {
+    const row = this.keys.active()
+    if (!row) throw new Error('no active signing key')
+    this.signing = { kid: row.kid, key: await importJWK(this.privateJwk(row), TICKET_ALG) as CryptoKey }
+  }
+
+  private privateJwk (row: KeyRow): JWK {
+    if (row.encrypted === 0) return JSON.parse(row.private_key) as JWK
+    try {
+      return JSON.parse(decryptSecret(row.private_key, this.options.keyEncryptionSecret!, row.kid)) as JWK
+    } catch {
+      throw new ConfigurationError(`RA_KEY_ENCRYPTION_SECRET does not decrypt signing key ${row.kid}: it is not the secret the keys were encrypted with`)
+    }
+  }
+}
+
+/** jose's errors, as the API's codes. Messages never echo the ticket. */
+function ticketError (err: unknown): AppError {
+  if (err instanceof AppError) return err
+  const at = { field: 'ticket' }
+  if (err instanceof errors.JWTExpired) return new AppError('TICKET_EXPIRED', 'the ticket has expired', at)
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return new AppError('TICKET_NOT_YET_VALID', 'the ticket is not valid yet', at)
+    if (err.claim === 'aud') return new AppError('TICKET_WRONG_AUDIENCE', 'the ticket is meant for another audience', at)
+    return new AppError('TICKET_CLAIMS_INVALID', `the ticket's ${err.claim} claim is ${err.reason === 'missing' ? 'missing' : 'not what this service issues'}`, at)
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
+    return new AppError('TICKET_SIGNATURE_INVALID', 'the ticket\'s signature does not verify with a key of this service', at)
+  }
+  return new AppError('TICKET_MALFORMED', 'the ticket cannot be read', at)
+}

@@ -1,0 +1,162 @@
+import t from 'tap'
+import { atTime, type Json } from '../helper.js'
+import { setPolicy, world } from './invitations-helper.js'
+
+t.test('S3: the lifetime defaults to the maximum ticket time, for each unit, and never exceeds it', async (t) => {
+  const w = await world(t)
+  for (const [value, unit, minutes] of [[45, 'minutes', 45], [3, 'hours', 180], [2, 'days', 2880]] as const) {
+    await setPolicy(w, { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value, unit } } })
+    const { invitation, ticket, checks } = await w.invite()
+    t.equal(invitation.lifetimeMinutes, minutes, `${value} ${unit}`)
+    t.equal(Date.parse(invitation.expiresAt) - Date.parse(invitation.createdAt), minutes * 60_000)
+    t.match(ticket, /^[\w-]+\.[\w-]+\.[\w-]+$/)
+    t.ok(checks.some((c: Json) => c.rule === 'S3' && c.passed))
+    const longer = await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', lifetime: { value: minutes + 1, unit: 'minutes' } }, w.alice)
+    t.equal(longer.statusCode, 422)
+    t.equal(longer.json().code, 'TICKET_LIFETIME_EXCEEDS_POLICY')
+    t.match(longer.json().message, `${minutes} minutes`)
+    const shorter = await w.invite({ lifetime: { value: 5, unit: 'minutes' } })
+    t.equal(shorter.invitation.lifetimeMinutes, 5)
+  }
+})
+
+t.test('S6: without policy, Windows 10 defaults to 6 hours and XP to 30 days; the response carries the mode and no-store', async (t) => {
+  const w = await world(t)
+  const res = await w.call('POST', '/v1/invitations', { computer: w.pc10 }, w.alice)
+  t.equal(res.statusCode, 201)
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.match(res.json().invitation, { state: 'open', mode: 'control', lifetimeMinutes: 360, computer: 'CONTOSO\\PC-10', novice: 'CONTOSO\\alice', passwordProtected: false })
+  t.equal((await w.invite({ computer: 'CONTOSO\\PC-XP' })).invitation.lifetimeMinutes, 43200)
+})
+
+t.test('S5: Solicited RA disabled by policy refuses the invitation with checks; S1: only a user at the computer', async (t) => {
+  const w = await world(t)
+  await setPolicy(w, { solicitedRemoteAssistance: { state: 'disabled' } })
+  const res = await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, w.alice)
+  t.match(res.json(), { statusCode: 403, code: 'POLICY_DENIED', checks: [{ rule: 'S1', passed: true }, { rule: 'S5', passed: false }] })
+  const carol = await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-XP' }, w.carol)
+  t.match(carol.json(), { statusCode: 403, code: 'POLICY_DENIED', checks: [{ rule: 'S1', passed: false }] })
+  const refusals = (await w.call('GET', '/v1/audit-events?action=invitation.create-refused')).json().items
+  t.equal(refusals.length, 2)
+  t.match(refusals[1].details, { code: 'POLICY_DENIED', rules: ['S5'] })
+})
+
+t.test('creation input: integrations name the novice; users cannot act for others; delivery is refused clearly for now', async (t) => {
+  const w = await world(t)
+  const helpdesk = (await w.call('POST', '/v1/tokens', { principal: { type: 'integration', name: 'helpdesk', scopes: ['invitations:write', 'invitations:read'] } })).json().token
+  t.match((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, helpdesk)).json(), { statusCode: 400, field: 'novice' })
+  const made = await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', novice: 'CONTOSO\\alice' }, helpdesk)
+  t.equal(made.statusCode, 201)
+  t.equal(made.json().invitation.novice, 'CONTOSO\\alice')
+  t.match((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', novice: 'CONTOSO\\carol' }, w.alice)).json(), { statusCode: 400, field: 'novice' })
+  t.match((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-99' }, w.alice)).json(), { statusCode: 422, code: 'UNKNOWN_REFERENCE', field: 'computer' })
+  t.match((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', delivery: { recipients: ['bob@contoso.com'] } }, w.alice)).json(), { statusCode: 422, code: 'DELIVERY_NOT_AVAILABLE', field: 'delivery' })
+  t.match((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', password: 'short' }, w.alice)).json(), { statusCode: 400, field: 'password' })
+  t.equal((await w.call('GET', '/v1/invitations', undefined, w.alice)).json().items.length, 1, 'refused requests created nothing')
+})
+
+t.test('redeem: a session awaiting the novice (C1); a second redemption is 409, audited, and recorded on the session', async (t) => {
+  const w = await world(t)
+  const { invitation, ticket } = await w.invite()
+  const res = await w.redeem(ticket)
+  t.equal(res.statusCode, 201, res.body)
+  const session = res.json()
+  t.match(session, { origin: 'invitation', invitationId: invitation.id, state: 'awaiting-novice', mode: 'none', permittedMode: 'control', novice: 'CONTOSO\\alice', expert: 'CONTOSO\\bob', computer: 'CONTOSO\\PC-10' })
+  t.match((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json(), { state: 'redeemed', redeemedBy: 'CONTOSO\\bob', sessionId: session.id })
+
+  const again = await w.redeem(ticket, undefined, w.carol)
+  t.match(again.json(), { statusCode: 409, code: 'TICKET_ALREADY_REDEEMED' })
+  const events = (await w.call('GET', '/v1/audit-events?action=security.ticket-reused')).json().items
+  t.match(events, [{ actor: 'CONTOSO\\carol', outcome: 'denied', target: `invitations/${invitation.id}`, details: { session: session.id } }])
+  const stored = w.app.services.repos.sessions.get(session.id)!
+  t.match(stored.securityEvents, [{ kind: 'ticket-reused', details: { expert: 'CONTOSO\\carol' } }])
+
+  t.match((await w.redeem(ticket, undefined, (await w.call('POST', '/v1/tokens', { principal: { type: 'admin' } })).json().token)).json(), { statusCode: 403, code: 'EXPERT_REQUIRED' })
+  const own = await w.invite()
+  t.match((await w.redeem(own.ticket, undefined, w.alice)).json(), { statusCode: 403, code: 'EXPERT_REQUIRED' }, 'not one\'s own')
+})
+
+t.test('O9: a policy disabled since creation refuses the redemption; a policy narrowed to view caps the session', async (t) => {
+  const w = await world(t)
+  const policy = await setPolicy(w, { solicitedRemoteAssistance: { state: 'enabled' } })
+  const first = await w.invite()
+  const second = await w.invite()
+  await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'view' } } })
+  t.match((await w.redeem(first.ticket)).json(), { state: 'awaiting-novice', permittedMode: 'view' })
+  await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'disabled' } } })
+  const refused = await w.redeem(second.ticket)
+  t.match(refused.json(), { statusCode: 403, code: 'POLICY_DENIED', checks: [{ rule: 'S1', passed: true }, { rule: 'S5', passed: false }] })
+  t.equal((await w.call('GET', `/v1/invitations/${second.invitation.id}`, undefined, w.alice)).json().state, 'open', 'a refusal changes nothing')
+})
+
+t.test('revoke: by its novice; others cannot see it; a revoked ticket is refused with its own code', async (t) => {
+  const w = await world(t)
+  const { invitation, ticket } = await w.invite()
+  t.match((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.carol)).json(), { statusCode: 404 }, 'no one learns it exists')
+  t.equal((await w.call('DELETE', `/v1/invitations/${invitation.id}`, undefined, w.carol)).statusCode, 404)
+  const revoked = await w.call('DELETE', `/v1/invitations/${invitation.id}`, undefined, w.alice)
+  t.match(revoked.json(), { state: 'revoked' })
+  t.match((await w.redeem(ticket)).json(), { statusCode: 410, code: 'TICKET_REVOKED' })
+  t.equal((await w.call('DELETE', `/v1/invitations/${invitation.id}`, undefined, w.alice)).statusCode, 200, 'revoking twice is harmless')
+  const used = await w.invite()
+  await w.redeem(used.ticket)
+  t.match((await w.call('DELETE', `/v1/invitations/${used.invitation.id}`)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN' })
+  const list = (await w.call('GET', '/v1/invitations?state=revoked')).json().items
+  t.same(list.map((i: Json) => i.id), [invitation.id])
+})
+
+t.test('password: required, checked, and five wrong ones lock the invitation; the sixth try with the right one is refused', async (t) => {
+  const w = await world(t)
+  const { invitation, ticket } = await w.invite({ password: 'Password1' })
+  t.equal(invitation.passwordProtected, true)
+  t.match((await w.redeem(ticket)).json(), { statusCode: 422, code: 'PASSWORD_REQUIRED' })
+  for (let i = 1; i <= 4; i++) t.match((await w.redeem(ticket, `wrong-${i}`)).json(), { code: 'PASSWORD_INCORRECT' }, `wrong ${i}`)
+  t.match((await w.redeem(ticket, 'wrong-5')).json(), { statusCode: 423, code: 'INVITATION_LOCKED' }, 'the fifth locks')
+  t.match((await w.redeem(ticket, 'Password1')).json(), { statusCode: 423, code: 'INVITATION_LOCKED' }, 'the right one is refused now')
+  t.match((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json(), { state: 'locked', failedPasswordAttempts: 5 })
+  t.equal((await w.call('GET', '/v1/audit-events?action=invitation.lock')).json().items.length, 1)
+  t.match((await w.call('DELETE', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json(), { state: 'revoked' }, 'a locked invitation can be revoked')
+
+  const other = await w.invite({ password: 'Password1' })
+  t.equal((await w.redeem(other.ticket, 'Password1')).statusCode, 201, 'the right password redeems')
+  const audit = (await w.call('GET', '/v1/audit-events?limit=500')).body
+  t.notMatch(audit, 'Password1')
+  t.notMatch(audit, ticket)
+  t.notOk(w.logs.some((l) => l.includes('Password1') || l.includes(ticket)), 'neither in the logs')
+})
+
+t.test('expiry by the server\'s clock: accepted just before exp, refused at exp (controlled clock, no sleeping)', async (t) => {
+  const w = await world(t)
+  const before = await w.invite({ lifetime: { value: 10, unit: 'minutes' } })
+  const at = await w.invite({ lifetime: { value: 10, unit: 'minutes' } })
+  const expires = Date.parse(at.invitation.expiresAt)
+  await atTime(expires - 1000, async (clock) => {
+    t.equal((await w.redeem(before.ticket)).statusCode, 201, 'one second before exp')
+    clock.travel(expires)
+    t.match((await w.redeem(at.ticket)).json(), { statusCode: 410, code: 'TICKET_EXPIRED' }, 'at exp')
+    t.equal((await w.call('GET', `/v1/invitations/${at.invitation.id}`, undefined, w.alice)).json().state, 'expired', 'marked lazily')
+  })
+})
+
+t.test('key rotation: old tickets still redeem until they expire; the JWKS shows both keys, then drops the old one', async (t) => {
+  const w = await world(t)
+  const old = await w.invite({ lifetime: { value: 10, unit: 'minutes' } })
+  const oldKid = JSON.parse(Buffer.from(old.ticket.split('.')[0], 'base64url').toString()).kid
+  t.same((await w.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys.map((k: Json) => k.kid), [oldKid])
+  const rotated = await w.call('POST', '/v1/keys/rotate')
+  t.equal(rotated.statusCode, 200)
+  t.same(rotated.json().retired, [oldKid])
+  const jwks = (await w.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys
+  t.same(jwks.map((k: Json) => k.kid).sort(), [oldKid, rotated.json().kid].sort())
+  t.ok(jwks.every((k: Json) => k.kty === 'OKP' && k.crv === 'Ed25519' && k.alg === 'EdDSA' && k.d === undefined), 'public parts only')
+  const fresh = await w.invite()
+  t.equal(JSON.parse(Buffer.from(fresh.ticket.split('.')[0], 'base64url').toString()).kid, rotated.json().kid, 'new tickets use the new key')
+  const spare = await w.invite({ lifetime: { value: 5, unit: 'minutes' } })
+  t.equal((await w.redeem(old.ticket)).statusCode, 201, 'a ticket of the old key still redeems')
+  // Once every ticket the old key signed has expired, it leaves the JWKS and verifies nothing.
+  await atTime(Date.parse(old.invitation.expiresAt) + 1000, async () => {
+    t.same((await w.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys.map((k: Json) => k.kid), [rotated.json().kid])
+    t.equal((await w.redeem(spare.ticket)).json().code, 'TICKET_EXPIRED')
+  })
+  t.equal((await w.call('POST', '/v1/keys/rotate', undefined, w.alice)).statusCode, 403, 'administrators only')
+})
