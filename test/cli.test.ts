@@ -52,3 +52,18 @@ t.test('the CLI refuses bad input with a message and exit code 2, changing nothi
   t.equal(cli(dir, 'frobnicate').code, 2)
   t.equal(cli(dir, 'tokens', 'list', '--all').out.trim(), '', 'no token was created')
 })
+
+t.test('the CLI rotates the ticket-signing key; the service publishes both keys', async (t) => {
+  const dir = t.testdir()
+  const { call, app } = await build(t, {}, dir)
+  const before = (await call('GET', '/.well-known/jwks.json', undefined, null)).json().keys.map((k: { kid: string }) => k.kid)
+  const rotated = cli(dir, 'keys', 'rotate')
+  t.equal(rotated.code, 0, rotated.err)
+  const kid = /active key: (\S+) \(retired: (\S+)\)/.exec(rotated.out)
+  t.equal(kid?.[2], before[0])
+  // The retired key signed nothing that is still open, so only the new key is published.
+  const after = (await call('GET', '/.well-known/jwks.json', undefined, null)).json().keys.map((k: { kid: string }) => k.kid)
+  t.same(after, [kid?.[1]])
+  t.match((await call('GET', '/v1/audit-events?action=key.rotate')).json().items, [{ actor: 'cli' }])
+  await app.close()
+})

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
+import t from 'tap'
+import { atTime, build, type Json } from '../helper.js'
+import { world, type InvitationWorld } from './invitations-helper.js'
+
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+const parts = (ticket: string) => ticket.split('.') as [string, string, string]
+const payload = (ticket: string) => JSON.parse(Buffer.from(parts(ticket)[1], 'base64url').toString()) as Json
+
+/** The service's own active private key, read from its database (stored in clear without RA_KEY_ENCRYPTION_SECRET). */
+function serviceKey (w: InvitationWorld): Promise<{ key: CryptoKey, kid: string }> {
+  const db = new Database(w.config.databaseFile, { readonly: true })
+  const row = db.prepare('SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL').get() as { kid: string, private_key: string }
+  db.close()
+  return importJWK(JSON.parse(row.private_key) as JWK, 'EdDSA').then((key) => ({ key: key as CryptoKey, kid: row.kid }))
+}
+
+t.test('forged and altered tickets are refused, each with its code, and change nothing', async (t) => {
+  const w = await world(t)
+  const { invitation, ticket } = await w.invite()
+  const [h, p, s] = parts(ticket)
+  const claims = payload(ticket)
+  const { key, kid } = await serviceKey(w)
+  const other = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
+  const jwks = (await w.call('GET', '/.well-known/jwks.json', undefined, null)).json()
+  const publicJwk = JSON.stringify(jwks.keys[0])
+  const resign = (c: Json, hdr: Json = { alg: 'EdDSA', typ: 'ra-invitation+jwt', kid }, k: CryptoKey = key) => new SignJWT(c).setProtectedHeader(hdr as never).sign(k)
+  const { exp: _exp, ...withoutExp } = claims
+  const { jti: _jti, ...withoutJti } = claims
+
+  const cases: Array<[string, string, string]> = [
+    ['alg none', `${b64({ alg: 'none', typ: 'ra-invitation+jwt', kid })}.${p}.`, 'TICKET_MALFORMED'],
+    ['alg none with a signature part', `${b64({ alg: 'none', typ: 'ra-invitation+jwt', kid })}.${p}.${s}`, 'TICKET_SIGNATURE_INVALID'],
+    ['HS256 signed with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'ra-invitation+jwt', kid }).sign(new TextEncoder().encode(publicJwk)), 'TICKET_SIGNATURE_INVALID'],
+    ['signed by another key, claiming our kid', await resign(claims, undefined, other.privateKey), 'TICKET_SIGNATURE_INVALID'],
+    ['an unknown kid', await resign(claims, { alg: 'EdDSA', typ: 'ra-invitation+jwt', kid: 'not-ours' }, other.privateKey), 'TICKET_SIGNATURE_INVALID'],
+    ['wrong typ', await resign(claims, { alg: 'EdDSA', typ: 'JWT', kid }), 'TICKET_CLAIMS_INVALID'],
+    ['no typ', await resign(claims, { alg: 'EdDSA', kid }), 'TICKET_CLAIMS_INVALID'],
+    ['wrong aud', await resign({ ...claims, aud: 'https://elsewhere.example/v1/redemptions' }), 'TICKET_WRONG_AUDIENCE'],
+    ['wrong iss', await resign({ ...claims, iss: 'https://evil.example' }), 'TICKET_CLAIMS_INVALID'],
+    ['missing exp', await resign(withoutExp), 'TICKET_CLAIMS_INVALID'],
+    ['missing jti', await resign(withoutJti), 'TICKET_CLAIMS_INVALID'],
+    ['expired exp', await resign({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }), 'TICKET_EXPIRED'],
+    ['nbf in the future', await resign({ ...claims, nbf: Math.floor(Date.now() / 1000) + 600 }), 'TICKET_NOT_YET_VALID'],
+    ['JSON serialization instead of compact', JSON.stringify({ protected: h, payload: p, signature: s }), 'TICKET_MALFORMED'],
+    ['four parts', `${ticket}.${s}`, 'TICKET_MALFORMED'],
+    ['not base64url', `${h}.${p}.${s}!`, 'TICKET_MALFORMED']
+  ]
+  // A flipped byte in each part.
+  for (const [i, name] of ['header', 'payload', 'signature'].entries()) {
+    const bytes = Buffer.from(parts(ticket)[i]!, 'base64url')
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01
+    const altered = [...parts(ticket)]
+    altered[i] = bytes.toString('base64url')
+    cases.push([`a flipped byte in the ${name}`, altered.join('.'), i === 0 ? '' : 'TICKET_SIGNATURE_INVALID'])
+  }
+  for (const [name, forged, code] of cases) {
+    const res = await w.redeem(forged)
+    t.ok(res.statusCode >= 400 && res.statusCode < 500, `${name}: refused (${res.statusCode})`)
+    if (code) t.equal(res.json().code, code, name)
+    else t.match(res.json().code, /^TICKET_(MALFORMED|SIGNATURE_INVALID|CLAIMS_INVALID)$/, name)
+    t.notMatch(res.body, forged.slice(-20), `${name}: the ticket is not echoed`)
+  }
+  t.equal((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json().state, 'open', 'the real invitation is untouched')
+  t.equal((await w.redeem(ticket)).statusCode, 201, 'and the genuine ticket still redeems')
+  const refused = (await w.call('GET', '/v1/audit-events?action=invitation.redeem-refused&limit=100')).json().items
+  t.equal(refused.length, cases.length, 'every refusal is audited with its code')
+  t.ok(refused.every((e: Json) => typeof e.details.code === 'string'))
+})
+
+t.test('200 concurrent redemptions of one ticket give exactly one session, round after round', async (t) => {
+  const w = await world(t)
+  for (let round = 0; round < 5; round++) {
+    const { invitation, ticket } = await w.invite()
+    const results = await Promise.all(Array.from({ length: 200 }, () => w.redeem(ticket)))
+    const codes = results.map((r) => r.statusCode)
+    t.equal(codes.filter((c) => c === 201).length, 1, `round ${round}: one winner`)
+    t.ok(results.every((r) => r.statusCode === 201 || r.json().code === 'TICKET_ALREADY_REDEEMED'), 'every loser is told it was already redeemed')
+    const sessions = new Database(w.config.databaseFile, { readonly: true })
+    t.equal((sessions.prepare('SELECT count(*) AS n FROM sessions WHERE invitation_id = ?').get(invitation.id) as { n: number }).n, 1)
+    sessions.close()
+  }
+})
+
+t.test('the signing key is encrypted at rest with RA_KEY_ENCRYPTION_SECRET; a missing or wrong secret stops the start', async (t) => {
+  const dir = t.testdir()
+  const secret = 'an-encryption-secret-of-at-least-32-chars'
+  const first = await build(t, { RA_KEY_ENCRYPTION_SECRET: secret }, dir)
+  const jwk = (await first.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys[0]
+  await first.app.close()
+  const db = new Database(first.config.databaseFile, { readonly: true })
+  const row = db.prepare('SELECT private_key, encrypted FROM signing_keys').get() as { private_key: string, encrypted: number }
+  db.close()
+  t.equal(row.encrypted, 1)
+  t.notMatch(row.private_key, /"d"\s*:/, 'no private JWK member in clear')
+  t.notMatch(readFileSync(first.config.databaseFile).toString('latin1'), secret)
+
+  await t.rejects(build(t, {}, dir), /encrypted: set RA_KEY_ENCRYPTION_SECRET/)
+  await t.rejects(build(t, { RA_KEY_ENCRYPTION_SECRET: 'another-secret-also-at-least-32-chars-long' }, dir), /does not decrypt/)
+  const again = await build(t, { RA_KEY_ENCRYPTION_SECRET: secret }, dir)
+  t.same((await again.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys[0], jwk, 'the same key, decrypted')
+})
+
+t.test('keys stored in clear are encrypted once a secret is configured', async (t) => {
+  const dir = t.testdir()
+  const plain = await build(t, {}, dir)
+  t.ok(plain.logs.some((l) => l.includes('RA_KEY_ENCRYPTION_SECRET is not set')), 'a warning without the secret')
+  await plain.app.close()
+  const secured = await build(t, { RA_KEY_ENCRYPTION_SECRET: 'an-encryption-secret-of-at-least-32-chars' }, dir)
+  t.ok(secured.logs.some((l) => l.includes('encrypted stored signing keys')))
+  const db = new Database(secured.config.databaseFile, { readonly: true })
+  t.same(db.prepare('SELECT encrypted FROM signing_keys').all(), [{ encrypted: 1 }])
+  db.close()
+})
+
+t.test('ended invitations are purged after the retention; their audit events stay; redeemed ones stay', async (t) => {
+  const dir = t.testdir()
+  const w = await world(t, { RA_INVITATION_RETENTION_DAYS: '1' }, dir)
+  const lapsed = await w.invite({ lifetime: { value: 1, unit: 'minutes' } })
+  const used = await w.invite({ lifetime: { value: 1, unit: 'minutes' } })
+  await w.redeem(used.ticket)
+  await w.app.close()
+  // Two days later the service starts again and purges.
+  await atTime(Date.now() + 2 * 86_400_000, async () => {
+    const later = await build(t, { RA_INVITATION_RETENTION_DAYS: '1' }, dir)
+    t.equal((await later.call('GET', `/v1/invitations/${lapsed.invitation.id}`)).statusCode, 404, 'purged')
+    t.equal((await later.call('GET', `/v1/invitations/${used.invitation.id}`)).json().state, 'redeemed', 'kept: it has a session')
+    t.equal((await later.call('GET', `/v1/audit-events?target=invitations/${lapsed.invitation.id}`)).json().items.length, 1, 'its audit event stays')
+    await later.app.close()
+  })
+})
+
+t.test('two service processes on one database file: each ticket redeems exactly once', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const { writeFileSync } = await import('node:fs')
+  const path = await import('node:path')
+  const { projectRoot } = await import('../../src/paths.js')
+  const dir = t.testdir()
+  const w = await world(t, {}, dir)
+  const tickets: string[] = []
+  for (let i = 0; i < 30; i++) tickets.push((await w.invite()).ticket)
+  const file = path.join(dir, 'tickets.json')
+  writeFileSync(file, JSON.stringify(tickets))
+  const run = () => new Promise<Json[]>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'redeem-worker.ts')], {
+      cwd: projectRoot,
+      env: { PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: w.config.databaseFile, TICKETS_FILE: file, EXPERT_TOKEN: w.bob }
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c) => { out += c })
+    child.stderr.on('data', (c) => { err += c })
+    child.on('exit', (code) => code === 0 ? resolve(JSON.parse(out) as Json[]) : reject(new Error(err)))
+  })
+  // The in-process app races the two others, too.
+  const [a, b, c] = await Promise.all([run(), run(), Promise.all(tickets.map((ticket) => w.redeem(ticket))).then((rs) => rs.map((r) => ({ status: r.statusCode, code: r.json().code })))])
+  for (let i = 0; i < tickets.length; i++) {
+    const outcomes = [a[i], b[i], c[i]]
+    t.equal(outcomes.filter((o) => o.status === 201).length, 1, `ticket ${i}: one winner across three processes`)
+    t.ok(outcomes.every((o) => o.status === 201 || o.code === 'TICKET_ALREADY_REDEEMED'), `ticket ${i}: the others are told why`)
+  }
+  const db = new Database(w.config.databaseFile, { readonly: true })
+  t.equal((db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, tickets.length)
+  db.close()
+})
