@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
 import { invitationDecision } from '../domain/decisions.js'
+import { nameKey } from '../domain/names.js'
 import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
 import { AppError, notFound } from '../errors.js'
@@ -55,8 +56,7 @@ export class InvitationService {
       }
       const novice = this.noviceFor(input, caller.principal)
       const computer = this.computerFor(input.computer)
-      const { policy } = this.policy.resultant(computer.id)
-      const decision = invitationDecision(policy, { computer: computer.name, user: novice.name, sitsAtComputer: computer.users.some((u) => u.toUpperCase() === novice.name.toUpperCase()) })
+      const { policy, decision } = this.decide(computer, novice.name)
       if (!decision.allowed) {
         throw new AppError('POLICY_DENIED', `${novice.name} may not create an invitation for ${computer.name}: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
       }
@@ -142,8 +142,7 @@ export class InvitationService {
       if (row.novice_id === expert.accountId) throw new AppError('EXPERT_REQUIRED', 'a novice cannot redeem their own invitation')
       if (row.password_hash !== null) await this.checkPassword(row, input.password, caller)
       const computer = this.repos.computers.get(row.computer_id)!
-      const { policy } = this.policy.resultant(computer.id)
-      const decision = invitationDecision(policy, { computer: computer.name, user: row.novice_name, sitsAtComputer: computer.users.some((u) => u.toUpperCase() === row.novice_name.toUpperCase()) })
+      const { decision } = this.decide(computer, row.novice_name)
       if (!decision.allowed) {
         throw new AppError('POLICY_DENIED', `the policy of ${computer.name} no longer allows this invitation: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
       }
@@ -161,6 +160,13 @@ export class InvitationService {
       this.refused('invitation.redeem', invitationId, caller.ctx, err)
       throw err
     }
+  }
+
+  /** The policy engine's invitation decision (S1–S6) for this novice at this computer, from the policy in force now (O9). */
+  private decide (computer: Computer, novice: string) {
+    const { policy } = this.policy.resultantFor(computer)
+    const sitsAtComputer = computer.users.some((u) => nameKey(u) === nameKey(novice))
+    return { policy, decision: invitationDecision(policy, { computer: computer.name, user: novice, sitsAtComputer }) }
   }
 
   /** Throws the code for an invitation that is not open; a second redemption is also a security event on the session. */

@@ -132,7 +132,11 @@ export class PolicyService {
 
   /** The resultant policy of a computer, read fresh (O9). */
   resultant (computerId: string): { computer: Computer, policy: ResultantPolicy } {
-    const computer = this.computer(computerId)
+    return this.resultantFor(this.computer(computerId))
+  }
+
+  /** The same, for a computer already read. */
+  resultantFor (computer: Computer): { computer: Computer, policy: ResultantPolicy } {
     const domain = this.repos.domains.findByName(computer.domain)!
     const layers = this.repos.policies.layersFor({ id: computer.id, name: computer.name, domainId: domain.id, domain: domain.name })
     return { computer, policy: resolvePolicy(layers, { name: computer.name, platform: computer.platform, controlPanel: computer.controlPanel }) }
