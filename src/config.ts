@@ -19,6 +19,15 @@ export const ConfigSchema = Type.Object({
   RA_KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1024, description: 'Encrypts ticket-signing private keys at rest (AES-256-GCM, key derived with scrypt). At least 32 characters. Without it, keys are stored in clear (a warning is logged).' })),
   RA_INVITATION_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 30, description: 'Days an invitation that ended without redemption (expired, revoked, locked) is kept after its expiry before it is purged; its audit events stay.' }),
   RA_TICKET_CLOCK_TOLERANCE_S: Type.Integer({ minimum: 0, maximum: 5, default: 5, description: 'Clock skew allowed when checking a ticket\'s iat/nbf/exp (seconds). The server\'s own expiry check is exact.' }),
+  RA_SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://', format: 'uri', description: 'The mail server, as smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://… (TLS from the start). Unset: messages are written as .eml files into RA_MAIL_DIR.' })),
+  RA_SMTP_FROM: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\r\\n]+$', default: 'Remote Assistance <remote-assistance@localhost>', description: 'The From address of invitation e-mail.' }),
+  RA_SMTP_TLS_REJECT_UNAUTHORIZED: Type.Boolean({ default: true, description: 'Refuse mail servers whose TLS certificate does not verify (set false only for a test server).' }),
+  RA_SMTP_REQUIRE_TLS: Type.Boolean({ default: false, description: 'With smtp://, refuse to send unless the server offers STARTTLS.' }),
+  RA_SMTP_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000, description: 'Connection, greeting and socket timeout for the mail server.' }),
+  RA_MAIL_DIR: Type.Optional(Type.String({ minLength: 1, description: 'Where .eml files go when RA_SMTP_URL is unset. Default: a folder "mail" beside the database file.' })),
+  RA_DELIVERY_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8, description: 'Attempts per recipient before a temporary failure becomes failed.' }),
+  RA_DELIVERY_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3600000, default: 30000, description: 'First retry delay; each next one doubles (with jitter), up to one hour.' }),
+  RA_DELIVERY_POLL_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 5000, description: 'How often the outbox worker looks for due deliveries (it also wakes when one is queued).' }),
   RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
   RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
@@ -37,6 +46,15 @@ export interface Config {
   keyEncryptionSecret: string | undefined
   invitationRetentionDays: number
   ticketClockToleranceS: number
+  smtp: {
+    url: string | undefined
+    from: string
+    rejectUnauthorized: boolean
+    requireTls: boolean
+    timeoutMs: number
+  }
+  mailDir: string
+  delivery: { maxAttempts: number, retryBaseMs: number, pollMs: number }
   bodyLimit: number
   importBodyLimit: number
   dbBusyTimeoutMs: number
@@ -44,7 +62,7 @@ export interface Config {
 }
 
 /** Names of secret variables: their values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET'])
+const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET', 'RA_SMTP_URL'])
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID'
@@ -93,6 +111,15 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     keyEncryptionSecret: c.RA_KEY_ENCRYPTION_SECRET,
     invitationRetentionDays: c.RA_INVITATION_RETENTION_DAYS,
     ticketClockToleranceS: c.RA_TICKET_CLOCK_TOLERANCE_S,
+    smtp: {
+      url: c.RA_SMTP_URL,
+      from: c.RA_SMTP_FROM,
+      rejectUnauthorized: c.RA_SMTP_TLS_REJECT_UNAUTHORIZED,
+      requireTls: c.RA_SMTP_REQUIRE_TLS,
+      timeoutMs: c.RA_SMTP_TIMEOUT_MS
+    },
+    mailDir: path.resolve(c.RA_MAIL_DIR ?? path.join(path.dirname(path.resolve(c.RA_DATABASE_FILE)), 'mail')),
+    delivery: { maxAttempts: c.RA_DELIVERY_MAX_ATTEMPTS, retryBaseMs: c.RA_DELIVERY_RETRY_BASE_MS, pollMs: c.RA_DELIVERY_POLL_MS },
     bodyLimit: c.RA_BODY_LIMIT,
     importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,

@@ -7,13 +7,17 @@ import { AccountsRepository } from '../repositories/accounts-repository.js'
 import { AuditRepository } from '../repositories/audit-repository.js'
 import { ComputersRepository } from '../repositories/computers-repository.js'
 import { DomainsRepository } from '../repositories/domains-repository.js'
+import { DeliveriesRepository } from '../repositories/deliveries-repository.js'
 import { InvitationsRepository } from '../repositories/invitations-repository.js'
 import { KeysRepository } from '../repositories/keys-repository.js'
 import { PoliciesRepository } from '../repositories/policies-repository.js'
 import { SessionsRepository } from '../repositories/sessions-repository.js'
 import { TokensRepository } from '../repositories/tokens-repository.js'
 import { DirectoryService } from '../services/directory-service.js'
+import { DeliveryService } from '../services/delivery-service.js'
 import { InvitationService } from '../services/invitation-service.js'
+import { createMailer, type Mailer } from '../services/mailer.js'
+import { OutboxWorker } from '../services/outbox-worker.js'
 import { PolicyService } from '../services/policy-service.js'
 import { TicketService } from '../services/tickets.js'
 import { TokensService } from '../services/tokens-service.js'
@@ -24,6 +28,10 @@ export interface Services {
   policy: PolicyService
   tickets: TicketService
   invitations: InvitationService
+  deliveries: DeliveryService
+  mailer: Mailer
+  /** Set once the app starts its outbox worker (not in the CLI). */
+  outbox: OutboxWorker | null
   audit: AuditRepository
   repos: {
     domains: DomainsRepository
@@ -33,6 +41,7 @@ export interface Services {
     policies: PoliciesRepository
     invitations: InvitationsRepository
     sessions: SessionsRepository
+    deliveries: DeliveriesRepository
   }
   /** For /readyz: whether the database answers and every migration is applied. */
   isReady: () => boolean
@@ -53,7 +62,8 @@ export function createServices (db: Db, config: Config): Services {
     tokens: new TokensRepository(db),
     policies: new PoliciesRepository(db),
     invitations: new InvitationsRepository(db),
-    sessions: new SessionsRepository(db)
+    sessions: new SessionsRepository(db),
+    deliveries: new DeliveriesRepository(db)
   }
   const audit = new AuditRepository(db)
   const tickets = new TicketService(db, new KeysRepository(db), audit, {
@@ -62,19 +72,30 @@ export function createServices (db: Db, config: Config): Services {
     keyEncryptionSecret: config.keyEncryptionSecret,
     clockToleranceS: config.ticketClockToleranceS
   })
-  const policy = new PolicyService(db, repos, audit)
   const expected = readMigrations(migrationsDir).length
   const applied = db.prepare('SELECT count(*) AS n FROM schema_migrations')
-  return {
+  const policy = new PolicyService(db, repos, audit)
+  const mailer = createMailer(config)
+  const deliveries = new DeliveryService(db, repos, policy, tickets, audit, mailer, {
+    publicBaseUrl: config.publicBaseUrl,
+    from: config.smtp.from,
+    maxAttempts: config.delivery.maxAttempts,
+    retryBaseMs: config.delivery.retryBaseMs
+  })
+  const services: Services = {
     repos,
     audit,
     tokens: new TokensService(db, repos.tokens, repos.accounts, audit),
     directory: new DirectoryService(db, repos, audit),
     policy,
     tickets,
-    invitations: new InvitationService(db, repos, policy, tickets, audit),
+    deliveries,
+    mailer,
+    outbox: null,
+    invitations: new InvitationService(db, repos, policy, tickets, audit, deliveries, () => services.outbox?.kick()),
     isReady: () => db.open && (applied.get() as { n: number }).n === expected
   }
+  return services
 }
 
 /** Opens and migrates the database (refusing to start on a changed migration). */
@@ -112,9 +133,15 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   purge()
   const timer = setInterval(purge, 3_600_000)
   timer.unref()
-  // Last hook to run on close: in-flight requests have finished by then.
+  services.outbox = new OutboxWorker(() => services.deliveries.runDue(), config.delivery.pollMs, fastify.log)
+  fastify.addHook('onReady', async () => { services.outbox?.start() })
+  if (services.mailer.kind === 'smtp') fastify.log.info('invitation e-mail goes to the SMTP server in RA_SMTP_URL')
+  else fastify.log.info({ mailDir: config.mailDir }, 'no RA_SMTP_URL: invitation e-mail is written as .eml files')
+  // Last hook to run on close: in-flight requests have finished by then; the send in progress is recorded.
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
+    await services.outbox?.stop()
+    services.mailer.close()
     db.close()
   })
 }, { name: 'storage' })

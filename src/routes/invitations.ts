@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { editorOf, principalOf } from '../plugins/auth.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
-import { InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
+import { DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
 
 const tags = ['Invitations']
 /** Tickets in a body are secrets: never cached anywhere. */
@@ -38,6 +38,26 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
     config: { access: { scope: 'invitations:write', users: true } },
     schema: { tags, summary: 'Revoke an open or locked invitation', params: IdParamsSchema, response: { 200: InvitationSchema, ...errorResponses(404, 409) } }
   }, async (request) => service.revoke(request.params.id, editorOf(request)))
+
+  fastify.post('/v1/invitations/:id/deliveries', {
+    config: { access: { scope: 'invitations:write', users: true } },
+    schema: {
+      tags,
+      summary: 'Send the invitation by e-mail, Mailto or SMAPI (S4): queued durably, sent by the outbox',
+      params: IdParamsSchema,
+      body: DeliverySchema,
+      response: { 201: DeliveryCreatedSchema, ...errorResponses(404, 409, 413, 422) }
+    }
+  }, async (request, reply) => {
+    const created = await fastify.services.deliveries.deliver(request.params.id, request.body, editorOf(request))
+    fastify.services.outbox?.kick()
+    return reply.code(201).header('cache-control', NO_STORE).send(created)
+  })
+
+  fastify.get('/v1/invitations/:id/deliveries', {
+    config: { access: { scope: 'invitations:read', users: true } },
+    schema: { tags, summary: 'Each recipient\'s delivery status', params: IdParamsSchema, response: { 200: Type.Object({ items: Type.Array(DeliveryStatusSchema) }), ...errorResponses(404) } }
+  }, async (request) => ({ items: fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
   fastify.post('/v1/redemptions', {
     config: { access: { scope: null, users: true } },

@@ -18,7 +18,7 @@ const ComputerName = Type.String({
   description: 'A computer as `DOMAIN\\NAME`: NetBIOS name of 1–15 letters, digits, `-` or `_`.',
   examples: ['CONTOSO\\PC-0042']
 })
-const DisplayName = Type.String({ minLength: 1, maxLength: 256 })
+const DisplayName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: 'No control characters (it reaches e-mail headers).' })
 const Description = Type.String({ maxLength: 1024 })
 const Email = Type.String({ format: 'email', maxLength: 254 })
 const AccountList = (description: string) => Type.Array(AccountName, { maxItems: 5000, uniqueItems: true, description })

@@ -6,10 +6,35 @@ const Mode = Type.Union([Type.Literal('view'), Type.Literal('control')], { descr
 const InvitationState = Type.Union(['open', 'redeemed', 'expired', 'revoked', 'locked'].map((s) => Type.Literal(s)))
 
 export const DeliverySchema = StrictObject({
-  recipients: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 10 }),
-  method: Type.Optional(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')])),
-  message: Type.Optional(Type.String({ maxLength: 2000 }))
-}, { description: 'E-mail delivery (not available yet: an invitation with a delivery is refused with DELIVERY_NOT_AVAILABLE).' })
+  recipients: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 10, description: '1–10 addresses; each gets its own message.' }),
+  method: Type.Optional(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')], { description: 'Default: the effective policy\'s method (S4); SMAPI on Vista and later, where Mailto does not exist.' })),
+  message: Type.Optional(Type.String({ maxLength: 2000, description: 'A personal message, shown (escaped) in the e-mail.' }))
+}, { description: 'Send the invitation by e-mail: Mailto (a link in the message) or SMAPI (the invitation file attached).' })
+
+export const RecipientStatusSchema = Type.Object({
+  address: Type.String(),
+  state: Type.Union(['queued', 'sending', 'sent', 'retrying', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
+  attempts: Type.Integer(),
+  messageId: Type.String({ description: 'Kept across attempts.' }),
+  nextAttemptAt: Nullable(Timestamp),
+  lastError: Nullable(Type.String()),
+  serverReply: Nullable(Type.String({ description: 'The mail server\'s reply when sent (or where the .eml file was written).' })),
+  location: Nullable(Type.String({ description: 'The .eml file, when the service runs without a mail server.' })),
+  sentAt: Nullable(Timestamp)
+})
+export const DeliveryStatusSchema = Type.Object({
+  id: Type.String(),
+  invitationId: Type.String(),
+  method: Type.Union([Type.Literal('mailto'), Type.Literal('smapi')]),
+  message: Nullable(Type.String()),
+  createdAt: Timestamp,
+  createdBy: Type.String(),
+  recipients: Type.Array(RecipientStatusSchema)
+}, { title: 'Delivery' })
+export const DeliveryCreatedSchema = Type.Object({
+  delivery: DeliveryStatusSchema,
+  mailtoUri: Type.Optional(Type.String({ description: 'Mailto deliveries: an RFC 6068 URI the novice\'s own mail program can open. Carries the ticket: shown only here.' }))
+})
 
 export const InvitationCreateSchema = StrictObject({
   computer: Type.String({ minLength: 1, maxLength: 300, description: 'The novice\'s computer: its id, or `DOMAIN\\NAME`.' }),
@@ -44,6 +69,7 @@ export const InvitationSchema = Type.Object({
 export const InvitationCreatedSchema = Type.Object({
   invitation: InvitationSchema,
   ticket: Type.String({ description: 'The signed ticket (JWS): give it to the expert. Shown only in this response.' }),
+  delivery: Type.Optional(DeliveryCreatedSchema),
   checks: Type.Array(CheckSchema, { description: 'The policy decision that allowed it (S1–S6).' })
 }, { title: 'InvitationCreated' })
 
@@ -75,6 +101,8 @@ export const RedemptionSchema = StrictObject({
 })
 
 export type InvitationCreate = Static<typeof InvitationCreateSchema>
+export type DeliveryInput = Static<typeof DeliverySchema>
+export type DeliveryStatus = Static<typeof DeliveryStatusSchema>
 export type Invitation = Static<typeof InvitationSchema>
 export type InvitationListQueryType = Static<typeof InvitationListQuery>
 export type Session = Static<typeof SessionSchema>

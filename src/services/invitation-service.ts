@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
-import { invitationDecision } from '../domain/decisions.js'
-import { nameKey } from '../domain/names.js'
 import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
 import { AppError, notFound } from '../errors.js'
@@ -14,8 +12,11 @@ import type { InvitationRow, InvitationsRepository } from '../repositories/invit
 import type { PageOf } from '../repositories/paging.js'
 import type { SessionsRepository } from '../repositories/sessions-repository.js'
 import type { Computer } from '../schemas/directory.js'
-import type { Invitation, InvitationCreate, InvitationListQueryType, Session } from '../schemas/invitations.js'
+import type { Check } from '../domain/decisions.js'
+import type { DeliveryStatus, Invitation, InvitationCreate, InvitationListQueryType, Session } from '../schemas/invitations.js'
 import type { ActorContext } from './context.js'
+import type { DeliveryService } from './delivery-service.js'
+import { decideInvitation } from './invitation-decision.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import type { PolicyService } from './policy-service.js'
 import type { TicketService } from './tickets.js'
@@ -46,17 +47,17 @@ export class InvitationService {
     private readonly repos: InvitationRepositories,
     private readonly policy: PolicyService,
     private readonly tickets: TicketService,
-    private readonly audit: AuditRepository
+    private readonly audit: AuditRepository,
+    private readonly deliveries: DeliveryService,
+    /** Wakes the outbox worker. */
+    private readonly onQueued: () => void = () => {}
   ) {}
 
-  async create (input: InvitationCreate, caller: Caller): Promise<{ invitation: Invitation, ticket: string, checks: Array<{ rule: string, passed: boolean, detail: string, remedy?: string }> }> {
+  async create (input: InvitationCreate, caller: Caller): Promise<{ invitation: Invitation, ticket: string, checks: Check[], delivery?: { delivery: DeliveryStatus, mailtoUri?: string } }> {
     try {
-      if (input.delivery !== undefined) {
-        throw new AppError('DELIVERY_NOT_AVAILABLE', 'e-mail delivery is not available yet: create the invitation without `delivery` and pass the ticket on yourself', { field: 'delivery' })
-      }
       const novice = this.noviceFor(input, caller.principal)
       const computer = this.computerFor(input.computer)
-      const { policy, decision } = this.decide(computer, novice.name)
+      const { policy, decision } = decideInvitation(this.policy, computer, novice.name)
       if (!decision.allowed) {
         throw new AppError('POLICY_DENIED', `${novice.name} may not create an invitation for ${computer.name}: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
       }
@@ -65,13 +66,15 @@ export class InvitationService {
       if (lifetime > max) {
         throw new AppError('TICKET_LIFETIME_EXCEEDS_POLICY', `lifetime: at most ${describeTicketTime(policy.maxTicketTime.value!)} (${max} minutes), the maximum ticket time from ${describeSource(policy.maxTicketTime.source)}`, { field: 'lifetime' })
       }
+      const deliveryPlan = input.delivery === undefined ? undefined : this.deliveries.plan(input.delivery, computer, policy)
       const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
       const id = randomUUID()
       const jti = randomUUID()
-      const createdAt = new Date()
+      // Whole seconds, as in the ticket, so the ticket can be derived again from the row.
+      const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
       const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)
-      const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, expiresAt, notBefore: createdAt })
-      this.db.transaction(() => {
+      const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt })
+      const deliveryId = this.db.transaction(() => {
         this.repos.invitations.insert({
           id, computer_id: computer.id, novice_id: novice.id, created_by: caller.ctx.actor, mode: decision.mode!, lifetime_minutes: lifetime,
           created_at: createdAt.toISOString(), expires_at: expiresAt.toISOString(), kid, jti, password_hash: passwordHash
@@ -80,8 +83,17 @@ export class InvitationService {
           ...caller.ctx, action: 'invitation.create', target: `invitations/${id}`, outcome: 'success',
           details: { computer: computer.name, novice: novice.name, mode: decision.mode, lifetimeMinutes: lifetime, expiresAt: expiresAt.toISOString(), passwordProtected: passwordHash !== null, rules: decision.checks.map((c) => c.rule), kid }
         })
+        // An inline delivery is queued in the same transaction as its invitation.
+        return deliveryPlan && this.deliveries.store(id, deliveryPlan, caller.ctx)
       }).immediate()
-      return { invitation: toInvitation(this.repos.invitations.get(id)!), ticket, checks: decision.checks }
+      const row = this.repos.invitations.get(id)!
+      let delivery: { delivery: DeliveryStatus, mailtoUri?: string } | undefined
+      if (deliveryId !== undefined) {
+        const mailto = this.deliveries.mailtoFor(deliveryPlan!, await this.deliveries.mailContext(row, deliveryPlan!))
+        delivery = { delivery: this.deliveries.status(deliveryId), ...(mailto ? { mailtoUri: mailto } : {}) }
+        this.onQueued()
+      }
+      return { invitation: toInvitation(row), ticket, checks: decision.checks, ...(delivery ? { delivery } : {}) }
     } catch (err) {
       this.refused('invitation.create', null, caller.ctx, err)
       throw err
@@ -116,6 +128,8 @@ export class InvitationService {
         throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open or locked invitation can be revoked`)
       }
       this.audit.record({ ...caller.ctx, action: 'invitation.revoke', target: `invitations/${id}`, outcome: 'success', details: { previousState: row.state } })
+      // What is not yet sent is cancelled with it.
+      this.deliveries.expire()
       return toInvitation(this.repos.invitations.get(id)!)
     }).immediate()
   }
@@ -142,7 +156,7 @@ export class InvitationService {
       if (row.novice_id === expert.accountId) throw new AppError('EXPERT_REQUIRED', 'a novice cannot redeem their own invitation')
       if (row.password_hash !== null) await this.checkPassword(row, input.password, caller)
       const computer = this.repos.computers.get(row.computer_id)!
-      const { decision } = this.decide(computer, row.novice_name)
+      const { decision } = decideInvitation(this.policy, computer, row.novice_name)
       if (!decision.allowed) {
         throw new AppError('POLICY_DENIED', `the policy of ${computer.name} no longer allows this invitation: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
       }
@@ -155,18 +169,12 @@ export class InvitationService {
         return id
       }).immediate()
       if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, expert) // lost the race: say why
+      this.deliveries.expire() // a redeemed ticket is spent: unsent copies are cancelled
       return this.repos.sessions.get(sessionId!)!
     } catch (err) {
       this.refused('invitation.redeem', invitationId, caller.ctx, err)
       throw err
     }
-  }
-
-  /** The policy engine's invitation decision (S1–S6) for this novice at this computer, from the policy in force now (O9). */
-  private decide (computer: Computer, novice: string) {
-    const { policy } = this.policy.resultantFor(computer)
-    const sitsAtComputer = computer.users.some((u) => nameKey(u) === nameKey(novice))
-    return { policy, decision: invitationDecision(policy, { computer: computer.name, user: novice, sitsAtComputer }) }
   }
 
   /** Throws the code for an invitation that is not open; a second redemption is also a security event on the session. */

@@ -18,8 +18,9 @@ export const TICKET_TYP = 'ra-invitation+jwt'
 export interface TicketClaims {
   invitationId: string
   jti: string
-  expiresAt: Date
+  issuedAt: Date
   notBefore: Date
+  expiresAt: Date
 }
 
 export interface VerifiedTicket {
@@ -90,17 +91,32 @@ export class TicketService {
     return { keys: this.keys.verifying(nowIso()).map((r) => JSON.parse(r.public_jwk) as JWK) }
   }
 
-  async sign (claims: TicketClaims): Promise<{ ticket: string, kid: string }> {
-    const active = this.keys.active()
-    if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey()
-    const { kid, key } = this.signing!
+  /**
+   * Signs a ticket with the active key, or with `withKid` (which may be retired).
+   * Ed25519 signatures are deterministic, so the same claims and key give the
+   * same ticket: an invitation's ticket can be derived again for e-mail delivery
+   * without ever being stored.
+   */
+  async sign (claims: TicketClaims, withKid?: string): Promise<{ ticket: string, kid: string }> {
+    let kid: string
+    let key: CryptoKey
+    if (withKid !== undefined) {
+      const row = this.keys.get(withKid)
+      if (!row) throw new Error(`no signing key ${withKid}`)
+      kid = withKid
+      key = await importJWK(this.privateJwk(row), TICKET_ALG) as CryptoKey
+    } else {
+      const active = this.keys.active()
+      if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey()
+      ;({ kid, key } = this.signing!)
+    }
     const ticket = await new SignJWT({})
       .setProtectedHeader({ alg: TICKET_ALG, typ: TICKET_TYP, kid })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)
       .setSubject(claims.invitationId)
       .setJti(claims.jti)
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(claims.issuedAt.getTime() / 1000))
       .setNotBefore(Math.floor(claims.notBefore.getTime() / 1000))
       .setExpirationTime(Math.floor(claims.expiresAt.getTime() / 1000))
       .sign(key)

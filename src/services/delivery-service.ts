@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../db/database.js'
+import { nowIso } from '../db/database.js'
+import type { Principal } from '../domain/access.js'
+import { platformFamily } from '../domain/platforms.js'
+import type { ResultantPolicy } from '../domain/resultant-policy.js'
+import { AppError, notFound } from '../errors.js'
+import type { AccountsRepository } from '../repositories/accounts-repository.js'
+import type { AuditRepository } from '../repositories/audit-repository.js'
+import type { ComputersRepository } from '../repositories/computers-repository.js'
+import type { ClaimedRecipient, DeliveriesRepository, DeliveryRow, RecipientRow } from '../repositories/deliveries-repository.js'
+import type { InvitationRow, InvitationsRepository } from '../repositories/invitations-repository.js'
+import type { Computer } from '../schemas/directory.js'
+import type { DeliveryInput, DeliveryStatus } from '../schemas/invitations.js'
+import type { ActorContext } from './context.js'
+import { decideInvitation } from './invitation-decision.js'
+import { composeInvitationMail, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
+import { SendError, type Mailer } from './mailer.js'
+import type { PolicyService } from './policy-service.js'
+import type { TicketService } from './tickets.js'
+
+export interface DeliveryRepositories {
+  deliveries: DeliveriesRepository
+  invitations: InvitationsRepository
+  accounts: AccountsRepository
+  computers: ComputersRepository
+}
+
+export interface DeliveryOptions {
+  publicBaseUrl: string
+  from: string
+  maxAttempts: number
+  retryBaseMs: number
+}
+
+/** A checked delivery request, ready to store. */
+export interface DeliveryPlan {
+  method: 'mailto' | 'smapi'
+  recipients: string[]
+  message: string | null
+}
+
+const SYSTEM: ActorContext = { actor: 'system', actorTokenId: null, requestId: null }
+/** How long a claimed recipient is ours before another worker may take it over (a crash mid-send). */
+const LEASE_MS = 5 * 60_000
+const MAX_BACKOFF_MS = 3_600_000
+
+/**
+ * E-mail delivery through a durable outbox (SPEC.md, *Delivery*). A delivery
+ * and its recipients are rows written, with their audit event, before any
+ * network I/O; the worker claims due recipients one at a time, sends, and
+ * records the outcome. Each recipient keeps one Message-ID across attempts.
+ */
+export class DeliveryService {
+  constructor (
+    private readonly db: Db,
+    private readonly repos: DeliveryRepositories,
+    private readonly policy: PolicyService,
+    private readonly tickets: TicketService,
+    private readonly audit: AuditRepository,
+    private readonly mailer: Mailer,
+    private readonly options: DeliveryOptions
+  ) {}
+
+  /** Checks a delivery request against the computer and the policy in force (S4); throws a 4xx otherwise. */
+  plan (input: DeliveryInput, computer: Computer, policy: ResultantPolicy): DeliveryPlan {
+    const family = computer.platform === null ? null : platformFamily(computer.platform)
+    if (input.method === 'mailto' && family !== 'xp-2003') {
+      throw new AppError('METHOD_NOT_AVAILABLE', `delivery.method: Mailto invitations exist only on Windows XP and Server 2003; ${computer.name} runs ${computer.platform ?? 'an unknown platform'}, which uses SMAPI (S4)`, { field: 'delivery.method' })
+    }
+    const seen = new Set<string>()
+    input.recipients.forEach((r, i) => {
+      const key = r.toLowerCase()
+      if (seen.has(key)) throw new AppError('INVALID_VALUE', `delivery.recipients[${i}]: ${r} is listed twice`, { field: `delivery.recipients[${i}]` })
+      seen.add(key)
+    })
+    return { method: input.method ?? policy.emailMethod.value ?? 'smapi', recipients: input.recipients, message: input.message ?? null }
+  }
+
+  /** Writes the delivery and its recipients (queued) with the audit event; call inside the caller's transaction. */
+  store (invitationId: string, plan: DeliveryPlan, ctx: ActorContext): string {
+    const host = new URL(this.options.publicBaseUrl).hostname
+    const id = this.repos.deliveries.insert(
+      { invitation_id: invitationId, method: plan.method, message: plan.message, created_by: ctx.actor },
+      plan.recipients.map((address) => ({ address, messageId: `<${randomUUID()}@${host}>` }))
+    )
+    this.audit.record({ ...ctx, action: 'delivery.queued', target: `invitations/${invitationId}/deliveries/${id}`, outcome: 'success', details: { method: plan.method, recipients: plan.recipients } })
+    return id
+  }
+
+  /** The `mailto:` URI of a Mailto delivery (it carries the ticket: only for the response that creates it). */
+  mailtoFor (plan: DeliveryPlan, mail: InvitationMailContext): string | undefined {
+    if (plan.method !== 'mailto') return undefined
+    const { subject, text } = composeInvitationMail(mail)
+    return mailtoUri(plan.recipients, subject, text)
+  }
+
+  /** POST /v1/invitations/{id}/deliveries */
+  async deliver (invitationId: string, input: DeliveryInput, caller: { principal: Principal, ctx: ActorContext }): Promise<{ delivery: DeliveryStatus, mailtoUri?: string }> {
+    this.expire()
+    const row = this.visible(invitationId, caller.principal)
+    if (row.state !== 'open') throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open invitation can be sent`)
+    const computer = this.repos.computers.get(row.computer_id)!
+    const { policy, decision } = decideInvitation(this.policy, computer, row.novice_name)
+    if (!decision.allowed) throw new AppError('POLICY_DENIED', `the policy of ${computer.name} no longer allows this invitation`, { checks: decision.checks })
+    const plan = this.plan(input, computer, policy)
+    const id = this.db.transaction(() => this.store(row.id, plan, caller.ctx)).immediate()
+    const mailto = this.mailtoFor(plan, await this.mailContext(row, plan))
+    return { delivery: this.status(id), ...(mailto ? { mailtoUri: mailto } : {}) }
+  }
+
+  list (invitationId: string, principal: Principal): DeliveryStatus[] {
+    this.expire()
+    const row = this.visible(invitationId, principal)
+    return this.repos.deliveries.forInvitation(row.id).map(toStatus)
+  }
+
+  status (deliveryId: string): DeliveryStatus {
+    return toStatus(this.repos.deliveries.get(deliveryId)!)
+  }
+
+  /** What the e-mail for this invitation says (the ticket is derived again: it is never stored). */
+  async mailContext (row: InvitationRow, plan: Pick<DeliveryPlan, 'method' | 'message'>): Promise<InvitationMailContext> {
+    const createdAt = new Date(row.created_at)
+    const expiresAt = new Date(row.expires_at)
+    const { ticket } = await this.tickets.sign({ invitationId: row.id, jti: row.jti, issuedAt: createdAt, notBefore: createdAt, expiresAt }, row.kid)
+    const novice = this.repos.accounts.getUser(row.novice_id)
+    return {
+      invitationId: row.id,
+      novice: row.novice_name,
+      noviceDisplayName: novice?.displayName ?? null,
+      computer: row.computer_name,
+      createdAt,
+      expiresAt,
+      passwordRequired: row.password_hash !== null,
+      personalMessage: plan.message,
+      method: plan.method,
+      ticket,
+      publicBaseUrl: this.options.publicBaseUrl
+    }
+  }
+
+  /** Marks due expiries and cancels what ended invitations still had queued. */
+  expire (): void {
+    const now = nowIso()
+    this.repos.invitations.expireDue(now)
+    for (const r of this.repos.deliveries.cancelEnded(now)) {
+      this.audit.record({ ...SYSTEM, action: 'delivery.cancelled', target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`, outcome: 'success', details: { recipient: r.address, reason: 'the invitation is no longer open' } })
+    }
+  }
+
+  /** Sends every due recipient, one at a time. Returns how many it handled. */
+  async runDue (): Promise<number> {
+    this.expire()
+    let handled = 0
+    for (;;) {
+      const claimed = this.repos.deliveries.claimDue(nowIso(), new Date(Date.now() + LEASE_MS).toISOString())
+      if (!claimed) return handled
+      await this.sendOne(claimed)
+      handled++
+    }
+  }
+
+  private async sendOne (r: ClaimedRecipient): Promise<void> {
+    const target = `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`
+    const record = (action: string, details: Record<string, unknown>) =>
+      this.audit.record({ ...SYSTEM, action, target, outcome: 'success', details: { recipient: r.address, attempt: r.attempts, ...details } })
+    record('delivery.sending', {})
+    const invitation = this.repos.invitations.get(r.invitation_id)
+    if (!invitation || invitation.state !== 'open' || invitation.expires_at <= nowIso()) {
+      this.repos.deliveries.markCancelled(r.id)
+      record('delivery.cancelled', { reason: 'the invitation is no longer open' })
+      return
+    }
+    const mail = composeInvitationMail(await this.mailContext(invitation, { method: r.method, message: r.message }))
+    try {
+      const result = await this.mailer.send({
+        from: this.options.from,
+        to: r.address,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        attachments: mail.attachments,
+        messageId: r.message_id,
+        headers: { 'X-RA-Invitation': r.invitation_id }
+      }, r.id)
+      this.repos.deliveries.markSent(r.id, result.reply, result.location)
+      record('delivery.sent', { messageId: r.message_id, reply: result.reply })
+    } catch (err) {
+      const failure = err instanceof SendError ? err : new SendError(err instanceof Error ? err.message : String(err), false)
+      if (failure.permanent || r.attempts >= this.options.maxAttempts) {
+        const reason = failure.permanent ? failure.message : `gave up after ${r.attempts} attempts: ${failure.message}`
+        this.repos.deliveries.markFailed(r.id, reason)
+        record('delivery.failed', { reason })
+      } else {
+        // Exponential backoff with jitter: base·2^(n-1), scaled by a random 50–100 %, at most an hour.
+        const delay = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (r.attempts - 1)) * (0.5 + Math.random() / 2)
+        const next = new Date(Date.now() + delay).toISOString()
+        this.repos.deliveries.markRetry(r.id, next, failure.message)
+        record('delivery.retrying', { nextAttemptAt: next, error: failure.message })
+      }
+    }
+  }
+
+  /** Who may see an invitation's deliveries: as for the invitation itself. */
+  private visible (id: string, principal: Principal): InvitationRow {
+    const row = this.repos.invitations.get(id)
+    if (!row || (principal.kind === 'user' && row.novice_id !== principal.accountId)) throw notFound('invitation', id)
+    return row
+  }
+
+  /** Next time a recipient is due (for the worker's timer). */
+  nextDueAt (): string | undefined {
+    return this.repos.deliveries.nextDueAt()
+  }
+}
+
+function toStatus (d: DeliveryRow & { recipients: RecipientRow[] }): DeliveryStatus {
+  return {
+    id: d.id,
+    invitationId: d.invitation_id,
+    method: d.method,
+    message: d.message,
+    createdAt: d.created_at,
+    createdBy: d.created_by,
+    recipients: d.recipients.map((r) => ({
+      address: r.address,
+      state: r.state,
+      attempts: r.attempts,
+      messageId: r.message_id,
+      nextAttemptAt: r.state === 'queued' || r.state === 'retrying' ? r.next_attempt_at : null,
+      lastError: r.last_error,
+      serverReply: r.server_reply,
+      location: r.location,
+      sentAt: r.sent_at
+    }))
+  }
+}
