@@ -148,6 +148,12 @@ t.test('ra builds from this folder, publishes 8080, keeps its data in a named vo
   t.ok(dependsOn(ra).includes('mailpit'), 'ra depends on mailpit')
 })
 
+t.test('the service sends invitation e-mail to Mailpit by default', async (t) => {
+  const smtp = String(environmentOf(ra)['RA_SMTP_URL'])
+  t.match(smtp, /^\$\{RA_SMTP_URL:-smtp:\/\/mailpit:1025\}$/, 'RA_SMTP_URL defaults to smtp://mailpit:1025')
+  t.match(String(environmentOf(ra)['RA_SMTP_FROM']), /^\$\{RA_SMTP_FROM:-.+<.+@.+>\}$/)
+})
+
 t.test('mailpit is a pinned v1 axllent/mailpit image publishing SMTP and the web UI', async (t) => {
   const image = String(mailpit['image'])
   t.match(image, /^axllent\/mailpit:/, 'official image')
@@ -164,10 +170,9 @@ t.test('every RA_* variable given to ra is one the service knows', async (t) => 
   const raNames = names.filter((n) => n.startsWith('RA_'))
   t.ok(raNames.length >= 5, 'the environment sets the service\'s variables')
   for (const name of raNames) t.ok(KNOWN.includes(name), `${name} is a key of ConfigSchema`)
-  for (const name of ['RA_HOST', 'RA_PORT', 'RA_DATABASE_FILE', 'RA_PUBLIC_BASE_URL', 'RA_LOG_LEVEL']) {
+  for (const name of ['RA_HOST', 'RA_PORT', 'RA_DATABASE_FILE', 'RA_PUBLIC_BASE_URL', 'RA_LOG_LEVEL', 'RA_SMTP_URL']) {
     t.ok(names.includes(name), `${name} is set`)
   }
-  t.notOk(names.some((n) => /SMTP/i.test(n)), 'no SMTP variables before the delivery work adds one to the schema')
 })
 
 t.test('the default database file lives inside the /data volume', async (t) => {
