@@ -4,7 +4,7 @@ import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
 import { platformFamily } from '../domain/platforms.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
-import { AppError, notFound } from '../errors.js'
+import { AppError } from '../errors.js'
 import type { AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
@@ -13,6 +13,7 @@ import type { InvitationRow, InvitationsRepository } from '../repositories/invit
 import type { Computer } from '../schemas/directory.js'
 import type { DeliveryInput, DeliveryStatus } from '../schemas/invitations.js'
 import type { ActorContext } from './context.js'
+import { visibleInvitation } from './invitation-access.js'
 import { decideInvitation } from './invitation-decision.js'
 import { composeInvitationMail, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
 import { SendError, type Mailer } from './mailer.js'
@@ -98,7 +99,7 @@ export class DeliveryService {
   /** POST /v1/invitations/{id}/deliveries */
   async deliver (invitationId: string, input: DeliveryInput, caller: { principal: Principal, ctx: ActorContext }): Promise<{ delivery: DeliveryStatus, mailtoUri?: string }> {
     this.expire()
-    const row = this.visible(invitationId, caller.principal)
+    const row = visibleInvitation(this.repos.invitations, invitationId, caller.principal)
     if (row.state !== 'open') throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open invitation can be sent`)
     const computer = this.repos.computers.get(row.computer_id)!
     const { policy, decision } = decideInvitation(this.policy, computer, row.novice_name)
@@ -111,7 +112,7 @@ export class DeliveryService {
 
   list (invitationId: string, principal: Principal): DeliveryStatus[] {
     this.expire()
-    const row = this.visible(invitationId, principal)
+    const row = visibleInvitation(this.repos.invitations, invitationId, principal)
     return this.repos.deliveries.forInvitation(row.id).map(toStatus)
   }
 
@@ -202,12 +203,6 @@ export class DeliveryService {
     }
   }
 
-  /** Who may see an invitation's deliveries: as for the invitation itself. */
-  private visible (id: string, principal: Principal): InvitationRow {
-    const row = this.repos.invitations.get(id)
-    if (!row || (principal.kind === 'user' && row.novice_id !== principal.accountId)) throw notFound('invitation', id)
-    return row
-  }
 
   /** Next time a recipient is due (for the worker's timer). */
   nextDueAt (): string | undefined {

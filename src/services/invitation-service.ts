@@ -4,7 +4,7 @@ import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
 import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
-import { AppError, notFound } from '../errors.js'
+import { AppError } from '../errors.js'
 import type { AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
@@ -15,6 +15,7 @@ import type { Computer } from '../schemas/directory.js'
 import type { Check } from '../domain/decisions.js'
 import type { DeliveryStatus, Invitation, InvitationCreate, InvitationListQueryType, Session } from '../schemas/invitations.js'
 import type { ActorContext } from './context.js'
+import { visibleInvitation } from './invitation-access.js'
 import type { DeliveryService } from './delivery-service.js'
 import { decideInvitation } from './invitation-decision.js'
 import { hashPassword, verifyPassword } from './passwords.js'
@@ -102,7 +103,7 @@ export class InvitationService {
 
   get (id: string, principal: Principal): Invitation {
     this.repos.invitations.expireDue(nowIso())
-    return toInvitation(this.visible(id, principal))
+    return toInvitation(visibleInvitation(this.repos.invitations, id, principal))
   }
 
   list (query: InvitationListQueryType, principal: Principal): PageOf<Invitation> {
@@ -121,7 +122,7 @@ export class InvitationService {
   /** Revoke: by its novice, the administrator, or an integration with invitations:write. */
   revoke (id: string, caller: Caller): Invitation {
     this.repos.invitations.expireDue(nowIso())
-    const row = this.visible(id, caller.principal)
+    const row = visibleInvitation(this.repos.invitations, id, caller.principal)
     if (row.state === 'revoked') return toInvitation(row)
     return this.db.transaction(() => {
       if (!this.repos.invitations.revoke(id, nowIso())) {
@@ -215,13 +216,6 @@ export class InvitationService {
     })
   }
 
-  /** The invitation if the principal may see it; otherwise "not found", so no one learns that it exists. */
-  private visible (id: string, principal: Principal): InvitationRow {
-    const row = this.repos.invitations.get(id)
-    const mine = row && principal.kind === 'user' && row.novice_id === principal.accountId
-    if (!row || (principal.kind === 'user' && !mine)) throw notFound('invitation', id)
-    return row
-  }
 
   private noviceFor (input: InvitationCreate, principal: Principal): { id: string, name: string } {
     if (principal.kind === 'user') {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { simpleParser } from 'mailparser'
 import t from 'tap'
 import { readInvitationFile } from '../../src/domain/invitation-file.js'
-import type { Json } from '../helper.js'
+import { atTime, type Json } from '../helper.js'
 import { eventually, smtpServer, type SmtpServer } from '../smtp-helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
@@ -209,6 +209,11 @@ t.test('bad delivery input gets a clear 4xx and queues nothing', async (t) => {
     t.match((await w.call('POST', `/v1/invitations/${id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN' })
   }
   t.equal((await w.call('POST', `/v1/invitations/${open.invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.carol)).statusCode, 404, 'not carol\'s invitation')
+  const lapsing = await w.invite({ lifetime: { value: 1, unit: 'minutes' } })
+  await atTime(Date.parse(lapsing.invitation.expiresAt), async () => {
+    t.match((await w.call('POST', `/v1/invitations/${lapsing.invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN', message: /expired/ })
+  })
+  t.same(await deliveries(w, lapsing.invitation.id), [], 'nothing queued for the expired one')
   for (const id of [open.invitation.id, redeemed.invitation.id, revoked.invitation.id]) t.same(await deliveries(w, id), [], 'nothing queued')
 })
 
