@@ -15,6 +15,7 @@ import directory from './routes/directory.js'
 import health from './routes/health.js'
 import invitations from './routes/invitations.js'
 import policies from './routes/policies.js'
+import sessions from './routes/sessions.js'
 import tokens from './routes/tokens.js'
 
 export interface AppOptions {
@@ -79,6 +80,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(policies)
   await fastify.register(invitations)
+  await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
   await fastify.register(audit)
 }, { name: 'ra-ticket-service' })
 

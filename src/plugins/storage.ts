@@ -19,6 +19,8 @@ import { InvitationService } from '../services/invitation-service.js'
 import { createMailer, type Mailer } from '../services/mailer.js'
 import { OutboxWorker } from '../services/outbox-worker.js'
 import { PolicyService } from '../services/policy-service.js'
+import { SessionService } from '../services/session-service.js'
+import { Signals } from '../services/signals.js'
 import { TicketService } from '../services/tickets.js'
 import { TokensService } from '../services/tokens-service.js'
 
@@ -28,6 +30,8 @@ export interface Services {
   policy: PolicyService
   tickets: TicketService
   invitations: InvitationService
+  sessions: SessionService
+  signals: Signals
   deliveries: DeliveryService
   mailer: Mailer
   /** Set once the app starts its outbox worker (not in the CLI). */
@@ -74,7 +78,13 @@ export function createServices (db: Db, config: Config): Services {
   })
   const expected = readMigrations(migrationsDir).length
   const applied = db.prepare('SELECT count(*) AS n FROM schema_migrations')
-  const policy = new PolicyService(db, repos, audit)
+  const signals = new Signals()
+  const policy = new PolicyService(db, repos, audit, signals)
+  const sessions = new SessionService(db, repos.sessions, repos.computers, policy, audit, config.sessions)
+  // Changes elsewhere take effect on live sessions at once (O9).
+  signals.on('policy-changed', () => sessions.enforcePolicy())
+  signals.on('token-revoked', (tokenId) => sessions.terminateFor({ tokenId }, 'the expert\'s token was revoked'))
+  signals.on('account-disabled', (accountId) => sessions.terminateFor({ accountId }, 'an account of this session was disabled'))
   const mailer = createMailer(config)
   const deliveries = new DeliveryService(db, repos, policy, tickets, audit, mailer, {
     publicBaseUrl: config.publicBaseUrl,
@@ -85,14 +95,16 @@ export function createServices (db: Db, config: Config): Services {
   const services: Services = {
     repos,
     audit,
-    tokens: new TokensService(db, repos.tokens, repos.accounts, audit),
-    directory: new DirectoryService(db, repos, audit),
+    tokens: new TokensService(db, repos.tokens, repos.accounts, audit, signals),
+    directory: new DirectoryService(db, repos, audit, signals),
+    sessions,
+    signals,
     policy,
     tickets,
     deliveries,
     mailer,
     outbox: null,
-    invitations: new InvitationService(db, repos, policy, tickets, audit, deliveries, () => services.outbox?.kick()),
+    invitations: new InvitationService(db, repos, policy, tickets, audit, deliveries, sessions, () => services.outbox?.kick()),
     isReady: () => db.open && (applied.get() as { n: number }).n === expected
   }
   return services
@@ -133,6 +145,11 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   purge()
   const timer = setInterval(purge, 3_600_000)
   timer.unref()
+  // Timeouts take effect (and reach live streams) without anyone asking.
+  const sweeper = setInterval(() => {
+    try { services.sessions.sweep() } catch (err) { fastify.log.error({ err }, 'session sweep failed') }
+  }, 1000)
+  sweeper.unref()
   services.outbox = new OutboxWorker(() => services.deliveries.runDue(), config.delivery.pollMs, fastify.log)
   fastify.addHook('onReady', async () => { services.outbox?.start() })
   if (services.mailer.kind === 'smtp') fastify.log.info('invitation e-mail goes to the SMTP server in RA_SMTP_URL')
@@ -140,6 +157,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   // Last hook to run on close: in-flight requests have finished by then; the send in progress is recorded.
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
+    clearInterval(sweeper)
     await services.outbox?.stop()
     services.mailer.close()
     db.close()

@@ -24,6 +24,7 @@ export default fp(async (fastify) => {
         { name: 'Directory', description: 'Domains, trusts, users, groups and computers (administrator)' },
         { name: 'Policy', description: 'Group-Policy-style Remote Assistance policy: objects, domain links, Local Computer Policy, resultant policy' },
         { name: 'Invitations', description: 'Invitations, signed tickets and redemption' },
+        { name: 'Sessions', description: 'Sessions and the novice\'s consent: accept, control requests, stop, end, live events' },
         { name: 'Keys', description: 'Ticket-signing keys: JWKS and rotation' },
         { name: 'Audit', description: 'The append-only audit trail' }
       ]

@@ -83,6 +83,12 @@ export class AccountsRepository {
     this.db.prepare('DELETE FROM accounts WHERE id = ?').run(id)
   }
 
+  /** Whether invitations or sessions name the account (their history must keep it). */
+  inUse (id: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM invitations WHERE novice_id = ? OR redeemed_by = ?
+      UNION ALL SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1`).get(id, id, id, id) !== undefined
+  }
+
   setMembers (groupId: string, memberIds: string[]): void {
     this.db.prepare('DELETE FROM group_members WHERE group_id = ?').run(groupId)
     const add = this.db.prepare('INSERT INTO group_members (group_id, member_id, position) VALUES (?, ?, ?)')

@@ -83,6 +83,11 @@ export class ComputersRepository {
     this.db.prepare('DELETE FROM computers WHERE id = ?').run(id)
   }
 
+  /** Whether invitations or sessions name the computer (their history must keep it). */
+  inUse (id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM invitations WHERE computer_id = ? UNION ALL SELECT 1 FROM sessions WHERE computer_id = ? LIMIT 1').get(id, id) !== undefined
+  }
+
   get (id: string): Computer | undefined {
     const row = this.db.prepare(`${SELECT} WHERE c.id = ?`).get(id) as ComputerRow | undefined
     return row && this.toComputers([row])[0]

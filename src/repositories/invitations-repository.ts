@@ -94,6 +94,11 @@ export class InvitationsRepository {
       .run(now, now, id).changes === 1
   }
 
+  /** A redeemed invitation whose session is being ended by its novice → revoked. */
+  revokeRedeemed (id: string, now: string): boolean {
+    return this.db.prepare(`UPDATE invitations SET state = 'revoked', revoked_at = ? WHERE id = ? AND state = 'redeemed'`).run(now, id).changes === 1
+  }
+
   /** Deletes invitations that ended without a session and expired before `before`. */
   purge (before: string): number {
     return this.db.prepare(`DELETE FROM invitations WHERE state <> 'redeemed' AND expires_at < ?

@@ -1,70 +1,150 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
-import type { Session } from '../schemas/invitations.js'
+import type { SessionStateName } from '../domain/session-machine.js'
+import { decodeCursor, pageOf, type PageOf } from './paging.js'
 
-interface SessionRow {
+export interface SessionRow {
   id: string
-  origin: Session['origin']
+  origin: 'invitation' | 'offer'
   invitation_id: string | null
   computer_id: string
   novice_id: string
   expert_id: string
-  state: string
-  permitted_mode: Session['permittedMode']
+  state: SessionStateName
+  permitted_mode: 'view' | 'control'
   created_at: string
   updated_at: string
+  accept_deadline: string
+  accepted_at: string | null
+  ended_at: string | null
+  end_reason: string | null
+  expert_token_id: string | null
   computer_name: string
   novice_name: string
   expert_name: string
+  novice_display_name: string | null
+  expert_display_name: string | null
 }
 
-const SELECT = `SELECT s.*, cd.name || '\\' || c.name AS computer_name, nd.name || '\\' || n.name AS novice_name, ed.name || '\\' || e.name AS expert_name
+export interface ControlRequestRow {
+  id: string
+  session_id: string
+  state: 'pending' | 'granted' | 'denied' | 'expired' | 'cancelled'
+  requested_at: string
+  deadline: string
+  answered_at: string | null
+  reason: string | null
+}
+
+export interface SessionEventRow {
+  id: number
+  session_id: string
+  occurred_at: string
+  type: string
+  actor: string
+  data: string | null
+}
+
+const SELECT = `SELECT s.*, cd.name || '\\' || c.name AS computer_name,
+    nd.name || '\\' || n.name AS novice_name, n.display_name AS novice_display_name,
+    ed.name || '\\' || e.name AS expert_name, e.display_name AS expert_display_name
   FROM sessions s
   JOIN computers c ON c.id = s.computer_id JOIN domains cd ON cd.id = c.domain_id
   JOIN accounts n ON n.id = s.novice_id JOIN domains nd ON nd.id = n.domain_id
   JOIN accounts e ON e.id = s.expert_id JOIN domains ed ON ed.id = e.domain_id`
 
+const LIVE = `('awaiting-novice', 'active', 'control-requested', 'in-control')`
+
 export class SessionsRepository {
   constructor (private readonly db: Db) {}
 
   /** A new session awaiting the novice (C1). */
-  insert (fields: { origin: Session['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: Session['permittedMode'] }): string {
+  insert (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], acceptDeadline: string, expertTokenId: string | null }): string {
     const id = randomUUID()
     const now = nowIso()
-    this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?)`).run(id, fields.origin, fields.invitationId, fields.computerId, fields.noviceId, fields.expertId, fields.permittedMode, now, now)
+    this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at, accept_deadline, expert_token_id)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`).run(id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
     return id
+  }
+
+  get (id: string): SessionRow | undefined {
+    return this.db.prepare(`${SELECT} WHERE s.id = ?`).get(id) as SessionRow | undefined
   }
 
   idForInvitation (invitationId: string): string | undefined {
     return (this.db.prepare('SELECT id FROM sessions WHERE invitation_id = ?').get(invitationId) as { id: string } | undefined)?.id
   }
 
-  addSecurityEvent (sessionId: string, kind: string, details: Record<string, unknown>): void {
-    this.db.prepare('INSERT INTO session_security_events (session_id, occurred_at, kind, details) VALUES (?, ?, ?, ?)')
-      .run(sessionId, nowIso(), kind, JSON.stringify(details))
+  /** Newest first; `accountId` limits to sessions where it is the novice or the expert. */
+  list (query: { limit: number, cursor?: string | undefined, accountId?: string | undefined, state?: string | undefined }): PageOf<SessionRow> {
+    const where: string[] = []
+    const args: Array<string | number> = []
+    if (query.accountId !== undefined) { where.push('(s.novice_id = ? OR s.expert_id = ?)'); args.push(query.accountId, query.accountId) }
+    if (query.state !== undefined) { where.push('s.state = ?'); args.push(query.state) }
+    const cursor = decodeCursor(query.cursor, 2)
+    if (cursor) { where.push('(s.created_at, s.id) < (?, ?)'); args.push(...cursor) }
+    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`)
+      .all(...args, query.limit + 1) as SessionRow[]
+    return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }
 
-  get (id: string): Session | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE s.id = ?`).get(id) as SessionRow | undefined
-    if (!row) return undefined
-    const events = this.db.prepare('SELECT kind, occurred_at, details FROM session_security_events WHERE session_id = ? ORDER BY id')
-      .all(id) as Array<{ kind: string, occurred_at: string, details: string | null }>
+  setState (id: string, state: SessionStateName, fields: { acceptedAt?: string, endedAt?: string, endReason?: string } = {}): void {
+    this.db.prepare(`UPDATE sessions SET state = ?, updated_at = ?, accepted_at = coalesce(?, accepted_at), ended_at = coalesce(?, ended_at),
+      end_reason = coalesce(?, end_reason) WHERE id = ?`).run(state, nowIso(), fields.acceptedAt ?? null, fields.endedAt ?? null, fields.endReason ?? null, id)
+  }
+
+  pendingRequest (sessionId: string): ControlRequestRow | undefined {
+    return this.db.prepare(`SELECT * FROM control_requests WHERE session_id = ? AND state = 'pending'`).get(sessionId) as ControlRequestRow | undefined
+  }
+
+  insertRequest (sessionId: string, deadline: string): string {
+    const id = randomUUID()
+    this.db.prepare(`INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, 'pending', ?, ?)`).run(id, sessionId, nowIso(), deadline)
+    return id
+  }
+
+  answerRequest (id: string, state: Exclude<ControlRequestRow['state'], 'pending'>, reason: string | null): void {
+    this.db.prepare(`UPDATE control_requests SET state = ?, answered_at = ?, reason = ? WHERE id = ? AND state = 'pending'`).run(state, nowIso(), reason, id)
+  }
+
+  request (id: string): ControlRequestRow | undefined {
+    return this.db.prepare('SELECT * FROM control_requests WHERE id = ?').get(id) as ControlRequestRow | undefined
+  }
+
+  /** Sessions whose novice did not answer in time, and control requests past their deadline. */
+  due (now: string): { sessions: string[], requests: Array<{ id: string, session_id: string }> } {
     return {
-      id: row.id,
-      origin: row.origin,
-      invitationId: row.invitation_id,
-      computer: row.computer_name,
-      novice: row.novice_name,
-      expert: row.expert_name,
-      state: row.state,
-      // Nothing is visible before the novice accepts (C1).
-      mode: row.state === 'awaiting-novice' ? 'none' : 'view',
-      permittedMode: row.permitted_mode,
-      securityEvents: events.map((e) => ({ kind: e.kind, occurredAt: e.occurred_at, details: e.details ? JSON.parse(e.details) as Record<string, unknown> : null })),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at
+      sessions: (this.db.prepare(`SELECT id FROM sessions WHERE state = 'awaiting-novice' AND accept_deadline <= ?`).all(now) as Array<{ id: string }>).map((r) => r.id),
+      requests: this.db.prepare(`SELECT id, session_id FROM control_requests WHERE state = 'pending' AND deadline <= ?`).all(now) as Array<{ id: string, session_id: string }>
     }
+  }
+
+  /** Live sessions, optionally only those touching an account, a token or an invitation. */
+  live (filter: { accountId?: string, tokenId?: string, invitationId?: string } = {}): SessionRow[] {
+    const where = [`s.state IN ${LIVE}`]
+    const args: string[] = []
+    if (filter.accountId !== undefined) { where.push('(s.novice_id = ? OR s.expert_id = ?)'); args.push(filter.accountId, filter.accountId) }
+    if (filter.tokenId !== undefined) { where.push('s.expert_token_id = ?'); args.push(filter.tokenId) }
+    if (filter.invitationId !== undefined) { where.push('s.invitation_id = ?'); args.push(filter.invitationId) }
+    return this.db.prepare(`${SELECT} WHERE ${where.join(' AND ')}`).all(...args) as SessionRow[]
+  }
+
+  appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null): number {
+    return Number(this.db.prepare('INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)')
+      .run(sessionId, nowIso(), type, actor, data ? JSON.stringify(data) : null).lastInsertRowid)
+  }
+
+  events (sessionId: string, afterId: number, limit = 1000): SessionEventRow[] {
+    return this.db.prepare('SELECT * FROM session_events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?').all(sessionId, afterId, limit) as SessionEventRow[]
+  }
+
+  securityEvents (sessionId: string): SessionEventRow[] {
+    return this.db.prepare(`SELECT * FROM session_events WHERE session_id = ? AND type LIKE 'security.%' ORDER BY id`).all(sessionId) as SessionEventRow[]
+  }
+
+  /** Whether an account is referenced by any session (it then cannot be deleted). */
+  references (accountId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1').get(accountId, accountId) !== undefined
   }
 }

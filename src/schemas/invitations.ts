@@ -80,20 +80,37 @@ export const InvitationListQuery = StrictObject({
   state: Type.Optional(InvitationState)
 })
 
+const Party = Type.Object({ name: Type.String({ description: '`DOMAIN\\name`, from the directory.' }), displayName: Nullable(Type.String()) })
 export const SessionSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  origin: Type.Union([Type.Literal('invitation'), Type.Literal('offer')]),
+  origin: Type.Union([Type.Literal('invitation'), Type.Literal('offer')], { description: '`invitation`: the novice asked for help; `offer`: the expert offered it unasked.' }),
   invitationId: Nullable(Type.String()),
   computer: Type.String(),
-  novice: Type.String(),
-  expert: Type.String(),
-  state: Type.String({ description: 'Starts as `awaiting-novice` (C1): nothing is visible before the novice accepts.' }),
+  novice: Party,
+  expert: Party,
+  state: Type.Union(['awaiting-novice', 'active', 'control-requested', 'in-control', 'ended', 'declined', 'expired'].map((s) => Type.Literal(s)), { description: 'Starts as `awaiting-novice` (C1): nothing is visible before the novice accepts.' }),
   mode: Type.Union([Type.Literal('none'), Type.Literal('view'), Type.Literal('control')], { description: 'What the expert may do right now.' }),
   permittedMode: Mode,
+  consent: Type.Object({
+    expert: Party,
+    solicited: Type.Boolean({ description: 'True when the session came from the novice\'s own invitation; false for an unsolicited offer.' }),
+    messageBeforeConnecting: Nullable(Type.String({ description: 'The policy\'s custom message to show before accepting.' })),
+    messageBeforeSharingControl: Nullable(Type.String({ description: 'The policy\'s custom message to show before granting control.' })),
+    acceptBy: Nullable(Timestamp)
+  }, { description: 'What the novice\'s agent shows before the novice accepts or grants.' }),
+  controlRequest: Nullable(Type.Object({ id: Type.String(), state: Type.String(), requestedAt: Timestamp, answerBy: Timestamp })),
   securityEvents: Type.Array(Type.Object({ kind: Type.String(), occurredAt: Timestamp, details: Nullable(Type.Record(Type.String(), Type.Unknown())) })),
   createdAt: Timestamp,
-  updatedAt: Timestamp
+  updatedAt: Timestamp,
+  acceptedAt: Nullable(Timestamp),
+  endedAt: Nullable(Timestamp),
+  endReason: Nullable(Type.String())
 }, { title: 'Session' })
+
+export const SessionListQuery = StrictObject({
+  ...PagingQuery,
+  state: Type.Optional(Type.Union(['awaiting-novice', 'active', 'control-requested', 'in-control', 'ended', 'declined', 'expired'].map((s) => Type.Literal(s))))
+})
 
 export const RedemptionSchema = StrictObject({
   ticket: Type.String({ minLength: 1, maxLength: 4096 }),

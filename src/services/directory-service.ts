@@ -12,6 +12,7 @@ import type {
   DomainUpdate, Firewall, Group, GroupCreate, GroupUpdate, User, UserCreate, UserUpdate
 } from '../schemas/directory.js'
 import type { ActorContext } from './context.js'
+import { Signals } from './signals.js'
 
 export interface DirectoryRepositories {
   domains: DomainsRepository
@@ -32,7 +33,8 @@ export class DirectoryService {
   constructor (
     private readonly db: Db,
     private readonly repos: DirectoryRepositories,
-    private readonly audit: AuditRepository
+    private readonly audit: AuditRepository,
+    private readonly signals: Signals = new Signals()
   ) {}
 
   // Domains ------------------------------------------------------------------------------
@@ -64,7 +66,10 @@ export class DirectoryService {
 
   updateUser (id: string, input: UserUpdate, ctx: ActorContext): User {
     if (this.repos.accounts.kindOf(id) !== 'user') throw notFound('user', id)
-    return this.change(ctx, 'users', 'update', () => this.saveAccount('user', id, input), (i) => this.repos.accounts.getUser(i)!, input)
+    const user = this.change(ctx, 'users', 'update', () => this.saveAccount('user', id, input), (i) => this.repos.accounts.getUser(i)!, input)
+    // A disabled account's live sessions end at once.
+    if (input.enabled === false) this.signals.emit('account-disabled', id)
+    return user
   }
 
   deleteUser (id: string, ctx: ActorContext): void {
@@ -92,13 +97,17 @@ export class DirectoryService {
 
   updateComputer (id: string, input: ComputerUpdate, ctx: ActorContext): Computer {
     if (!this.repos.computers.get(id)) throw notFound('computer', id)
-    return this.change(ctx, 'computers', 'update', () => this.saveComputer(id, input), (i) => this.repos.computers.get(i)!, input)
+    const computer = this.change(ctx, 'computers', 'update', () => this.saveComputer(id, input), (i) => this.repos.computers.get(i)!, input)
+    // Platform, Control Panel and users feed the resultant policy (S6, S1): re-decide live sessions.
+    this.signals.emit('policy-changed')
+    return computer
   }
 
   deleteComputer (id: string, ctx: ActorContext): void {
     this.remove(ctx, 'computers', id, () => {
       const computer = this.repos.computers.get(id)
       if (!computer) throw notFound('computer', id)
+      if (this.repos.computers.inUse(id)) throw new AppError('IN_USE', `${computer.name} has invitations or sessions, which keep it for their history`)
       this.repos.computers.delete(id)
       return computer.name
     })
@@ -112,7 +121,7 @@ export class DirectoryService {
    * matter. Any error rolls everything back and names its field in the document.
    */
   importDirectory (doc: DirectoryImport, ctx: ActorContext): DirectoryImportResult {
-    return this.db.transaction(() => {
+    const imported = this.db.transaction(() => {
       const result: DirectoryImportResult = {
         domains: { created: 0, updated: 0 }, users: { created: 0, updated: 0 }, groups: { created: 0, updated: 0 }, computers: { created: 0, updated: 0 }
       }
@@ -150,6 +159,9 @@ export class DirectoryService {
       this.audit.record({ ...ctx, action: 'directory.import', target: 'directory', outcome: 'success', details: { ...result } })
       return result
     }).immediate()
+    for (const u of doc.users ?? []) if (u.enabled === false) this.signals.emit('account-disabled', this.repos.accounts.findByName(u.name)!.id)
+    this.signals.emit('policy-changed')
+    return imported
   }
 
   // Shared rules -------------------------------------------------------------------------
@@ -179,6 +191,7 @@ export class DirectoryService {
     this.remove(ctx, kind === 'user' ? 'users' : 'groups', id, () => {
       const account = kind === 'user' ? this.repos.accounts.getUser(id) : this.repos.accounts.getGroup(id)
       if (!account) throw notFound(kind, id)
+      if (this.repos.accounts.inUse(id)) throw new AppError('IN_USE', `${account.name} has invitations or sessions, which keep it for their history; disable the account instead`)
       this.repos.accounts.delete(id)
       return account.name
     })

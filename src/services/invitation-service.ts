@@ -17,6 +17,7 @@ import type { DeliveryStatus, Invitation, InvitationCreate, InvitationListQueryT
 import type { ActorContext } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
 import type { DeliveryService } from './delivery-service.js'
+import type { SessionService } from './session-service.js'
 import { decideInvitation } from './invitation-decision.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import type { PolicyService } from './policy-service.js'
@@ -50,6 +51,7 @@ export class InvitationService {
     private readonly tickets: TicketService,
     private readonly audit: AuditRepository,
     private readonly deliveries: DeliveryService,
+    private readonly sessionService: SessionService,
     /** Wakes the outbox worker. */
     private readonly onQueued: () => void = () => {}
   ) {}
@@ -124,6 +126,7 @@ export class InvitationService {
     this.repos.invitations.expireDue(nowIso())
     const row = visibleInvitation(this.repos.invitations, id, caller.principal)
     if (row.state === 'revoked') return toInvitation(row)
+    if (row.state === 'redeemed') return this.revokeRedeemed(row, caller)
     return this.db.transaction(() => {
       if (!this.repos.invitations.revoke(id, nowIso())) {
         throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open or locked invitation can be revoked`)
@@ -132,6 +135,18 @@ export class InvitationService {
       // What is not yet sent is cancelled with it.
       this.deliveries.expire()
       return toInvitation(this.repos.invitations.get(id)!)
+    }).immediate()
+  }
+
+  /** Revoking a redeemed invitation ends its live session at once; without one there is nothing left to revoke. */
+  private revokeRedeemed (row: InvitationRow, caller: Caller): Invitation {
+    return this.db.transaction(() => {
+      if (this.sessionService.terminateFor({ invitationId: row.id }, 'the novice revoked the invitation') === 0) {
+        throw new AppError('INVITATION_NOT_OPEN', 'the invitation was redeemed and its session is over: there is nothing left to revoke')
+      }
+      this.repos.invitations.revokeRedeemed(row.id, nowIso())
+      this.audit.record({ ...caller.ctx, action: 'invitation.revoke', target: `invitations/${row.id}`, outcome: 'success', details: { previousState: row.state, endedSession: true } })
+      return toInvitation(this.repos.invitations.get(row.id)!)
     }).immediate()
   }
 
@@ -165,13 +180,13 @@ export class InvitationService {
       const permittedMode = row.mode === 'control' && decision.mode === 'control' ? 'control' : 'view'
       const sessionId = this.db.transaction(() => {
         if (!this.repos.invitations.redeem(row.id, expert.accountId, nowIso())) return null
-        const id = this.repos.sessions.insert({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode })
+        const id = this.sessionService.open({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode, expertTokenId: expert.tokenId }, caller.ctx)
         this.audit.record({ ...caller.ctx, action: 'invitation.redeem', target: `invitations/${row.id}`, outcome: 'success', details: { session: id, expert: expert.name, permittedMode, rules: decision.checks.map((c) => c.rule) } })
         return id
       }).immediate()
       if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, expert) // lost the race: say why
       this.deliveries.expire() // a redeemed ticket is spent: unsent copies are cancelled
-      return this.repos.sessions.get(sessionId!)!
+      return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
     } catch (err) {
       this.refused('invitation.redeem', invitationId, caller.ctx, err)
       throw err
@@ -187,8 +202,10 @@ export class InvitationService {
       case 'locked': throw new AppError('INVITATION_LOCKED', 'too many wrong passwords: the invitation is locked and can only be revoked')
       case 'redeemed': {
         const sessionId = this.repos.sessions.idForInvitation(row.id)
-        if (sessionId) this.repos.sessions.addSecurityEvent(sessionId, 'ticket-reused', { expert: expert.name })
-        this.audit.record({ actor: expert.name, actorTokenId: expert.tokenId, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { session: sessionId ?? null, expert: expert.name } })
+        const ctx = { actor: expert.name, actorTokenId: expert.tokenId, requestId: null }
+        // Recorded on the session (its novice is told, and it is audited), or audited alone.
+        if (sessionId) this.sessionService.securityEvent(sessionId, 'ticket-reused', ctx, { expert: expert.name, invitationId: row.id })
+        else this.audit.record({ ...ctx, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { expert: expert.name } })
         throw new AppError('TICKET_ALREADY_REDEEMED', 'the ticket was already redeemed', { field: 'ticket' })
       }
     }

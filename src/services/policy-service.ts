@@ -14,6 +14,7 @@ import type { PoliciesRepository } from '../repositories/policies-repository.js'
 import type { Computer } from '../schemas/directory.js'
 import type { Policy, PolicyCreate, PolicySettingsInput, PolicyUpdate, Warning } from '../schemas/policy.js'
 import type { ActorContext } from './context.js'
+import { Signals } from './signals.js'
 
 export interface PolicyRepositories {
   policies: PoliciesRepository
@@ -38,7 +39,8 @@ export class PolicyService {
   constructor (
     private readonly db: Db,
     private readonly repos: PolicyRepositories,
-    private readonly audit: AuditRepository
+    private readonly audit: AuditRepository,
+    private readonly signals: Signals = new Signals()
   ) {}
 
   get (id: string): Policy {
@@ -49,19 +51,19 @@ export class PolicyService {
 
   create (input: PolicyCreate, editor: Editor): { policy: Policy, warnings: Warning[] } {
     this.requireEditor(editor, [])
-    return this.db.transaction(() => {
+    return this.changed(() => {
       this.checkNameFree(input.name)
       const { settings, warnings } = this.settingsFrom(NOT_CONFIGURED, input.settings)
       const id = this.repos.policies.insert({ name: input.name, description: input.description ?? null, settings })
       const policy = this.repos.policies.get(id)!
       this.record(editor, 'policy.create', `policies/${id}`, { name: policy.name, before: null, after: settings, warnings })
       return { policy, warnings }
-    }).immediate()
+    })
   }
 
   update (id: string, input: PolicyUpdate, editor: Editor): { policy: Policy, warnings: Warning[] } {
     this.requireEditor(editor, this.repos.policies.linkedDomains(this.get(id).id))
-    return this.db.transaction(() => {
+    return this.changed(() => {
       const before = this.get(id)
       if (input.name !== undefined) this.checkNameFree(input.name, id)
       const { settings, warnings } = this.settingsFrom(before.settings as PolicySettings, input.settings)
@@ -79,16 +81,16 @@ export class PolicyService {
         warnings
       })
       return { policy, warnings }
-    }).immediate()
+    })
   }
 
   delete (id: string, editor: Editor): void {
     this.requireEditor(editor, this.repos.policies.linkedDomains(this.get(id).id))
-    this.db.transaction(() => {
+    this.changed(() => {
       const before = this.get(id)
       this.repos.policies.delete(id)
       this.record(editor, 'policy.delete', `policies/${id}`, { name: before.name, before: before.settings, after: null, links: before.links })
-    }).immediate()
+    })
   }
 
   domainLinks (domainId: string): { domain: string, links: ReturnType<PoliciesRepository['domainLinks']> } {
@@ -100,7 +102,7 @@ export class PolicyService {
   /** Replaces a domain's ordered list of policy links. */
   setDomainLinks (domainId: string, policyIds: string[], editor: Editor): ReturnType<PolicyService['domainLinks']> {
     this.requireEditor(editor, [this.domainLinks(domainId).domain])
-    return this.db.transaction(() => {
+    return this.changed(() => {
       const before = this.domainLinks(domainId)
       policyIds.forEach((id, i) => {
         if (!this.repos.policies.get(id)) throw new AppError('UNKNOWN_REFERENCE', `policies[${i}]: there is no policy ${id}`, { field: `policies[${i}]` })
@@ -109,7 +111,7 @@ export class PolicyService {
       const after = this.domainLinks(domainId)
       this.record(editor, 'policy.links', `domains/${domainId}`, { domain: after.domain, before: before.links, after: after.links })
       return after
-    }).immediate()
+    })
   }
 
   localPolicy (computerId: string): { computer: string, settings: PolicySettings, updatedAt: string | null } {
@@ -121,13 +123,13 @@ export class PolicyService {
   /** Replaces a computer's Local Computer Policy (settings left out become not configured). */
   setLocalPolicy (computerId: string, input: PolicySettingsInput, editor: Editor): { localPolicy: ReturnType<PolicyService['localPolicy']>, warnings: Warning[] } {
     this.requireEditor(editor, [splitQualifiedName(this.localPolicy(computerId).computer).domain])
-    return this.db.transaction(() => {
+    return this.changed(() => {
       const before = this.localPolicy(computerId)
       const { settings, warnings } = this.settingsFrom(NOT_CONFIGURED, input)
       this.repos.policies.setLocalPolicy(computerId, settings)
       this.record(editor, 'policy.local', `computers/${computerId}`, { computer: before.computer, before: before.settings, after: settings, warnings })
       return { localPolicy: this.localPolicy(computerId), warnings }
-    }).immediate()
+    })
   }
 
   /** The resultant policy of a computer, read fresh (O9). */
@@ -150,6 +152,13 @@ export class PolicyService {
       settings: policy,
       offer: { allowed: offer.allowed, checks: offer.checks }
     }
+  }
+
+  /** Runs an edit in one transaction, then tells live sessions (O9). */
+  private changed<T> (edit: () => T): T {
+    const result = this.db.transaction(edit).immediate()
+    this.signals.emit('policy-changed')
+    return result
   }
 
   private computer (id: string): Computer {

@@ -9,6 +9,7 @@ import type { PageOf } from '../repositories/paging.js'
 import type { TokenRow, TokenSource, TokensRepository } from '../repositories/tokens-repository.js'
 import type { Scope, TokenCreate, TokenInfo } from '../schemas/tokens.js'
 import type { ActorContext } from './context.js'
+import { Signals } from './signals.js'
 
 /** `ra_` + 256 random bits. The prefix makes a leaked token easy to recognise (secret scanners). */
 export function generateToken (): string {
@@ -31,7 +32,8 @@ export class TokensService {
     private readonly db: Db,
     private readonly tokens: TokensRepository,
     private readonly accounts: AccountsRepository,
-    private readonly audit: AuditRepository
+    private readonly audit: AuditRepository,
+    private readonly signals: Signals = new Signals()
   ) {}
 
   /** Creates a token and returns it once; only its hash is stored. */
@@ -85,7 +87,7 @@ export class TokensService {
   }
 
   revoke (id: string, ctx: ActorContext): TokenInfo {
-    return this.db.transaction(() => {
+    const info = this.db.transaction(() => {
       const row = this.tokens.get(id)
       if (!row) throw notFound('token', id)
       if (row.revoked_at === null) {
@@ -94,6 +96,9 @@ export class TokensService {
       }
       return toInfo(this.tokens.get(id)!)
     }).immediate()
+    // Sessions opened with this token end at once.
+    this.signals.emit('token-revoked', id)
+    return info
   }
 
   /** Resolves an `Authorization` header value to a principal, or says why not. */

@@ -61,15 +61,15 @@ t.test('redeem: a session awaiting the novice (C1); a second redemption is 409, 
   const res = await w.redeem(ticket)
   t.equal(res.statusCode, 201, res.body)
   const session = res.json()
-  t.match(session, { origin: 'invitation', invitationId: invitation.id, state: 'awaiting-novice', mode: 'none', permittedMode: 'control', novice: 'CONTOSO\\alice', expert: 'CONTOSO\\bob', computer: 'CONTOSO\\PC-10' })
+  t.match(session, { origin: 'invitation', invitationId: invitation.id, state: 'awaiting-novice', mode: 'none', permittedMode: 'control', novice: { name: 'CONTOSO\\alice' }, expert: { name: 'CONTOSO\\bob' }, computer: 'CONTOSO\\PC-10' })
   t.match((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json(), { state: 'redeemed', redeemedBy: 'CONTOSO\\bob', sessionId: session.id })
 
   const again = await w.redeem(ticket, undefined, w.carol)
   t.match(again.json(), { statusCode: 409, code: 'TICKET_ALREADY_REDEEMED' })
   const events = (await w.call('GET', '/v1/audit-events?action=security.ticket-reused')).json().items
-  t.match(events, [{ actor: 'CONTOSO\\carol', outcome: 'denied', target: `invitations/${invitation.id}`, details: { session: session.id } }])
-  const stored = w.app.services.repos.sessions.get(session.id)!
-  t.match(stored.securityEvents, [{ kind: 'ticket-reused', details: { expert: 'CONTOSO\\carol' } }])
+  t.match(events, [{ actor: 'CONTOSO\\carol', outcome: 'denied', target: `sessions/${session.id}`, details: { invitationId: invitation.id } }])
+  const stored = (await w.call('GET', `/v1/sessions/${session.id}`, undefined, w.alice)).json()
+  t.match(stored.securityEvents, [{ kind: 'ticket-reused', details: { expert: 'CONTOSO\\carol' } }], 'the novice is told')
 
   t.match((await w.redeem(ticket, undefined, (await w.call('POST', '/v1/tokens', { principal: { type: 'admin' } })).json().token)).json(), { statusCode: 403, code: 'EXPERT_REQUIRED' })
   const own = await w.invite()
@@ -99,8 +99,9 @@ t.test('revoke: by its novice; others cannot see it; a revoked ticket is refused
   t.match((await w.redeem(ticket)).json(), { statusCode: 410, code: 'TICKET_REVOKED' })
   t.equal((await w.call('DELETE', `/v1/invitations/${invitation.id}`, undefined, w.alice)).statusCode, 200, 'revoking twice is harmless')
   const used = await w.invite()
-  await w.redeem(used.ticket)
-  t.match((await w.call('DELETE', `/v1/invitations/${used.invitation.id}`)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN' })
+  const session = (await w.redeem(used.ticket)).json()
+  await w.call('POST', `/v1/sessions/${session.id}/end`, undefined, w.bob)
+  t.match((await w.call('DELETE', `/v1/invitations/${used.invitation.id}`)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN' }, 'redeemed, and its session is over')
   const list = (await w.call('GET', '/v1/invitations?state=revoked')).json().items
   t.same(list.map((i: Json) => i.id), [invitation.id])
 })

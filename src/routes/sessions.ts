@@ -1,0 +1,115 @@
+import sseModule, { type SSEPluginOptions } from '@fastify/sse'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import { editorOf, principalOf } from '../plugins/auth.js'
+import { IdParamsSchema, Page, StrictObject, errorResponses } from '../schemas/common.js'
+import { SessionListQuery, SessionSchema } from '../schemas/invitations.js'
+
+// The package's CommonJS export is the fastify-plugin-wrapped plugin (its decorators reach
+// these routes); its types describe the ES default instead, hence the cast.
+const fastifySSE = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
+
+const tags = ['Sessions']
+const read = { access: { scope: 'sessions:read' as const, users: true } }
+/** Only the parties act (the administrator may end); integrations watch. */
+const act = { access: { scope: null, users: true } }
+const RequestParams = StrictObject({ id: Type.String({ format: 'uuid' }), rid: Type.String({ format: 'uuid' }) })
+const responses = { 200: SessionSchema, ...errorResponses(404, 409, 422) }
+
+const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fastify, opts) => {
+  const service = fastify.services.sessions
+  await fastify.register(fastifySSE, { heartbeatInterval: opts.heartbeatMs })
+
+  fastify.get('/v1/sessions', {
+    config: read,
+    schema: { tags, summary: 'The caller\'s sessions (all, for administrators and integrations), newest first', querystring: SessionListQuery, response: { 200: Page(SessionSchema), ...errorResponses() } }
+  }, async (request) => service.list(request.query, principalOf(request)))
+
+  fastify.get('/v1/sessions/:id', {
+    config: read,
+    schema: { tags, summary: 'State, mode, parties, origin, and what to show the novice before consenting', params: IdParamsSchema, response: { 200: SessionSchema, ...errorResponses(404) } }
+  }, async (request) => service.get(request.params.id, principalOf(request)))
+
+  fastify.post('/v1/sessions/:id/accept', {
+    config: act,
+    schema: { tags, summary: 'The novice accepts the expert (C1): needs "confirm": true', params: IdParamsSchema, body: StrictObject({ confirm: Type.Boolean({ description: 'Must be true: acceptance is explicit.' }) }), response: responses }
+  }, async (request) => service.act(request.params.id, 'accept', editorOf(request), { confirm: request.body.confirm }))
+
+  fastify.post('/v1/sessions/:id/decline', {
+    config: act,
+    schema: { tags, summary: 'The novice declines the expert', params: IdParamsSchema, response: responses }
+  }, async (request) => service.act(request.params.id, 'decline', editorOf(request)))
+
+  fastify.post('/v1/sessions/:id/control-requests', {
+    config: act,
+    schema: { tags, summary: 'The expert asks for control (C3): only in an active session, and only when policy permits (S2/S6/O3)', params: IdParamsSchema, response: { 201: SessionSchema, ...errorResponses(404, 409, 422) } }
+  }, async (request, reply) => reply.code(201).send(service.act(request.params.id, 'request-control', editorOf(request))))
+
+  fastify.post('/v1/sessions/:id/control-requests/:rid/grant', {
+    config: act,
+    schema: { tags, summary: 'The novice grants the control request (C4)', params: RequestParams, response: responses }
+  }, async (request) => service.act(request.params.id, 'grant', editorOf(request), { requestId: request.params.rid }))
+
+  fastify.post('/v1/sessions/:id/control-requests/:rid/deny', {
+    config: act,
+    schema: { tags, summary: 'The novice denies the control request', params: RequestParams, response: responses }
+  }, async (request) => service.act(request.params.id, 'deny', editorOf(request), { requestId: request.params.rid }))
+
+  fastify.post('/v1/sessions/:id/control/stop', {
+    config: act,
+    schema: { tags, summary: 'The novice stops remote control, at any time (C5): back to view only', params: IdParamsSchema, response: responses }
+  }, async (request) => service.act(request.params.id, 'stop-control', editorOf(request)))
+
+  fastify.post('/v1/sessions/:id/end', {
+    config: act,
+    schema: { tags, summary: 'Either side (or the administrator) ends the session (C5)', params: IdParamsSchema, response: responses }
+  }, async (request) => service.act(request.params.id, 'end', editorOf(request)))
+
+  fastify.get('/v1/sessions/:id/events', {
+    config: read,
+    sse: { kind: 'only' },
+    schema: {
+      tags,
+      summary: 'Server-sent events: every transition and security event, with increasing ids; reconnect with Last-Event-ID to get exactly what was missed. Closes when the session ends.',
+      params: IdParamsSchema
+    }
+  }, async (request, reply) => {
+    const id = request.params.id
+    const header = reply.sse.lastEventId ?? request.headers['last-event-id']
+    let cursor = Number(header)
+    if (!Number.isSafeInteger(cursor) || cursor < 0) cursor = 0
+    // Visibility first: an unknown or foreign session is a plain 404, before any streaming.
+    service.events(id, principalOf(request), cursor)
+    reply.sse.keepAlive()
+    let busy = false
+    let again = false
+    const flush = async (): Promise<void> => {
+      if (busy) { again = true; return }
+      busy = true
+      try {
+        do {
+          again = false
+          for (const e of service.eventsAfter(id, cursor)) {
+            if (!reply.sse.isConnected) return
+            await reply.sse.send({ id: String(e.id), event: e.type, data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) } })
+            cursor = e.id
+          }
+        } while (again)
+        if (!service.isLive(id) && reply.sse.isConnected) reply.sse.close()
+      } finally {
+        busy = false
+      }
+    }
+    const onEvent = (sessionId: string) => { if (sessionId === id) void flush() }
+    service.notifier.on('event', onEvent)
+    // Events stored by another process of the service reach this stream too.
+    const poll = setInterval(() => void flush(), 1000)
+    reply.sse.onClose(() => {
+      service.notifier.off('event', onEvent)
+      clearInterval(poll)
+    })
+    await flush()
+  })
+}
+export default sessions
