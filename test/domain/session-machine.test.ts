@@ -1,0 +1,65 @@
+import t from 'tap'
+import { modeOf, transition, type Command, type MachineState, type Role } from '../../src/domain/session-machine.js'
+
+const at = (state: MachineState['state'], pendingRequestId: string | null = null): MachineState => ({ state, pendingRequestId })
+const ok = (s: MachineState, role: Role, cmd: Command) => {
+  const o = transition(s, role, cmd)
+  if (!o.ok) throw new Error(`${cmd.type} refused: ${o.code}`)
+  return o
+}
+const code = (s: MachineState, role: Role, cmd: Command) => {
+  const o = transition(s, role, cmd)
+  return o.ok ? null : o.code
+}
+
+t.test('C1: a session starts awaiting the novice; nothing is visible until an explicit acceptance by the novice', async (t) => {
+  t.equal(modeOf('awaiting-novice'), 'none')
+  t.equal(code(at('awaiting-novice'), 'novice', { type: 'accept', confirm: false }), 'CONFIRMATION_REQUIRED')
+  t.equal(code(at('awaiting-novice'), 'expert', { type: 'accept', confirm: true }), 'NOT_SESSION_NOVICE')
+  t.equal(code(at('awaiting-novice'), 'admin', { type: 'accept', confirm: true }), 'NOT_SESSION_NOVICE')
+  t.match(ok(at('awaiting-novice'), 'novice', { type: 'accept', confirm: true }), { next: 'active', event: 'session.accepted' })
+  t.match(ok(at('awaiting-novice'), 'novice', { type: 'decline' }), { next: 'declined' })
+  t.match(ok(at('awaiting-novice'), 'system', { type: 'expire' }), { next: 'expired', event: 'session.expired' })
+  t.equal(code(at('active'), 'novice', { type: 'accept', confirm: true }), 'SESSION_NOT_ACTIVE', 'no second acceptance')
+})
+
+t.test('C2: an accepted session lets the expert view', async (t) => {
+  t.equal(modeOf('active'), 'view')
+  t.equal(modeOf('control-requested'), 'view')
+})
+
+t.test('C3: control is requested only by the expert, only in an active session, only when policy permits', async (t) => {
+  t.equal(code(at('awaiting-novice'), 'expert', { type: 'request-control', permitted: true }), 'SESSION_NOT_ACTIVE')
+  t.equal(code(at('active'), 'novice', { type: 'request-control', permitted: true }), 'NOT_SESSION_EXPERT')
+  t.equal(code(at('active'), 'expert', { type: 'request-control', permitted: false }), 'CONTROL_NOT_PERMITTED')
+  t.equal(code(at('control-requested', 'r1'), 'expert', { type: 'request-control', permitted: true }), 'CONTROL_REQUEST_PENDING')
+  t.equal(code(at('in-control'), 'expert', { type: 'request-control', permitted: true }), 'ALREADY_IN_CONTROL')
+  t.match(ok(at('active'), 'expert', { type: 'request-control', permitted: true }), { next: 'control-requested', event: 'control.requested' })
+  for (const s of ['ended', 'declined', 'expired'] as const) t.equal(code(at(s), 'expert', { type: 'request-control', permitted: true }), 'SESSION_NOT_ACTIVE', s)
+})
+
+t.test('C4: control starts only when the novice grants the pending request', async (t) => {
+  const pending = at('control-requested', 'r1')
+  t.equal(code(pending, 'expert', { type: 'grant', requestId: 'r1', permitted: true }), 'NOT_SESSION_NOVICE')
+  t.equal(code(pending, 'novice', { type: 'grant', requestId: 'other', permitted: true }), 'CONTROL_REQUEST_NOT_PENDING')
+  t.equal(code(at('active'), 'novice', { type: 'grant', requestId: 'r1', permitted: true }), 'CONTROL_REQUEST_NOT_PENDING')
+  t.equal(code(pending, 'novice', { type: 'grant', requestId: 'r1', permitted: false }), 'CONTROL_NOT_PERMITTED', 'policy re-checked at the grant')
+  t.match(ok(pending, 'novice', { type: 'grant', requestId: 'r1', permitted: true }), { next: 'in-control', event: 'control.granted' })
+  t.equal(modeOf('in-control'), 'control')
+  t.match(ok(pending, 'novice', { type: 'deny', requestId: 'r1' }), { next: 'active', event: 'control.denied' })
+  t.match(ok(pending, 'system', { type: 'request-timeout' }), { next: 'active', event: 'control.request-expired' })
+})
+
+t.test('C5: the novice stops control at any time, even while a request waits; either side ends the session', async (t) => {
+  t.match(ok(at('in-control'), 'novice', { type: 'stop-control' }), { next: 'active', event: 'control.stopped' })
+  t.match(ok(at('control-requested', 'r1'), 'novice', { type: 'stop-control' }), { next: 'active', event: 'control.stopped' })
+  t.match(ok(at('active'), 'novice', { type: 'stop-control' }), { next: 'active', event: null }, 'already view only: nothing changes')
+  t.equal(code(at('in-control'), 'expert', { type: 'stop-control' }), 'NOT_SESSION_NOVICE')
+  for (const role of ['novice', 'expert', 'admin'] as const) {
+    for (const s of ['awaiting-novice', 'active', 'control-requested', 'in-control'] as const) t.match(ok(at(s, 'r1'), role, { type: 'end' }), { next: 'ended' }, `${role} ends from ${s}`)
+  }
+  t.equal(code(at('ended'), 'novice', { type: 'end' }), 'SESSION_NOT_ACTIVE')
+  t.match(ok(at('in-control'), 'system', { type: 'drop-control' }), { next: 'active', event: 'control.dropped' })
+  t.match(ok(at('active'), 'system', { type: 'terminate' }), { next: 'ended', event: 'session.terminated' })
+  t.match(ok(at('ended'), 'system', { type: 'terminate' }), { next: 'ended', event: null }, 'terminating twice changes nothing')
+})

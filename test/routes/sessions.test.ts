@@ -1,0 +1,264 @@
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { atTime, type Json } from '../helper.js'
+import { setPolicy, world, type InvitationWorld } from './invitations-helper.js'
+
+/** alice invites, bob redeems: a session awaiting alice. */
+async function sessionOf (w: InvitationWorld, invite: Json = {}): Promise<string> {
+  const { ticket } = await w.invite(invite)
+  const res = await w.redeem(ticket)
+  if (res.statusCode !== 201) throw new Error(res.body)
+  return res.json().id
+}
+const get = async (w: InvitationWorld, id: string, token?: string) => (await w.call('GET', `/v1/sessions/${id}`, undefined, token ?? w.alice)).json()
+const post = (w: InvitationWorld, id: string, path: string, token: string, body?: Json) => w.call('POST', `/v1/sessions/${id}${path}`, body, token)
+const accept = (w: InvitationWorld, id: string) => post(w, id, '/accept', w.alice, { confirm: true })
+const requestControl = async (w: InvitationWorld, id: string): Promise<string> => {
+  const res = await post(w, id, '/control-requests', w.bob)
+  if (res.statusCode !== 201) throw new Error(res.body)
+  return res.json().controlRequest.id
+}
+const events = async (w: InvitationWorld, id: string): Promise<string[]> => {
+  const db = w.app.services.repos.sessions
+  return db.events(id, 0).map((e) => e.type)
+}
+
+t.test('C1: before acceptance nothing but state is visible; consent shows the verified expert, the origin and the policy message', async (t) => {
+  const w = await world(t)
+  const bob = (await w.call('GET', '/v1/users?limit=50')).json().items.find((u: Json) => u.name === 'CONTOSO\\bob')
+  await w.call('PATCH', `/v1/users/${bob.id}`, { displayName: 'Bob Expert' })
+  await setPolicy(w, { solicitedRemoteAssistance: { state: 'enabled' }, customMessages: { state: 'enabled', viewMessage: 'Only helpdesk staff may connect.', shareControlMessage: 'You are about to share control.' } })
+  const id = await sessionOf(w)
+  const s = await get(w, id, w.bob)
+  t.match(s, { state: 'awaiting-novice', mode: 'none', origin: 'invitation' })
+  t.same(s.consent, {
+    expert: { name: 'CONTOSO\\bob', displayName: 'Bob Expert' },
+    solicited: true,
+    messageBeforeConnecting: 'Only helpdesk staff may connect.',
+    messageBeforeSharingControl: 'You are about to share control.',
+    acceptBy: s.consent.acceptBy
+  })
+  t.ok(Date.parse(s.consent.acceptBy) - Date.parse(s.createdAt) === 120_000, 'two minutes to answer by default')
+  t.match((await post(w, id, '/accept', w.alice, { confirm: false })).json(), { statusCode: 422, code: 'CONFIRMATION_REQUIRED' })
+  t.match((await post(w, id, '/accept', w.alice)).json(), { statusCode: 400 }, 'no body, no consent')
+  t.match((await post(w, id, '/accept', w.bob, { confirm: true })).json(), { statusCode: 403, code: 'NOT_SESSION_NOVICE' })
+  t.equal((await post(w, id, '/accept', w.carol, { confirm: true })).statusCode, 404, 'a stranger does not learn it exists')
+  t.match((await post(w, id, '/control-requests', w.bob)).json(), { statusCode: 409, code: 'SESSION_NOT_ACTIVE' }, 'C3: not before acceptance')
+  t.equal((await get(w, id)).state, 'awaiting-novice', 'refusals changed nothing')
+  const accepted = await accept(w, id)
+  t.match(accepted.json(), { state: 'active', mode: 'view', acceptedAt: /Z$/ }, 'C2: view once accepted')
+})
+
+t.test('C3/C4: control only after a request by the expert and a grant by the novice', async (t) => {
+  const w = await world(t)
+  const id = await sessionOf(w)
+  await accept(w, id)
+  t.match((await post(w, id, '/control-requests', w.alice)).json(), { statusCode: 403, code: 'NOT_SESSION_EXPERT' })
+  const rid = await requestControl(w, id)
+  t.match(await get(w, id), { state: 'control-requested', mode: 'view', controlRequest: { id: rid, state: 'pending' } })
+  t.match((await post(w, id, '/control-requests', w.bob)).json(), { statusCode: 409, code: 'CONTROL_REQUEST_PENDING' })
+  t.match((await post(w, id, `/control-requests/${rid}/grant`, w.bob)).json(), { statusCode: 403, code: 'NOT_SESSION_NOVICE' })
+  t.match((await post(w, id, '/control-requests/00000000-0000-4000-8000-000000000000/grant', w.alice)).json(), { statusCode: 409, code: 'CONTROL_REQUEST_NOT_PENDING' })
+  const granted = (await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json()
+  t.match(granted, { state: 'in-control', mode: 'control', controlRequest: null })
+  t.match((await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json(), { statusCode: 409, code: 'CONTROL_REQUEST_NOT_PENDING' }, 'a request is granted once')
+  const denyFlow = await requestControl(w, id).catch((e: Error) => e.message)
+  t.match(denyFlow, /ALREADY_IN_CONTROL/)
+  t.same(await events(w, id), ['session.created', 'session.accepted', 'control.requested', 'control.granted'])
+})
+
+t.test('C5: the novice stops control at any time, also while a request waits; either side ends', async (t) => {
+  const w = await world(t)
+  const id = await sessionOf(w)
+  await accept(w, id)
+  const rid = await requestControl(w, id)
+  t.match((await post(w, id, '/control/stop', w.alice)).json(), { state: 'active', mode: 'view', controlRequest: null }, 'stop while the request waits')
+  t.match((await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json(), { code: 'CONTROL_REQUEST_NOT_PENDING' }, 'the stopped request cannot be granted later')
+  const rid2 = await requestControl(w, id)
+  await post(w, id, `/control-requests/${rid2}/grant`, w.alice)
+  t.match((await post(w, id, '/control/stop', w.bob)).json(), { statusCode: 403, code: 'NOT_SESSION_NOVICE' })
+  t.match((await post(w, id, '/control/stop', w.alice)).json(), { state: 'active', mode: 'view' }, 'immediately back to view only')
+  t.match((await post(w, id, '/control/stop', w.alice)).json(), { state: 'active' }, 'stopping again is harmless')
+  const rid3 = await requestControl(w, id)
+  t.match((await post(w, id, `/control-requests/${rid3}/deny`, w.alice)).json(), { state: 'active' })
+  t.match((await post(w, id, '/end', w.bob)).json(), { state: 'ended', mode: 'none', endReason: 'session.ended' }, 'the expert ends')
+  t.match((await post(w, id, '/control-requests', w.bob)).json(), { statusCode: 409, code: 'SESSION_NOT_ACTIVE' })
+  const other = await sessionOf(w)
+  await accept(w, other)
+  t.match((await post(w, other, '/end', w.alice)).json(), { state: 'ended' }, 'the novice ends')
+})
+
+t.test('S2: a view-only policy refuses control requests with the checks; a session opened view-only stays so', async (t) => {
+  const w = await world(t)
+  const policy = await setPolicy(w, { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'view' } })
+  const id = await sessionOf(w)
+  t.equal((await get(w, id)).permittedMode, 'view')
+  await accept(w, id)
+  const refused = (await post(w, id, '/control-requests', w.bob)).json()
+  t.match(refused, { statusCode: 403, code: 'CONTROL_NOT_PERMITTED', checks: [{ rule: 'S2', passed: false }] })
+  await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'control' } } })
+  t.match((await post(w, id, '/control-requests', w.bob)).json(), { statusCode: 403, checks: [{ rule: 'S2', passed: true }, { rule: 'S2', passed: false, detail: /viewing only/ }] }, 'opened for viewing: stays so')
+})
+
+t.test('a policy switched to view only while control is granted drops control at once, and the events say why', async (t) => {
+  const w = await world(t)
+  const policy = await setPolicy(w, { solicitedRemoteAssistance: { state: 'enabled' } })
+  const id = await sessionOf(w)
+  await accept(w, id)
+  const rid = await requestControl(w, id)
+  await post(w, id, `/control-requests/${rid}/grant`, w.alice)
+  t.equal((await get(w, id)).mode, 'control')
+  await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'view' } } })
+  t.match(await get(w, id), { state: 'active', mode: 'view' }, 'the very next read shows it (O9)')
+  const dropped = w.app.services.repos.sessions.events(id, 0).find((e) => e.type === 'control.dropped')
+  t.match(JSON.parse(dropped!.data!), { reason: 'policy no longer permits remote control', checks: [{ rule: 'S2', passed: false }] })
+  await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'disabled' } } })
+  t.match(await get(w, id), { state: 'ended', endReason: 'policy no longer allows this session' }, 'S5: Solicited RA disabled ends it')
+})
+
+t.test('a disabled account, a revoked expert token or a revoked invitation ends live sessions at once', async (t) => {
+  const w = await world(t)
+  const users = (await w.call('GET', '/v1/users?limit=50')).json().items
+  const first = await sessionOf(w)
+  await accept(w, first)
+  await w.call('PATCH', `/v1/users/${users.find((u: Json) => u.name === 'CONTOSO\\carol').id}`, { enabled: false })
+  t.equal((await get(w, first)).state, 'active', 'another account changes nothing')
+
+  const tokens = (await w.call('GET', '/v1/tokens?limit=50')).json().items
+  const bobToken = tokens.find((x: Json) => x.principal.user === 'CONTOSO\\bob')
+  await w.call('DELETE', `/v1/tokens/${bobToken.id}`)
+  t.match(await get(w, first), { state: 'ended', endReason: 'the expert\'s token was revoked' })
+
+  const bob2 = (await w.call('POST', '/v1/tokens', { principal: { type: 'user', user: 'CONTOSO\\bob' } })).json().token
+  const { invitation, ticket } = await w.invite()
+  const second = (await w.redeem(ticket, undefined, bob2)).json().id
+  t.match((await w.call('DELETE', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json(), { state: 'revoked' })
+  t.match(await get(w, second), { state: 'ended', endReason: 'the novice revoked the invitation' })
+
+  const third = (await w.redeem((await w.invite()).ticket, undefined, bob2)).json().id
+  await w.call('PATCH', `/v1/users/${users.find((u: Json) => u.name === 'CONTOSO\\bob').id}`, { enabled: false })
+  t.match(await get(w, third), { state: 'ended', endReason: 'an account of this session was disabled' })
+  t.match((await w.call('DELETE', `/v1/users/${users.find((u: Json) => u.name === 'CONTOSO\\bob').id}`)).json(), { statusCode: 409, code: 'IN_USE' }, 'its history keeps the account')
+})
+
+t.test('with a controlled clock: an unanswered session expires, an unanswered control request is denied', async (t) => {
+  const w = await world(t)
+  const quiet = await sessionOf(w)
+  const id = await sessionOf(w)
+  await accept(w, id)
+  const rid = await requestControl(w, id)
+  const requested = await get(w, id)
+  await atTime(Date.parse(requested.controlRequest.answerBy) - 1000, async () => {
+    t.equal((await get(w, id)).state, 'control-requested', 'a second before the deadline: still waiting')
+  })
+  await atTime(Date.parse(requested.controlRequest.answerBy), async () => {
+    t.match(await get(w, id), { state: 'active', mode: 'view', controlRequest: null }, 'no answer is a no')
+  })
+  const acceptBy = Date.parse((await get(w, quiet)).consent.acceptBy)
+  await atTime(acceptBy - 1000, async () => { t.equal((await get(w, quiet)).state, 'awaiting-novice') })
+  await atTime(acceptBy, async () => {
+    t.match(await get(w, quiet), { state: 'expired', mode: 'none' })
+    t.match((await post(w, quiet, '/accept', w.alice, { confirm: true })).json(), { statusCode: 409, code: 'SESSION_NOT_ACTIVE' }, 'too late to accept')
+  })
+  t.ok((await events(w, id)).includes('control.request-expired'))
+  t.match(w.app.services.repos.sessions.request(rid), { state: 'expired' })
+  t.ok((await events(w, quiet)).includes('session.expired'))
+})
+
+t.test('many concurrent grants and stops on one session leave one consistent state', async (t) => {
+  const w = await world(t)
+  const id = await sessionOf(w)
+  await accept(w, id)
+  for (let round = 0; round < 5; round++) {
+    const rid = await requestControl(w, id)
+    const calls = Array.from({ length: 60 }, (_, i) => i % 2 === 0
+      ? post(w, id, `/control-requests/${rid}/grant`, w.alice)
+      : post(w, id, '/control/stop', w.alice))
+    const results = await Promise.all(calls)
+    const grants = results.filter((r, i) => i % 2 === 0 && r.statusCode === 200)
+    t.ok(grants.length <= 1, `round ${round}: at most one grant succeeded (${grants.length})`)
+    t.ok(results.every((r) => r.statusCode === 200 || r.json().code === 'CONTROL_REQUEST_NOT_PENDING'), 'losers are told why')
+    const s = await get(w, id)
+    t.ok(['active', 'in-control'].includes(s.state))
+    t.equal(s.mode, s.state === 'in-control' ? 'control' : 'view')
+    await post(w, id, '/control/stop', w.alice)
+  }
+  // Replaying the stored events through the rules gives the stored state.
+  const log = await events(w, id)
+  let state = 'awaiting-novice'
+  const next: Record<string, string> = { 'session.created': 'awaiting-novice', 'session.accepted': 'active', 'control.requested': 'control-requested', 'control.granted': 'in-control', 'control.stopped': 'active', 'control.denied': 'active' }
+  for (const type of log) {
+    if (type === 'control.granted') t.equal(state, 'control-requested', 'a grant follows a request')
+    state = next[type] ?? state
+  }
+  t.equal(state, (await get(w, id)).state)
+})
+
+interface SseEvent { id: string, event: string, data: Json }
+
+/** Reads a session's SSE stream from a listening server until `count` events arrived (or the stream ends). */
+async function readEvents (url: string, token: string, count: number, lastEventId?: string): Promise<{ events: SseEvent[], ended: boolean, abort: () => void }> {
+  const controller = new AbortController()
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal: controller.signal })
+  if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`)
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  const events: SseEvent[] = []
+  let buffer = ''
+  let ended = false
+  while (events.length < count) {
+    const { value, done } = await reader.read()
+    if (done) { ended = true; break }
+    buffer += decoder.decode(value, { stream: true })
+    let cut
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, cut)
+      buffer = buffer.slice(cut + 2)
+      const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':') && l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]))
+      if (fields['id']) events.push({ id: fields['id'], event: fields['event'] ?? 'message', data: JSON.parse(fields['data'] ?? 'null') })
+    }
+  }
+  return { events, ended, abort: () => controller.abort() }
+}
+
+t.test('live events: a client that reconnects with Last-Event-ID gets every missed event once, in order; the stream closes at the end', async (t) => {
+  const w = await world(t, { RA_SSE_HEARTBEAT_MS: '200' })
+  await w.app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(w.app.server.address() as AddressInfo).port}`
+  const id = await sessionOf(w)
+  const url = `${base}/v1/sessions/${id}/events`
+
+  const first = await readEvents(url, w.alice, 1)
+  t.same(first.events.map((e) => e.event), ['session.created'])
+  const live = readEvents(url, w.bob, 2)
+  await accept(w, id)
+  t.same((await live).events.map((e) => e.event), ['session.created', 'session.accepted'], 'pushed live to the expert')
+  ;(await live).abort()
+  first.abort()
+
+  // While nobody listens: three more transitions.
+  const rid = await requestControl(w, id)
+  await post(w, id, `/control-requests/${rid}/grant`, w.alice)
+  await post(w, id, '/control/stop', w.alice)
+  const resumed = await readEvents(url, w.alice, 4, first.events[0]!.id)
+  t.same(resumed.events.map((e) => e.event), ['session.accepted', 'control.requested', 'control.granted', 'control.stopped'], 'exactly what was missed, in order')
+  const ids = resumed.events.map((e) => Number(e.id))
+  t.ok(ids.every((n, i) => i === 0 || n > ids[i - 1]!), 'increasing ids')
+  t.match(resumed.events[2]!.data, { type: 'control.granted', actor: 'CONTOSO\\alice', from: 'control-requested', to: 'in-control', mode: 'control', requestId: rid })
+  resumed.abort()
+
+  const lastSeen = resumed.events[3]!.id
+  const tail = readEvents(url, w.alice, 100, lastSeen)
+  await post(w, id, '/end', w.bob)
+  const closing = await tail
+  t.same(closing.events.map((e) => e.event), ['session.ended'], 'nothing seen before is sent again')
+  t.equal(closing.ended, true, 'the stream closes when the session ends')
+
+  const integration = (await w.call('POST', '/v1/tokens', { principal: { type: 'integration', name: 'watcher', scopes: ['sessions:read'] } })).json().token
+  const all = await readEvents(url, integration, 100)
+  t.equal(all.events.length, 6, 'an integration with sessions:read replays the whole log')
+  const stranger = await fetch(url, { headers: { authorization: `Bearer ${w.carol}`, accept: 'text/event-stream' } })
+  t.equal(stranger.status, 404)
+  await stranger.text()
+  await w.app.close()
+})
