@@ -262,3 +262,21 @@ t.test('live events: a client that reconnects with Last-Event-ID gets every miss
   await stranger.text()
   await w.app.close()
 })
+
+t.test('live events: an idle stream gets heartbeat comments; an unauthenticated one gets 401', async (t) => {
+  const w = await world(t, { RA_SSE_HEARTBEAT_MS: '100' })
+  await w.app.listen({ host: '127.0.0.1', port: 0 })
+  const url = `http://127.0.0.1:${(w.app.server.address() as AddressInfo).port}/v1/sessions/${await sessionOf(w)}/events`
+  const controller = new AbortController()
+  const res = await fetch(url, { headers: { authorization: `Bearer ${w.alice}`, accept: 'text/event-stream' }, signal: controller.signal })
+  t.equal(res.headers.get('content-type')?.split(';')[0], 'text/event-stream')
+  const reader = res.body!.getReader()
+  let text = ''
+  while (!/^:.*heartbeat/m.test(text)) text += new TextDecoder().decode((await reader.read()).value)
+  t.match(text, /^: ?heartbeat/m, 'a comment line keeps the idle stream open')
+  controller.abort()
+  const anonymous = await fetch(url, { headers: { accept: 'text/event-stream' } })
+  t.equal(anonymous.status, 401)
+  await anonymous.text()
+  await w.app.close()
+})
