@@ -14,6 +14,7 @@ import audit from './routes/audit.js'
 import directory from './routes/directory.js'
 import health from './routes/health.js'
 import invitations from './routes/invitations.js'
+import offers from './routes/offers.js'
 import policies from './routes/policies.js'
 import sessions from './routes/sessions.js'
 import tokens from './routes/tokens.js'
@@ -81,6 +82,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(policies)
   await fastify.register(invitations)
   await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
+  await fastify.register(offers)
   await fastify.register(audit)
 }, { name: 'ra-ticket-service' })
 

@@ -31,6 +31,8 @@ export const ConfigSchema = Type.Object({
   RA_SESSION_ACCEPT_TIMEOUT_S: Type.Integer({ minimum: 5, maximum: 86400, default: 120, description: 'A session the novice has not accepted within this time expires (C1: no answer is a no).' }),
   RA_CONTROL_REQUEST_TIMEOUT_S: Type.Integer({ minimum: 5, maximum: 3600, default: 60, description: 'A control request the novice has not answered within this time is denied.' }),
   RA_SSE_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 300000, default: 15000, description: 'Interval of the keep-alive comment on idle session event streams.' }),
+  RA_OFFER_MAX_PENDING_PER_COMPUTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'At most this many offers may await the novice of one computer at once (429 beyond).' }),
+  RA_OFFER_MAX_PER_EXPERT_PER_HOUR: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'At most this many offers per expert in any hour (429 with Retry-After beyond).' }),
   RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
   RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
@@ -59,6 +61,7 @@ export interface Config {
   mailDir: string
   delivery: { maxAttempts: number, retryBaseMs: number, pollMs: number }
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
+  offers: { maxPendingPerComputer: number, maxPerExpertPerHour: number }
   bodyLimit: number
   importBodyLimit: number
   dbBusyTimeoutMs: number
@@ -125,6 +128,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     mailDir: path.resolve(c.RA_MAIL_DIR ?? path.join(path.dirname(path.resolve(c.RA_DATABASE_FILE)), 'mail')),
     delivery: { maxAttempts: c.RA_DELIVERY_MAX_ATTEMPTS, retryBaseMs: c.RA_DELIVERY_RETRY_BASE_MS, pollMs: c.RA_DELIVERY_POLL_MS },
     sessions: { acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S, controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S, heartbeatMs: c.RA_SSE_HEARTBEAT_MS },
+    offers: { maxPendingPerComputer: c.RA_OFFER_MAX_PENDING_PER_COMPUTER, maxPerExpertPerHour: c.RA_OFFER_MAX_PER_EXPERT_PER_HOUR },
     bodyLimit: c.RA_BODY_LIMIT,
     importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,

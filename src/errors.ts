@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   INVITATION_LOCKED: 423,
   METHOD_NOT_AVAILABLE: 422,
   INTERNAL_ERROR: 500,
+  OFFER_RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503
 } as const
 
@@ -68,6 +69,7 @@ const REASON: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   410: 'Gone',
   422: 'Unprocessable Entity',
   423: 'Locked',
@@ -88,13 +90,16 @@ export class AppError extends Error {
   readonly field: string | undefined
   /** A policy refusal carries every check of the decision, passed or not (SPEC.md, *API shape*). */
   readonly checks: Check[] | undefined
+  /** Seconds, sent as Retry-After (429). */
+  readonly retryAfterS: number | undefined
 
-  constructor (readonly code: ErrorCode, message: string, options: { field?: string | undefined, checks?: Check[] } = {}) {
+  constructor (readonly code: ErrorCode, message: string, options: { field?: string | undefined, checks?: Check[], retryAfterS?: number } = {}) {
     super(message)
     this.name = 'AppError'
     this.statusCode = ERROR_CODES[code]
     this.field = options.field
     this.checks = options.checks
+    this.retryAfterS = options.retryAfterS
   }
 
   /** The same error with its field placed under `prefix` (for nested documents). */

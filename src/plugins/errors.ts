@@ -80,6 +80,7 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
 
 export function sendError (reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const { body, internal } = toErrorBody(error, request.id)
+  if (error instanceof AppError && error.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterS))))
   if (internal) request.log.error({ err: error }, 'request failed')
   else if (body.statusCode >= 500) request.log.error({ code: body.code }, body.message)
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)

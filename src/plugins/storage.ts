@@ -18,6 +18,7 @@ import { DeliveryService } from '../services/delivery-service.js'
 import { InvitationService } from '../services/invitation-service.js'
 import { createMailer, type Mailer } from '../services/mailer.js'
 import { OutboxWorker } from '../services/outbox-worker.js'
+import { OfferService } from '../services/offer-service.js'
 import { PolicyService } from '../services/policy-service.js'
 import { SessionService } from '../services/session-service.js'
 import { Signals } from '../services/signals.js'
@@ -31,6 +32,7 @@ export interface Services {
   tickets: TicketService
   invitations: InvitationService
   sessions: SessionService
+  offers: OfferService
   signals: Signals
   deliveries: DeliveryService
   mailer: Mailer
@@ -98,6 +100,7 @@ export function createServices (db: Db, config: Config): Services {
     tokens: new TokensService(db, repos.tokens, repos.accounts, audit, signals),
     directory: new DirectoryService(db, repos, audit, signals),
     sessions,
+    offers: new OfferService(db, repos, policy, sessions, audit, config.offers),
     signals,
     policy,
     tickets,

@@ -25,6 +25,7 @@ export default fp(async (fastify) => {
         { name: 'Policy', description: 'Group-Policy-style Remote Assistance policy: objects, domain links, Local Computer Policy, resultant policy' },
         { name: 'Invitations', description: 'Invitations, signed tickets and redemption' },
         { name: 'Sessions', description: 'Sessions and the novice\'s consent: accept, control requests, stop, end, live events' },
+        { name: 'Offers', description: 'Offer Remote Assistance: who may offer help to which computer, and what the computer still lacks' },
         { name: 'Keys', description: 'Ticket-signing keys: JWKS and rotation' },
         { name: 'Audit', description: 'The append-only audit trail' }
       ]

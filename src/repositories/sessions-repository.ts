@@ -143,6 +143,18 @@ export class SessionsRepository {
     return this.db.prepare(`SELECT * FROM session_events WHERE session_id = ? AND type LIKE 'security.%' ORDER BY id`).all(sessionId) as SessionEventRow[]
   }
 
+  /** Offers awaiting the novice of a computer, and when the first of them stops waiting. */
+  pendingOffers (computerId: string): { count: number, firstDeadline: string | null } {
+    return this.db.prepare(`SELECT count(*) AS count, min(accept_deadline) AS firstDeadline FROM sessions
+      WHERE computer_id = ? AND origin = 'offer' AND state = 'awaiting-novice'`).get(computerId) as { count: number, firstDeadline: string | null }
+  }
+
+  /** Offers an expert made since `since`, and the oldest of them. */
+  offersSince (expertId: string, since: string): { count: number, oldest: string | null } {
+    return this.db.prepare(`SELECT count(*) AS count, min(created_at) AS oldest FROM sessions
+      WHERE expert_id = ? AND origin = 'offer' AND created_at > ?`).get(expertId, since) as { count: number, oldest: string | null }
+  }
+
   /** Whether an account is referenced by any session (it then cannot be deleted). */
   references (accountId: string): boolean {
     return this.db.prepare('SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1').get(accountId, accountId) !== undefined
