@@ -8,6 +8,7 @@ import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
 import errors from './plugins/errors.js'
+import security from './plugins/security.js'
 import storage from './plugins/storage.js'
 import swagger from './plugins/swagger.js'
 import audit from './routes/audit.js'
@@ -24,7 +25,10 @@ export interface AppOptions {
 }
 
 /** Header and body fields that may carry secrets: never logged. */
-export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]']
+export const REDACTED_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["last-event-id"]',
+  '*.password', '*.ticket', '*.token', '*.RA_SMTP_URL', '*.RA_BOOTSTRAP_ADMIN_TOKEN', '*.RA_KEY_ENCRYPTION_SECRET'
+]
 
 /** Options that must be given when the fastify instance is created. */
 export function serverOptions (config: Config): FastifyServerOptions {
@@ -38,6 +42,10 @@ export function serverOptions (config: Config): FastifyServerOptions {
     // Do not adopt a client-chosen request id: it ends up in logs and the audit trail.
     requestIdHeader: false,
     return503OnClosing: true,
+    // fastify accepts a hop count too; its types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
     routerOptions: { ignoreTrailingSlash: true }
   }
 }
@@ -71,16 +79,17 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   await fastify.register(errors)
+  await fastify.register(security, { config })
   await fastify.register(swagger)
   await fastify.register(storage, { config })
   await fastify.register(bootstrapAdmin, { config })
-  await fastify.register(auth)
+  await fastify.register(auth, { authFailuresPerMinute: config.limits.authFailuresPerMinute })
 
   await fastify.register(health)
   await fastify.register(tokens)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(policies)
-  await fastify.register(invitations)
+  await fastify.register(invitations, { redemptionsPerMinute: config.limits.redemptionsPerMinute })
   await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
   await fastify.register(offers)
   await fastify.register(audit)

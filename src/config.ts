@@ -33,6 +33,13 @@ export const ConfigSchema = Type.Object({
   RA_SSE_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 300000, default: 15000, description: 'Interval of the keep-alive comment on idle session event streams.' }),
   RA_OFFER_MAX_PENDING_PER_COMPUTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'At most this many offers may await the novice of one computer at once (429 beyond).' }),
   RA_OFFER_MAX_PER_EXPERT_PER_HOUR: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'At most this many offers per expert in any hour (429 with Retry-After beyond).' }),
+  RA_TRUST_PROXY: Type.String({ default: 'false', pattern: '^(true|false|\\d+|[0-9a-fA-F:.,/ ]+)$', description: 'Whether to believe X-Forwarded-For: false (default), true (any proxy: only behind one you control), a hop count, or a comma-separated list of proxy addresses/CIDRs.' }),
+  RA_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute to /v1 per API token (per client address without one); 429 with Retry-After beyond.' }),
+  RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Redemption attempts per minute per token and per client address (password guessing).' }),
+  RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Failed authentications per minute per client address; beyond, every /v1 request from it gets 429 until the minute is over.' }),
+  RA_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'Answer 503 at once while the event loop lags more than this (0: off).' }),
+  RA_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the V8 heap uses more than this (0: off).' }),
+  RA_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the process\'s resident memory exceeds this (0: off).' }),
   RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
   RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
@@ -62,6 +69,8 @@ export interface Config {
   delivery: { maxAttempts: number, retryBaseMs: number, pollMs: number }
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
   offers: { maxPendingPerComputer: number, maxPerExpertPerHour: number }
+  trustProxy: boolean | number | string
+  limits: { perMinute: number, redemptionsPerMinute: number, authFailuresPerMinute: number, maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number }
   bodyLimit: number
   importBodyLimit: number
   dbBusyTimeoutMs: number
@@ -129,6 +138,15 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     delivery: { maxAttempts: c.RA_DELIVERY_MAX_ATTEMPTS, retryBaseMs: c.RA_DELIVERY_RETRY_BASE_MS, pollMs: c.RA_DELIVERY_POLL_MS },
     sessions: { acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S, controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S, heartbeatMs: c.RA_SSE_HEARTBEAT_MS },
     offers: { maxPendingPerComputer: c.RA_OFFER_MAX_PENDING_PER_COMPUTER, maxPerExpertPerHour: c.RA_OFFER_MAX_PER_EXPERT_PER_HOUR },
+    trustProxy: c.RA_TRUST_PROXY === 'true' ? true : c.RA_TRUST_PROXY === 'false' ? false : /^\d+$/.test(c.RA_TRUST_PROXY) ? Number(c.RA_TRUST_PROXY) : c.RA_TRUST_PROXY.replace(/\s+/g, ''),
+    limits: {
+      perMinute: c.RA_RATE_LIMIT_PER_MINUTE,
+      redemptionsPerMinute: c.RA_REDEMPTION_RATE_LIMIT_PER_MINUTE,
+      authFailuresPerMinute: c.RA_AUTH_FAILURE_LIMIT_PER_MINUTE,
+      maxEventLoopDelayMs: c.RA_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: c.RA_MAX_HEAP_USED_BYTES,
+      maxRssBytes: c.RA_MAX_RSS_BYTES
+    },
     bodyLimit: c.RA_BODY_LIMIT,
     importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,

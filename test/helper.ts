@@ -23,6 +23,11 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
     RA_DATABASE_FILE: path.join(dir, 'ra.sqlite'),
     RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
     RA_LOG_LEVEL: 'info',
+    // These machines are shared and noisy: load shedding is tested on its own, not left to chance elsewhere.
+    RA_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Likewise the rate limits: tests that race hundreds of requests are not about them; test/routes/hardening.test.ts is.
+    RA_RATE_LIMIT_PER_MINUTE: '1000000',
+    RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '100000',
     ...env
   })
 }

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { actorName, authorize, type Principal, type RouteAccess } from '../domain/access.js'
 import { AppError } from '../errors.js'
 import type { ActorContext } from '../services/context.js'
+import { WindowLimiter } from '../services/window-limiter.js'
 import { sendError } from './errors.js'
 
 declare module 'fastify' {
@@ -38,8 +39,13 @@ const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v
  * under /v1, before the body is even read. A /v1 route that does not declare
  * its `access` fails at startup: nothing is reachable by omission.
  */
-export default fp(async (fastify) => {
+export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
   fastify.decorateRequest('principal', null)
+  // Failed authentications per client address: past the limit, every /v1 request from it gets 429 for the rest of the minute.
+  const failures = new WindowLimiter(opts.authFailuresPerMinute, 60_000)
+  const sweep = setInterval(() => failures.sweep(), 60_000)
+  sweep.unref()
+  fastify.addHook('onClose', async () => clearInterval(sweep))
 
   fastify.addHook('onRoute', (route) => {
     if (isApiRoute(route.url) && !route.config?.access) {
@@ -52,8 +58,13 @@ export default fp(async (fastify) => {
     if (!access || !isApiRoute(request.routeOptions.url ?? '')) return
     const { tokens, audit } = fastify.services
     const route = `${request.method} ${request.routeOptions.url}`
+    const wait = failures.blockedFor(request.ip)
+    if (wait > 0) {
+      return sendError(reply, request, new AppError('AUTH_RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} s`, { retryAfterS: wait }))
+    }
     const result = tokens.authenticate(request.headers.authorization)
     if (!result.ok) {
+      failures.hit(request.ip)
       audit.record({
         actor: 'anonymous',
         actorTokenId: result.tokenId ?? null,

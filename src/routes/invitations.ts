@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { editorOf, principalOf } from '../plugins/auth.js'
+import { rateKey } from '../plugins/security.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
 import { DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
 
@@ -8,7 +9,7 @@ const tags = ['Invitations']
 /** Tickets in a body are secrets: never cached anywhere. */
 const NO_STORE = 'no-store'
 
-const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
+const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number }> = async (fastify, opts) => {
   const service = fastify.services.invitations
 
   fastify.post('/v1/invitations', {
@@ -60,7 +61,8 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => ({ items: fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
   fastify.post('/v1/redemptions', {
-    config: { access: { scope: null, users: true } },
+    // Tickets and passwords are guessed here: a tight limit per token (the expert), whatever address it comes from.
+    config: { access: { scope: null, users: true }, rateLimit: { max: opts.redemptionsPerMinute, timeWindow: 60_000, keyGenerator: rateKey } },
     schema: {
       tags,
       summary: 'Redeem a ticket (expert): exactly once, into a session awaiting the novice (C1)',

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { AppError } from '../errors.js'
+import { sendError } from './errors.js'
+
+/**
+ * The request's rate-limit identity: its bearer token (hashed, never kept in
+ * clear) when it has one, otherwise its client address. `request.ip` honours
+ * X-Forwarded-For only when RA_TRUST_PROXY says so, so a forged header changes
+ * nothing by default.
+ */
+export function rateKey (request: FastifyRequest): string {
+  const header = request.headers.authorization
+  if (typeof header === 'string' && /^Bearer /i.test(header)) return 't:' + createHash('sha256').update(header.slice(7)).digest('base64url').slice(0, 22)
+  return 'ip:' + request.ip
+}
+
+/** Security headers on every response, rate limits, and 503 under pressure. */
+export default fp<{ config: Config }>(async (fastify, { config }) => {
+  await fastify.register(helmet, {
+    global: true,
+    // The API answers JSON; the strict default policy is fine for it and for the docs page.
+    contentSecurityPolicy: { directives: { 'default-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'style-src': ["'self'", "'unsafe-inline'"], 'script-src': ["'self'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' }
+  })
+
+  await fastify.register(rateLimit, {
+    global: true,
+    max: config.limits.perMinute,
+    timeWindow: 60_000,
+    keyGenerator: rateKey,
+    // Health, docs and JWKS stay reachable; everything under /v1 is limited.
+    allowList: (request) => !request.url.startsWith('/v1'),
+    addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `too many requests: at most ${context.max} a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, { retryAfterS: context.ttl / 1000 })
+  })
+
+  const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = config.limits
+  await fastify.register(underPressure, {
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    maxHeapUsedBytes,
+    maxRssBytes,
+    retryAfter: 10,
+    exposeStatusRoute: false,
+    pressureHandler: (request, reply, type, value) => {
+      sendError(reply, request, new AppError('SERVICE_UNAVAILABLE', `the service is overloaded (${type}${value ? `: ${Math.round(value)}` : ''}); retry shortly`, { retryAfterS: 10 }))
+    }
+  })
+}, { name: 'security', dependencies: ['errors'] })
