@@ -1,5 +1,7 @@
 import { Clock } from 'clock-mock'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
@@ -39,7 +41,11 @@ export async function build (t: Test, env: Record<string, string> = {}, dir: str
   const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
   const base = serverOptions(config)
   const app = await buildApp(config, { logger: { ...(base.logger as object), stream } })
-  t.teardown(() => app.close())
+  t.teardown(async () => {
+    await app.close()
+    assertNoSecrets(logs.join('\n'), `logs of ${t.fullname}`)
+    assertNoSecrets(auditTrail(config.databaseFile), `audit trail of ${t.fullname}`)
+  })
   const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) => app.inject({
     method: method as 'GET',
     url,
@@ -140,5 +146,39 @@ export async function atTime<T> (at: number, fn: (clock: Clock) => Promise<T>): 
     return await fn(clock)
   } finally {
     clock.exit()
+  }
+}
+
+/**
+ * The shapes of every secret the service handles: API tokens (and the test's
+ * administrator token), tickets (compact JWS), the passwords and SMTP
+ * credentials the tests use. Every app the suite builds is searched for them,
+ * in its captured logs and its audit trail, when the test ends.
+ */
+const SECRET_PATTERNS: RegExp[] = [
+  /ra_[A-Za-z0-9_-]{43}/,
+  new RegExp(ADMIN_TOKEN),
+  /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/,
+  /Password1|S3cr3t|an-encryption-secret-of-at-least-32-chars/
+]
+
+export function assertNoSecrets (text: string, where: string): void {
+  for (const pattern of SECRET_PATTERNS) {
+    const found = pattern.exec(text)
+    if (found) throw new Error(`a secret (${pattern}) appears in the ${where}: …${text.slice(Math.max(0, found.index - 60), found.index + 20)}…`)
+  }
+}
+
+function auditTrail (file: string): string {
+  if (!existsSync(file)) return ''
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true })
+    try {
+      return (db.prepare('SELECT * FROM audit_events').all() as unknown[]).map((r) => JSON.stringify(r)).join('\n')
+    } finally {
+      db.close()
+    }
+  } catch {
+    return '' // a test that broke the schema on purpose
   }
 }
