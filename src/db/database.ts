@@ -6,6 +6,8 @@ export type Db = Database.Database
 
 export interface OpenOptions {
   busyTimeoutMs: number
+  /** NORMAL survives a process crash; FULL also power loss (see RA_DB_SYNCHRONOUS). */
+  synchronous?: 'NORMAL' | 'FULL'
 }
 
 /**
@@ -17,7 +19,7 @@ export function openDatabase (file: string, options: OpenOptions): Db {
   mkdirSync(path.dirname(file), { recursive: true })
   const db = new Database(file, { timeout: options.busyTimeoutMs })
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
+  db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`)
   db.pragma('foreign_keys = ON')
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`)
   return db

@@ -115,7 +115,7 @@ export function createServices (db: Db, config: Config): Services {
 
 /** Opens and migrates the database (refusing to start on a changed migration). */
 export function openMigratedDatabase (config: Config): { db: Db, applied: string[] } {
-  const db = openDatabase(config.databaseFile, { busyTimeoutMs: config.dbBusyTimeoutMs })
+  const db = openDatabase(config.databaseFile, { busyTimeoutMs: config.dbBusyTimeoutMs, synchronous: config.dbSynchronous })
   try {
     return { db, applied: migrate(db, migrationsDir).applied }
   } catch (err) {
