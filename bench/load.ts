@@ -1,0 +1,40 @@
+// Drives one endpoint with autocannon, in its own process: warm-up, then the measured run.
+// Input (JSON in argv[2]): url, method, headers, body, ticketsFile?, connections, warmupS, durationS.
+// Output: one JSON line with requests/s, latency p50/p99 (ms), errors and non-2xx responses.
+import { readFileSync } from 'node:fs'
+import autocannon from 'autocannon'
+
+interface Job { url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string, ticketsFile?: string, connections: number, warmupS: number, durationS: number }
+const job = JSON.parse(process.argv[2]!) as Job
+const tickets = job.ticketsFile ? JSON.parse(readFileSync(job.ticketsFile, 'utf8')) as string[] : null
+let next = 0
+
+function run (durationS: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon({
+      url: job.url,
+      connections: job.connections,
+      duration: durationS,
+      requests: [{
+        method: job.method,
+        headers: job.headers,
+        ...(job.body !== undefined ? { body: job.body } : {}),
+        // Every redemption redeems a fresh ticket prepared beforehand.
+        ...(tickets ? { setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ ticket: tickets[next++ % tickets.length] }) }) } : {})
+      }]
+    }, (err, result) => err ? reject(err) : resolve(result))
+  })
+}
+
+if (job.warmupS > 0) await run(job.warmupS)
+const r = await run(job.durationS)
+process.stdout.write(JSON.stringify({
+  rps: r.requests.average,
+  p50: r.latency.p50,
+  p99: r.latency.p99,
+  errors: r.errors + r.timeouts,
+  non2xx: r.non2xx,
+  total: r.requests.total,
+  ticketsUsed: tickets ? next : null,
+  ticketsAvailable: tickets ? tickets.length : null
+}) + '\n')

@@ -1,0 +1,135 @@
+// npm run bench: the real service and a baseline fastify server, each driven by autocannon in its own
+// process (50 connections, warm-up, then the measured run); prints the table and writes bench/results.md.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { projectRoot } from '../src/paths.js'
+
+const ADMIN = 'bench-admin-token-0123456789abcdefghijklmnop'
+/** Tickets are minted before the service starts on its own port: both must name the same issuer. */
+const PUBLIC_BASE_URL = 'http://127.0.0.1:8080'
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50)
+const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 3)
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10)
+const TICKETS = Number(process.env['BENCH_TICKETS'] ?? 40_000)
+
+export interface Row { name: string, rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number }
+
+function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
+  const child = spawn(process.execPath, args, { cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /(?:Server listening at|LISTENING) (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (m) {
+        child.stdout!.removeAllListeners('data')
+        child.stderr!.removeAllListeners('data')
+        child.stdout!.resume()
+        child.stderr!.resume()
+        resolve({ child, url: m[1]! })
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out.slice(-800)}`)))
+  })
+}
+
+function load (job: Record<string, unknown>): Promise<Omit<Row, 'name'>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench', 'load.ts'), JSON.stringify({ connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, ...job })], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c) => { out += c })
+    child.once('exit', (code) => code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load exited ${code}`)))
+  })
+}
+
+/** A fresh database with a directory, tokens, tickets for redemption and one session. */
+export async function prepare (dir: string, tickets: number): Promise<{ databaseFile: string, alice: string, bob: string, ticketsFile: string, sessionId: string }> {
+  const databaseFile = path.join(dir, 'ra.sqlite')
+  const app = await buildApp(loadConfig({ RA_DATABASE_FILE: databaseFile, RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN, RA_LOG_LEVEL: 'error', RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL }))
+  const admin = { authorization: `Bearer ${ADMIN}` }
+  await app.inject({ method: 'POST', url: '/v1/directory/import', headers: admin, payload: {
+    domains: [{ name: 'CONTOSO' }],
+    users: [{ name: 'CONTOSO\\alice' }, { name: 'CONTOSO\\bob' }],
+    computers: [{ name: 'CONTOSO\\PC-0042', platform: 'windows-10', users: ['CONTOSO\\alice'] }]
+  } })
+  const token = async (user: string) => (await app.inject({ method: 'POST', url: '/v1/tokens', headers: admin, payload: { principal: { type: 'user', user } } })).json().token as string
+  const alice = await token('CONTOSO\\alice')
+  const bob = await token('CONTOSO\\bob')
+  const caller = { principal: app.services.tokens.authenticate(`Bearer ${alice}`), ctx: { actor: 'CONTOSO\\alice', actorTokenId: null, requestId: null } }
+  if (!caller.principal.ok) throw new Error('alice cannot authenticate')
+  const list: string[] = []
+  for (let i = 0; i < tickets; i++) {
+    const { ticket } = await app.services.invitations.create({ computer: 'CONTOSO\\PC-0042' }, { principal: caller.principal.principal, ctx: caller.ctx })
+    list.push(ticket)
+  }
+  const sessionTicket = list.pop()!
+  const session = await app.inject({ method: 'POST', url: '/v1/redemptions', headers: { authorization: `Bearer ${bob}` }, payload: { ticket: sessionTicket } })
+  if (session.statusCode !== 201) throw new Error(`preparing the session: ${session.body}`)
+  await app.close()
+  const ticketsFile = path.join(dir, 'tickets.json')
+  writeFileSync(ticketsFile, JSON.stringify(list))
+  return { databaseFile, alice, bob, ticketsFile, sessionId: session.json().id }
+}
+
+export async function serviceEnv (databaseFile: string): Promise<Record<string, string>> {
+  return {
+    RA_DATABASE_FILE: databaseFile,
+    RA_PORT: '0',
+    RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL,
+    RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+    RA_LOG_LEVEL: 'info',
+    // The limits protect against floods; the benchmark is one.
+    RA_RATE_LIMIT_PER_MINUTE: '1000000',
+    RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '100000',
+    RA_DELIVERY_POLL_MS: '600000'
+  }
+}
+
+export async function measureService (prepared: Awaited<ReturnType<typeof prepare>>): Promise<Row[]> {
+  const service = await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile))
+  try {
+    const json = { 'content-type': 'application/json' }
+    const rows: Row[] = []
+    rows.push({ name: 'POST /v1/invitations', ...await load({ url: `${service.url}/v1/invitations`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.alice}` }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }) })
+    rows.push({ name: 'POST /v1/redemptions', ...await load({ url: `${service.url}/v1/redemptions`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.bob}` }, ticketsFile: prepared.ticketsFile }) })
+    rows.push({ name: 'GET /v1/sessions/{id}', ...await load({ url: `${service.url}/v1/sessions/${prepared.sessionId}`, method: 'GET', headers: { authorization: `Bearer ${prepared.bob}` } }) })
+    return rows
+  } finally {
+    service.child.kill('SIGTERM')
+  }
+}
+
+export async function measureBaseline (): Promise<Row> {
+  const baseline = await startProcess(['--import', 'tsx', path.join(projectRoot, 'bench', 'baseline-server.ts')], { LOG_LEVEL: 'info' })
+  try {
+    return { name: 'baseline POST (fastify, validated body)', ...await load({ url: `${baseline.url}/baseline`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }) }
+  } finally {
+    baseline.child.kill('SIGTERM')
+  }
+}
+
+export function table (rows: Row[], baseline: Row): string {
+  const lines = ['| endpoint | requests/s | p50 ms | p99 ms | errors | non-2xx | ratio to baseline |', '|---|---:|---:|---:|---:|---:|---:|']
+  for (const r of [baseline, ...rows]) {
+    lines.push(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${(r.rps / baseline.rps * 100).toFixed(0)} % |`)
+  }
+  return lines.join('\n')
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-bench-'))
+  console.log(`preparing ${TICKETS} tickets in ${dir} …`)
+  const prepared = await prepare(dir, TICKETS)
+  const baseline = await measureBaseline()
+  const rows = await measureService(prepared)
+  const text = table(rows, baseline)
+  const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.`
+  console.log(`\n${header}\n\n${text}\n`)
+  writeFileSync(path.join(projectRoot, 'bench', 'results.md'), `# Benchmark results (npm run bench)\n\n${header}\n\n${text}\n`)
+}
