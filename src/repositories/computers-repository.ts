@@ -37,6 +37,8 @@ export interface ComputerFields {
   controlPanel?: ControlPanel | null | undefined
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 const SELECT = `SELECT c.*, d.name AS domain_name, d.name_key AS domain_key
   FROM computers c JOIN domains d ON d.id = c.domain_id`
 
@@ -47,6 +49,12 @@ export class ComputersRepository {
     const { domain, name } = splitQualifiedName(qualified)
     return this.db.prepare(`SELECT c.id FROM computers c JOIN domains d ON d.id = c.domain_id
       WHERE d.name_key = ? AND c.name_key = ?`).get(nameKey(domain), nameKey(name)) as { id: string } | undefined
+  }
+
+  /** A computer by its id or its `DOMAIN\\NAME`, as API callers may name it. */
+  findByRef (ref: string): Computer | undefined {
+    const id = UUID.test(ref) ? ref : (ref.includes('\\') ? this.findByName(ref)?.id : undefined)
+    return id === undefined ? undefined : this.get(id)
   }
 
   insert (domainId: string, name: string, fields: ComputerFields): string {

@@ -35,8 +35,6 @@ export interface Caller {
   ctx: ActorContext
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * Invitations: created under the policy engine's decision (S1–S6), signed as
  * tickets, redeemed exactly once (one conditional update decides), revoked by
@@ -249,11 +247,11 @@ export class InvitationService {
   }
 
   private computerFor (ref: string): Computer {
-    const id = UUID.test(ref) ? ref : (ref.includes('\\') ? this.repos.computers.findByName(ref)?.id : undefined)
-    const computer = id === undefined ? undefined : this.repos.computers.get(id)
+    const computer = this.repos.computers.findByRef(ref)
     if (!computer) throw new AppError('UNKNOWN_REFERENCE', `computer: there is no computer ${ref}`, { field: 'computer' })
     return computer
   }
+
 }
 
 function toInvitation (r: InvitationRow): Invitation {

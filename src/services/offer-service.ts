@@ -31,8 +31,6 @@ export interface OfferLimits {
 
 export type OfferResult = { allowed: boolean, checks: Check[], permission: 'view' | 'control' | null }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * Offer Remote Assistance (SPEC.md O1–O8, F4): one decision, used alike by
  * the offer-check (nothing created) and by POST /v1/offers (a session awaiting
@@ -67,7 +65,7 @@ export class OfferService {
   offer (input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined }, caller: { principal: Principal, ctx: ActorContext }): Session {
     const p = caller.principal
     if (p.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can offer help')
-    const computer = this.computerFor(input.computer)
+    const computer = this.repos.computers.findByRef(input.computer)
     try {
       if (!computer) {
         throw new AppError('POLICY_DENIED', `there is no computer ${input.computer} in the directory`, { checks: [{ rule: 'O6', passed: false, detail: `${input.computer} is not in the directory`, remedy: 'Add the computer to the directory' }] })
@@ -103,7 +101,7 @@ export class OfferService {
     const domain = this.repos.domains.get(this.repos.domains.findByName(computer.domain)!.id)!
     let expertComputer: OfferFacts['expertComputer']
     if (expertComputerName !== undefined) {
-      const c = this.computerFor(expertComputerName)
+      const c = this.repos.computers.findByRef(expertComputerName)
       expertComputer = c ? { name: c.name, platform: c.platform } : null
     }
     return {
@@ -150,10 +148,5 @@ export class OfferService {
     const account = this.repos.accounts.findByName(pick)!
     if (!account.enabled) throw new AppError('INVALID_REFERENCE', `novice: ${account.name} is disabled`, { field: 'novice' })
     return { id: account.id, name: account.name }
-  }
-
-  private computerFor (ref: string): Computer | undefined {
-    const id = UUID.test(ref) ? ref : (ref.includes('\\') ? this.repos.computers.findByName(ref)?.id : undefined)
-    return id === undefined ? undefined : this.repos.computers.get(id)
   }
 }
