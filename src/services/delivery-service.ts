@@ -143,9 +143,13 @@ export class DeliveryService {
 
   /** Marks due expiries and cancels what ended invitations still had queued. */
   expire (): void {
-    const now = nowIso()
-    this.repos.invitations.expireDue(now)
-    for (const r of this.repos.deliveries.cancelEnded(now)) {
+    this.repos.invitations.expireDue(nowIso())
+    this.cancelUnsent()
+  }
+
+  /** Cancels what invitations that are no longer open (revoked, redeemed, locked, expired) still had queued. */
+  cancelUnsent (): void {
+    for (const r of this.repos.deliveries.cancelEnded(nowIso())) {
       this.audit.record({ ...SYSTEM, action: 'delivery.cancelled', target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`, outcome: 'success', details: { recipient: r.address, reason: 'the invitation is no longer open' } })
     }
   }

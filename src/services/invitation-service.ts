@@ -131,7 +131,7 @@ export class InvitationService {
       }
       this.audit.record({ ...caller.ctx, action: 'invitation.revoke', target: `invitations/${id}`, outcome: 'success', details: { previousState: row.state } })
       // What is not yet sent is cancelled with it.
-      this.deliveries.expire()
+      this.deliveries.cancelUnsent()
       return toInvitation(this.repos.invitations.get(id)!)
     }).immediate()
   }
@@ -183,7 +183,7 @@ export class InvitationService {
         return id
       }).immediate()
       if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, expert) // lost the race: say why
-      this.deliveries.expire() // a redeemed ticket is spent: unsent copies are cancelled
+      this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled
       return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
     } catch (err) {
       this.refused('invitation.redeem', invitationId, caller.ctx, err)

@@ -2,8 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
-import { controlDecision, invitationDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
-import { nameKey } from '../domain/names.js'
+import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
 import { isLive, modeOf, transition, type Command, type Role } from '../domain/session-machine.js'
 import { AppError, notFound } from '../errors.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
@@ -12,6 +11,7 @@ import type { PageOf } from '../repositories/paging.js'
 import type { SessionEventRow, SessionRow, SessionsRepository } from '../repositories/sessions-repository.js'
 import type { Session } from '../schemas/invitations.js'
 import type { ActorContext } from './context.js'
+import { decideInvitation } from './invitation-decision.js'
 import type { PolicyService } from './policy-service.js'
 
 export interface SessionTimeouts {
@@ -23,6 +23,9 @@ export interface Caller {
   principal: Principal
   ctx: ActorContext
 }
+
+/** The policy's custom warning messages, shown before consenting. */
+type Messages = { viewMessage: string, shareControlMessage: string } | null
 
 const SYSTEM: ActorContext = { actor: 'system', actorTokenId: null, requestId: null }
 
@@ -67,7 +70,9 @@ export class SessionService {
   list (query: { limit: number, cursor?: string | undefined, state?: string | undefined }, principal: Principal): PageOf<Session> {
     this.sweep()
     const page = this.sessions.list({ ...query, accountId: principal.kind === 'user' ? principal.accountId : undefined })
-    return { items: page.items.map((r) => this.view(r)), nextCursor: page.nextCursor }
+    // Sessions of one computer share its policy: resolve it once per page, not once per session.
+    const messages = new Map<string, Messages>()
+    return { items: page.items.map((r) => this.view(r, messages)), nextCursor: page.nextCursor }
   }
 
   /** The stored events after `afterId`, for a party or an integration that may see the session. */
@@ -137,10 +142,9 @@ export class SessionService {
     this.db.transaction(() => {
       for (const s of this.sessions.live()) {
         const computer = this.computers.get(s.computer_id)!
-        const { policy } = this.policy.resultantFor(computer)
         const allowed = s.origin === 'invitation'
-          ? invitationDecision(policy, { computer: computer.name, user: s.novice_name, sitsAtComputer: computer.users.some((u) => nameKey(u) === nameKey(s.novice_name)) })
-          : offerInForceDecision(policy, { name: computer.name, platform: computer.platform })
+          ? decideInvitation(this.policy, computer, s.novice_name).decision
+          : offerInForceDecision(this.policy.resultantFor(computer).policy, { name: computer.name, platform: computer.platform })
         if (!allowed.allowed) {
           changed += this.system(s.id, { type: 'terminate' }, 'policy no longer allows this session', allowed.checks.filter((c) => !c.passed))
           continue
@@ -236,9 +240,13 @@ export class SessionService {
     return row
   }
 
-  view (r: SessionRow): Session {
-    const computer = this.computers.get(r.computer_id)
-    const messages = computer ? this.policy.resultantFor(computer).policy.customMessages.value : null
+  view (r: SessionRow, memo: Map<string, Messages> = new Map()): Session {
+    let messages = memo.get(r.computer_id)
+    if (messages === undefined) {
+      const computer = this.computers.get(r.computer_id)
+      messages = computer ? this.policy.resultantFor(computer).policy.customMessages.value : null
+      memo.set(r.computer_id, messages)
+    }
     const pending = this.sessions.pendingRequest(r.id)
     const expert = { name: r.expert_name, displayName: r.expert_display_name }
     return {
