@@ -35,24 +35,31 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
 }
 
 /** A real app on a real SQLite file in a fresh folder, closed when the test ends. */
-export async function build (t: Test, env: Record<string, string> = {}, dir: string = t.testdir()): Promise<TestApp> {
-  const config = testConfig(dir, env)
+export async function build (t: Test, env: Record<string, string> = {}, dir?: string): Promise<TestApp> {
+  // Registered before the test folder is made, so the app (and its outbox, which may be writing
+  // .eml files there) is closed before tap removes the folder.
+  let app: FastifyInstance | undefined
   const logs: string[] = []
-  const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
-  const base = serverOptions(config)
-  const app = await buildApp(config, { logger: { ...(base.logger as object), stream } })
+  let databaseFile = ''
   t.teardown(async () => {
+    if (!app) return
     await app.close()
     assertNoSecrets(logs.join('\n'), `logs of ${t.fullname}`)
-    assertNoSecrets(auditTrail(config.databaseFile), `audit trail of ${t.fullname}`)
+    assertNoSecrets(auditTrail(databaseFile), `audit trail of ${t.fullname}`)
   })
-  const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) => app.inject({
+  const config = testConfig(dir ?? t.testdir(), env)
+  databaseFile = config.databaseFile
+  const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
+  const base = serverOptions(config)
+  const built = await buildApp(config, { logger: { ...(base.logger as object), stream } })
+  app = built
+  const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) => built.inject({
     method: method as 'GET',
     url,
     headers: token === null ? {} : { authorization: `Bearer ${token}` },
     ...(body === undefined ? {} : { payload: body as object })
   })
-  return { app, config, logs, call }
+  return { app: built, config, logs, call }
 }
 
 /** A small directory: two domains (FABRIKAM trusts CONTOSO), users, nested groups, a computer. */
