@@ -53,6 +53,10 @@ export async function build (t: Test, env: Record<string, string> = {}, dir?: st
   const base = serverOptions(config)
   const built = await buildApp(config, { logger: { ...(base.logger as object), stream } })
   app = built
+  await built.ready()
+  // Writes made while starting commit at the end of the event-loop turn (group commit); a test that
+  // opens its own connection synchronously right after must not find the write lock still held.
+  await new Promise((resolve) => setImmediate(resolve))
   const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) => built.inject({
     method: method as 'GET',
     url,

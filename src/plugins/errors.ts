@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { CommitFailedError } from '../db/group-commit.js'
 import { AppError, reasonPhrase, type ErrorCode } from '../errors.js'
 import type { ErrorBody } from '../schemas/common.js'
 
@@ -48,10 +49,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 }
 
 /** Turns any error into the one error body; 5xx never carry internals, only the request id. */
-export function toErrorBody (error: unknown, requestId: string): { body: ErrorBody, internal: boolean } {
+export function toErrorBody (error: unknown, requestId: string): { body: ErrorBody, internal: boolean, retryAfterS?: number | undefined } {
   let app: AppError | undefined
   const fe = error as FastifyError
   if (error instanceof AppError) app = error
+  else if (error instanceof CommitFailedError) app = new AppError('STORAGE_UNAVAILABLE', 'the change could not be saved (the database did not commit it); nothing was changed, retry shortly', { retryAfterS: 5 })
   else if (fe?.validation) app = fromValidation(fe)
   else if (fe?.code && FASTIFY_CODES[fe.code]) app = new AppError(FASTIFY_CODES[fe.code]!, fe.message)
   else if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -64,7 +66,7 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
     if (app.field !== undefined) body.field = app.field
     if (app.checks !== undefined) body.checks = app.checks
     if (app.statusCode >= 500) body.requestId = requestId
-    return { body, internal: false }
+    return { body, internal: false, retryAfterS: app.retryAfterS }
   }
   return {
     internal: true,
@@ -79,8 +81,8 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
 }
 
 export function sendError (reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
-  const { body, internal } = toErrorBody(error, request.id)
-  if (error instanceof AppError && error.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterS))))
+  const { body, internal, retryAfterS } = toErrorBody(error, request.id)
+  if (retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))))
   if (internal) request.log.error({ err: error }, 'request failed')
   else if (body.statusCode >= 500) request.log.error({ code: body.code }, body.message)
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)

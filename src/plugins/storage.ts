@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { openDatabase, type Db } from '../db/database.js'
+import { enableGroupCommit } from '../db/group-commit.js'
 import { migrate, readMigrations } from '../db/migrate.js'
 import { migrationsDir } from '../paths.js'
 import { AccountsRepository } from '../repositories/accounts-repository.js'
@@ -49,6 +50,8 @@ export interface Services {
     sessions: SessionsRepository
     deliveries: DeliveriesRepository
   }
+  /** The connection itself: for tools and tests (fault injection); the app's code goes through repositories. */
+  db: Db
   /** For /readyz: whether the database answers and every migration is applied. */
   isReady: () => boolean
 }
@@ -95,6 +98,7 @@ export function createServices (db: Db, config: Config): Services {
     retryBaseMs: config.delivery.retryBaseMs
   })
   const services: Services = {
+    db,
     repos,
     audit,
     tokens: new TokensService(db, repos.tokens, repos.accounts, audit, signals),
@@ -127,6 +131,18 @@ export function openMigratedDatabase (config: Config): { db: Db, applied: string
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   const { db, applied } = openMigratedDatabase(config)
   if (applied.length > 0) fastify.log.info({ migrations: applied }, 'database migrated')
+  const group = enableGroupCommit(db)
+  // Nothing is acknowledged before it is committed: a response waits for the group it may have seen.
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    if (!group.pending) return payload
+    try {
+      await group.committed()
+    } catch (err) {
+      // An error answer claimed no change; a success must not stand when its change was lost.
+      if (reply.statusCode < 400) throw err
+    }
+    return payload
+  })
   const services = createServices(db, config)
   try {
     const keys = await services.tickets.init()
@@ -163,6 +179,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     clearInterval(sweeper)
     await services.outbox?.stop()
     services.mailer.close()
+    group.flush()
     db.close()
   })
 }, { name: 'storage' })

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
@@ -59,7 +59,7 @@ export class AccountsRepository {
   }
 
   insert (kind: AccountKind, domainId: string, name: string, fields: AccountFields): string {
-    const id = randomUUID()
+    const id = newId()
     const now = nowIso()
     this.db.prepare(`INSERT INTO accounts (id, kind, domain_id, name, name_key, display_name, email, description, enabled, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(

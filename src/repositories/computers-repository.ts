@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
@@ -58,7 +58,7 @@ export class ComputersRepository {
   }
 
   insert (domainId: string, name: string, fields: ComputerFields): string {
-    const id = randomUUID()
+    const id = newId()
     const now = nowIso()
     this.db.prepare(`INSERT INTO computers (id, domain_id, name, name_key, platform, dcom_enabled, firewall, control_panel, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(

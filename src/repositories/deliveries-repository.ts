@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 
@@ -43,13 +43,13 @@ export class DeliveriesRepository {
   constructor (private readonly db: Db) {}
 
   insert (delivery: Omit<DeliveryRow, 'id' | 'created_at'>, recipients: Array<{ address: string, messageId: string }>): string {
-    const id = randomUUID()
+    const id = newId()
     const now = nowIso()
     this.db.prepare('INSERT INTO deliveries (id, invitation_id, method, message, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, delivery.invitation_id, delivery.method, delivery.message, delivery.created_by, now)
     const add = this.db.prepare(`INSERT INTO delivery_recipients (id, delivery_id, position, address, message_id, state, next_attempt_at, updated_at)
       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`)
-    recipients.forEach((r, i) => add.run(randomUUID(), id, i, r.address, r.messageId, now, now))
+    recipients.forEach((r, i) => add.run(newId(), id, i, r.address, r.messageId, now, now))
     return id
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { nameKey } from '../domain/names.js'
@@ -28,7 +28,7 @@ export class DomainsRepository {
   }
 
   insert (fields: { name: string, dnsName: string | null }): string {
-    const id = randomUUID()
+    const id = newId()
     const now = nowIso()
     this.db.prepare('INSERT INTO domains (id, name, name_key, dns_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, fields.name, nameKey(fields.name), fields.dnsName, now, now)

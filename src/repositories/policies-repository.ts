@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { nameKey } from '../domain/names.js'
@@ -27,7 +27,7 @@ export class PoliciesRepository {
   }
 
   insert (fields: { name: string, description: string | null, settings: PolicySettings }): string {
-    const id = randomUUID()
+    const id = newId()
     const now = nowIso()
     this.db.prepare('INSERT INTO policies (id, name, name_key, description, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), now, now)

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import type { SessionStateName } from '../domain/session-machine.js'
@@ -61,7 +61,7 @@ export class SessionsRepository {
 
   /** A new session awaiting the novice (C1). */
   insert (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], acceptDeadline: string, expertTokenId: string | null }): string {
-    const id = randomUUID()
+    const id = newId()
     const now = nowIso()
     this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at, accept_deadline, expert_token_id)
       VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`).run(id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
@@ -99,7 +99,7 @@ export class SessionsRepository {
   }
 
   insertRequest (sessionId: string, deadline: string): string {
-    const id = randomUUID()
+    const id = newId()
     this.db.prepare(`INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, 'pending', ?, ?)`).run(id, sessionId, nowIso(), deadline)
     return id
   }

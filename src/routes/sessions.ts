@@ -90,7 +90,7 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
       try {
         do {
           again = false
-          for (const e of service.eventsAfter(id, cursor)) {
+          for (const e of await service.eventsAfter(id, cursor)) {
             if (!reply.sse.isConnected) return
             await reply.sse.send({ id: String(e.id), event: e.type, data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) } })
             cursor = e.id

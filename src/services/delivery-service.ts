@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
+import { settled } from '../db/group-commit.js'
 import type { Principal } from '../domain/access.js'
 import { platformFamily } from '../domain/platforms.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
@@ -178,6 +179,8 @@ export class DeliveryService {
       return
     }
     const mail = composeInvitationMail(await this.mailContext(invitation, { method: r.method, message: r.message }))
+    // The claim and the invitation it sends are committed before anything leaves.
+    await settled(this.db)
     try {
       const result = await this.mailer.send({
         from: this.options.from,

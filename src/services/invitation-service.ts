@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
@@ -69,8 +69,8 @@ export class InvitationService {
       }
       const deliveryPlan = input.delivery === undefined ? undefined : this.deliveries.plan(input.delivery, computer, policy)
       const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
-      const id = randomUUID()
-      const jti = randomUUID()
+      const id = newId()
+      const jti = newId()
       // Whole seconds, as in the ticket, so the ticket can be derived again from the row.
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
       const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
+import { groupOf, settled } from '../db/group-commit.js'
 import type { Principal } from '../domain/access.js'
 import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
 import { isLive, modeOf, transition, type Command, type Role } from '../domain/session-machine.js'
@@ -81,7 +82,9 @@ export class SessionService {
     return { session, events: this.sessions.events(id, afterId) }
   }
 
-  eventsAfter (id: string, afterId: number): SessionEventRow[] {
+  /** The events after `afterId` that are committed: a stream never shows what could still be rolled back. */
+  async eventsAfter (id: string, afterId: number): Promise<SessionEventRow[]> {
+    await settled(this.db)
     return this.sessions.events(id, afterId)
   }
 
@@ -212,7 +215,7 @@ export class SessionService {
     this.sessions.appendEvent(sessionId, type, ctx.actor, data)
     this.audit.record({ ...ctx, action: type, target: `sessions/${sessionId}`, outcome: type.startsWith('security.') ? 'denied' : 'success', details: data })
     // Tell live streams in this process once the transaction has committed.
-    queueMicrotask(() => this.notifier.emit('event', sessionId))
+    groupOf(this.db).afterCommit(() => this.notifier.emit('event', sessionId))
   }
 
   /** S2/S6/O3 now: may control be had in this session? Capped by what the session was opened with. */

@@ -47,6 +47,8 @@ interface Options {
 export class TicketService {
   private signing: { kid: string, key: CryptoKey } | undefined
   private readonly publicKeys = new Map<string, CryptoKey>()
+  /** Per key, the latest expiry already recorded by this process. */
+  private readonly recordedUse = new Map<string, string>()
 
   constructor (
     private readonly db: Db,
@@ -120,7 +122,7 @@ export class TicketService {
       .setNotBefore(Math.floor(claims.notBefore.getTime() / 1000))
       .setExpirationTime(Math.floor(claims.expiresAt.getTime() / 1000))
       .sign(key)
-    this.keys.extendUse(kid, claims.expiresAt.toISOString())
+    this.recordUse(kid, claims.expiresAt.toISOString())
     return { ticket, kid }
   }
 
@@ -150,6 +152,17 @@ export class TicketService {
     } catch (err) {
       throw ticketError(err)
     }
+  }
+
+  /**
+   * The key must keep verifying until its last ticket expires: recorded (in the
+   * caller's commit group, so before the ticket is handed out) whenever that
+   * moment moves later, which is at most once a second per key.
+   */
+  private recordUse (kid: string, expiresAt: string): void {
+    if ((this.recordedUse.get(kid) ?? '') >= expiresAt) return
+    this.db.transaction(() => this.keys.extendUse(kid, expiresAt))()
+    this.recordedUse.set(kid, expiresAt)
   }
 
   private async publicKey (kid: string): Promise<CryptoKey> {

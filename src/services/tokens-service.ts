@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
@@ -151,7 +152,7 @@ export class TokensService {
       expiresAt = new Date(input.expiresAt).toISOString()
       if (expiresAt <= createdAt) throw new AppError('INVALID_VALUE', 'expiresAt must be in the future', { field: 'expiresAt' })
     }
-    const id = randomUUID()
+    const id = newId()
     this.tokens.insert({
       id,
       tokenHash: hashToken(token),
