@@ -8,9 +8,9 @@ import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import { projectRoot } from '../src/paths.js'
-import { prepare, serviceEnv } from './run.js'
+import { ADMIN, prepare, serviceEnv } from './run.js'
 
-const endpoint = (process.argv[2] ?? 'create') as 'create' | 'redeem' | 'session'
+const endpoint = (process.argv[2] ?? 'create') as 'create' | 'redeem' | 'session' | 'domains'
 const seconds = Number(process.argv[3] ?? 8)
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-prof-'))
 const prepared = await prepare(dir, endpoint === 'redeem' ? 20_000 : 2)
@@ -31,7 +31,10 @@ const request = endpoint === 'create'
   ? { url: `${url}/v1/invitations`, method: 'POST' as const, headers: { ...json, authorization: `Bearer ${prepared.alice}` }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }
   : endpoint === 'redeem'
     ? { url: `${url}/v1/redemptions`, method: 'POST' as const, headers: { ...json, authorization: `Bearer ${prepared.bob}` }, setupRequest: (r: any) => ({ ...r, body: JSON.stringify({ ticket: tickets[next++ % tickets.length] }) }) }
-    : { url: `${url}/v1/sessions/${prepared.sessionId}`, method: 'GET' as const, headers: { authorization: `Bearer ${prepared.bob}` } }
+    : endpoint === 'session'
+      ? { url: `${url}/v1/sessions/${prepared.sessionId}`, method: 'GET' as const, headers: { authorization: `Bearer ${prepared.bob}` } }
+      // The fixed cost of any authenticated call: a one-row list.
+      : { url: `${url}/v1/domains?limit=1`, method: 'GET' as const, headers: { authorization: `Bearer ${ADMIN}` } }
 const result = await autocannon({ url: request.url, connections: 50, duration: seconds, requests: [request] })
 console.log(`${endpoint}: ${result.requests.average} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`)
 child.kill('SIGTERM')
@@ -54,5 +57,18 @@ for (const [id, us] of self) {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(short)?.[1] ?? (short.startsWith('dist/') ? short.split('/').slice(0, 3).join('/') : short.startsWith('node:') ? 'node:' + short.slice(5).split('/')[0] : functionName || '(native)')
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us)
 }
+// Inclusive time of our own functions (each sample counts once per function on its stack).
+const parent = new Map<number, number>()
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+const inclusive = new Map<string, number>()
+profile.samples.forEach((id, i) => {
+  const seen = new Set<string>()
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const { functionName, url: u, lineNumber } = byId.get(at)!.callFrame
+    if (!u.includes('/dist/src/')) continue
+    seen.add(`${functionName || '(anonymous)'} ${u.replace(/^file:\/\//, '').replace(projectRoot + '/', '')}:${lineNumber + 1}`)
+  }
+  for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0))
+})
 const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / total * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')
-console.log(`\nself time by function (${(total / 1e6).toFixed(1)} s sampled):\n${top(byFunction, 40)}\n\nby package or folder:\n${top(byPackage, 25)}\n\nprofile: ${path.join(profDir, file)}`)
+console.log(`\nself time by function (${(total / 1e6).toFixed(1)} s sampled):\n${top(byFunction, 40)}\n\nby package or folder:\n${top(byPackage, 25)}\n\ninclusive time of the service's own functions:\n${top(inclusive, 30)}\n\nprofile: ${path.join(profDir, file)}`)

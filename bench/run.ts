@@ -8,7 +8,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { projectRoot } from '../src/paths.js'
 
-const ADMIN = 'bench-admin-token-0123456789abcdefghijklmnop'
+export const ADMIN = 'bench-admin-token-0123456789abcdefghijklmnop'
 /** Tickets are minted before the service starts on its own port: both must name the same issuer. */
 const PUBLIC_BASE_URL = 'http://127.0.0.1:8080'
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50)

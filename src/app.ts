@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
@@ -30,6 +30,19 @@ export const REDACTED_PATHS = [
   '*.password', '*.ticket', '*.token', '*.RA_SMTP_URL', '*.RA_BOOTSTRAP_ADMIN_TOKEN', '*.RA_KEY_ENCRYPTION_SECRET'
 ]
 
+/**
+ * One log line per request, when it completes, with method, URL, client,
+ * status and time; fastify's "incoming request" line is left out (profiled:
+ * the two lines cost about a tenth of a cheap authenticated call).
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest (): void {}
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  }
+}
+
 /** Options that must be given when the fastify instance is created. */
 export function serverOptions (config: Config): FastifyServerOptions {
   return {
@@ -39,6 +52,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
     },
     bodyLimit: config.bodyLimit,
     genReqId: () => randomUUID(),
+    logController: new OneLinePerRequest(),
     // Do not adopt a client-chosen request id: it ends up in logs and the audit trail.
     requestIdHeader: false,
     return503OnClosing: true,

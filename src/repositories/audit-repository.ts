@@ -29,17 +29,22 @@ interface AuditRow {
 /** The append-only audit trail (the table's triggers refuse updates and deletes). */
 export class AuditRepository {
   private readonly insert
+  private readonly insertAlone
   constructor (private readonly db: Db) {
     this.insert = db.prepare(`INSERT INTO audit_events
       (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    // An event recorded on its own (a refusal) joins the current commit group instead of committing alone.
+    this.insertAlone = db.transaction((...args: unknown[]) => this.insert.run(...args))
   }
 
   record (event: AuditRecord): void {
-    this.insert.run(
+    const args = [
       nowIso(), event.requestId ?? null, event.actor, event.actorTokenId ?? null, event.action,
       event.target ?? null, event.outcome, event.details ? JSON.stringify(event.details) : null
-    )
+    ]
+    if (this.db.inTransaction) this.insert.run(...args)
+    else this.insertAlone(...args)
   }
 
   /** Newest first. */

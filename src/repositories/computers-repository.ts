@@ -1,5 +1,6 @@
-import { newId } from '../db/ids.js'
+import { newId, UUID_PATTERN } from '../db/ids.js'
 import type { Db } from '../db/database.js'
+import { deepFreeze, directoryCache } from '../db/directory-cache.js'
 import { nowIso } from '../db/database.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import type { Platform } from '../domain/platforms.js'
@@ -37,23 +38,29 @@ export interface ComputerFields {
   controlPanel?: ControlPanel | null | undefined
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const SELECT = `SELECT c.*, d.name AS domain_name, d.name_key AS domain_key
   FROM computers c JOIN domains d ON d.id = c.domain_id`
 
 export class ComputersRepository {
-  constructor (private readonly db: Db) {}
+  private readonly cachedIds
+  private readonly cachedComputers
+  constructor (private readonly db: Db) {
+    const cache = directoryCache(db)
+    this.cachedIds = cache.lookup<{ id: string }>()
+    this.cachedComputers = cache.lookup<Computer>()
+  }
 
   findByName (qualified: string): { id: string } | undefined {
     const { domain, name } = splitQualifiedName(qualified)
-    return this.db.prepare(`SELECT c.id FROM computers c JOIN domains d ON d.id = c.domain_id
-      WHERE d.name_key = ? AND c.name_key = ?`).get(nameKey(domain), nameKey(name)) as { id: string } | undefined
+    const key = `${nameKey(domain)}\\${nameKey(name)}`
+    return this.cachedIds(key, () => this.db.prepare(`SELECT c.id FROM computers c JOIN domains d ON d.id = c.domain_id
+      WHERE d.name_key = ? AND c.name_key = ?`).get(nameKey(domain), nameKey(name)) as { id: string } | undefined)
   }
 
   /** A computer by its id or its `DOMAIN\\NAME`, as API callers may name it. */
   findByRef (ref: string): Computer | undefined {
-    const id = UUID.test(ref) ? ref : (ref.includes('\\') ? this.findByName(ref)?.id : undefined)
+    const id = UUID_PATTERN.test(ref) ? ref : (ref.includes('\\') ? this.findByName(ref)?.id : undefined)
     return id === undefined ? undefined : this.get(id)
   }
 
@@ -96,9 +103,12 @@ export class ComputersRepository {
     return this.db.prepare('SELECT 1 FROM invitations WHERE computer_id = ? UNION ALL SELECT 1 FROM sessions WHERE computer_id = ? LIMIT 1').get(id, id) !== undefined
   }
 
+  /** Cached until the directory changes; the computer is frozen (shared between requests). */
   get (id: string): Computer | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE c.id = ?`).get(id) as ComputerRow | undefined
-    return row && this.toComputers([row])[0]
+    return this.cachedComputers(id, () => {
+      const row = this.db.prepare(`${SELECT} WHERE c.id = ?`).get(id) as ComputerRow | undefined
+      return row && deepFreeze(this.toComputers([row])[0])
+    })
   }
 
   list (query: ListQuery): PageOf<Computer> {

@@ -108,8 +108,9 @@ export class DeliveriesRepository {
   /** Cancels what is not yet sent for invitations that are no longer open (revoked, redeemed, locked, expired). */
   cancelEnded (now: string): Array<{ id: string, delivery_id: string, address: string, invitation_id: string }> {
     return this.db.prepare(`UPDATE delivery_recipients SET state = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
-      WHERE state IN ('queued', 'retrying') AND delivery_id IN (
-        SELECT d.id FROM deliveries d JOIN invitations i ON i.id = d.invitation_id WHERE i.state <> 'open' OR i.expires_at <= ?)
+      WHERE state IN ('queued', 'retrying') AND EXISTS (
+        SELECT 1 FROM deliveries d JOIN invitations i ON i.id = d.invitation_id
+        WHERE d.id = delivery_recipients.delivery_id AND (i.state <> 'open' OR i.expires_at <= ?))
       RETURNING id, delivery_id, address, (SELECT invitation_id FROM deliveries WHERE id = delivery_id) AS invitation_id`)
       .all(now, now) as Array<{ id: string, delivery_id: string, address: string, invitation_id: string }>
   }

@@ -15,6 +15,8 @@ export interface InvitationRow {
   kid: string
   jti: string
   password_hash: string | null
+  /** SHA-256 of the ticket as issued (base64url); null for invitations made before it was kept. */
+  ticket_hash: string | null
   password_failures: number
   delivery: string | null
   redeemed_at: string | null
@@ -42,10 +44,10 @@ export const PASSWORD_ATTEMPTS = 5
 export class InvitationsRepository {
   constructor (private readonly db: Db) {}
 
-  insert (row: Pick<InvitationRow, 'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' | 'kid' | 'jti' | 'password_hash'>): void {
-    this.db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti, password_hash)
-      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)`).run(
-      row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at, row.kid, row.jti, row.password_hash)
+  insert (row: Pick<InvitationRow, 'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' | 'kid' | 'jti' | 'password_hash' | 'ticket_hash'>): void {
+    this.db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti, password_hash, ticket_hash)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at, row.kid, row.jti, row.password_hash, row.ticket_hash)
   }
 
   get (id: string): InvitationRow | undefined {

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js'
+import { directoryCache } from '../db/directory-cache.js'
 
 export interface KeyRow {
   kid: string
@@ -12,10 +13,14 @@ export interface KeyRow {
 }
 
 export class KeysRepository {
-  constructor (private readonly db: Db) {}
+  private readonly cached
+  constructor (private readonly db: Db) {
+    this.cached = directoryCache(db).lookup<{ row: KeyRow | undefined }>()
+  }
 
+  /** Cached until a key is added, retired or re-encrypted (by any process). */
   active (): KeyRow | undefined {
-    return this.db.prepare('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get() as KeyRow | undefined
+    return this.cached('active', () => ({ row: this.db.prepare('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get() as KeyRow | undefined }))!.row
   }
 
   get (kid: string): KeyRow | undefined {

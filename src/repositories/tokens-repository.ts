@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js'
+import { directoryCache } from '../db/directory-cache.js'
 import type { Scope, TokenInfo } from '../schemas/tokens.js'
 import { decodeCursor, pageOf, type PageOf } from './paging.js'
 
@@ -41,9 +42,11 @@ const SELECT = `SELECT t.*, d.name || '\\' || a.name AS user_name, a.enabled AS 
 export class TokensRepository {
   private readonly byHash
   private readonly touchStmt
+  private readonly cached
   constructor (private readonly db: Db) {
     this.byHash = db.prepare(`${SELECT} WHERE t.token_hash = ?`)
     this.touchStmt = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?')
+    this.cached = directoryCache(db).lookup<TokenRow>()
   }
 
   insert (t: NewToken): void {
@@ -52,16 +55,19 @@ export class TokensRepository {
       t.id, t.tokenHash, t.principalKind, t.accountId, t.integrationName, JSON.stringify(t.scopes), t.label, t.source, t.createdAt, t.expiresAt)
   }
 
+  /** Cached until any token, account or domain changes (a revocation is seen by the next request). */
   findByHash (hash: string): TokenRow | undefined {
-    return this.byHash.get(hash) as TokenRow | undefined
+    return this.cached(hash, () => this.byHash.get(hash) as TokenRow | undefined)
   }
 
   get (id: string): TokenRow | undefined {
     return this.db.prepare(`${SELECT} WHERE t.id = ?`).get(id) as TokenRow | undefined
   }
 
-  touch (id: string, at: string): void {
-    this.touchStmt.run(at, id)
+  /** Records use (at most every few minutes; see the service); `row` is the cached row, kept in step. */
+  touch (row: TokenRow, at: string): void {
+    this.db.transaction(() => this.touchStmt.run(at, row.id))()
+    row.last_used_at = at
   }
 
   revoke (id: string, at: string): void {

@@ -1,4 +1,4 @@
-import { newId } from '../db/ids.js'
+import { newId, UUID_PATTERN } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
@@ -21,7 +21,7 @@ import type { SessionService } from './session-service.js'
 import { decideInvitation } from './invitation-decision.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import type { PolicyService } from './policy-service.js'
-import type { TicketService } from './tickets.js'
+import { TicketService, type VerifiedTicket } from './tickets.js'
 
 export interface InvitationRepositories {
   invitations: InvitationsRepository
@@ -78,7 +78,7 @@ export class InvitationService {
       const deliveryId = this.db.transaction(() => {
         this.repos.invitations.insert({
           id, computer_id: computer.id, novice_id: novice.id, created_by: caller.ctx.actor, mode: decision.mode!, lifetime_minutes: lifetime,
-          created_at: createdAt.toISOString(), expires_at: expiresAt.toISOString(), kid, jti, password_hash: passwordHash
+          created_at: createdAt.toISOString(), expires_at: expiresAt.toISOString(), kid, jti, password_hash: passwordHash, ticket_hash: TicketService.hashOf(ticket)
         })
         this.audit.record({
           ...caller.ctx, action: 'invitation.create', target: `invitations/${id}`, outcome: 'success',
@@ -159,7 +159,7 @@ export class InvitationService {
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      const verified = await this.tickets.verify(input.ticket)
+      const verified = this.recognized(input.ticket) ?? await this.tickets.verify(input.ticket)
       const now = nowIso()
       this.repos.invitations.expireDue(now)
       const row = this.repos.invitations.get(verified.invitationId)
@@ -180,15 +180,24 @@ export class InvitationService {
         if (!this.repos.invitations.redeem(row.id, expert.accountId, nowIso())) return null
         const id = this.sessionService.open({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode, expertTokenId: expert.tokenId }, caller.ctx)
         this.audit.record({ ...caller.ctx, action: 'invitation.redeem', target: `invitations/${row.id}`, outcome: 'success', details: { session: id, expert: expert.name, permittedMode, rules: decision.checks.map((c) => c.rule) } })
+        this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
         return id
       }).immediate()
       if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, expert) // lost the race: say why
-      this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled
       return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
     } catch (err) {
       this.refused('invitation.redeem', invitationId, caller.ctx, err)
       throw err
     }
+  }
+
+  /** A ticket this service issued, recognised by its stored hash (see TicketService.recognizes); otherwise undefined. */
+  private recognized (ticket: string): VerifiedTicket | undefined {
+    const sub = TicketService.claimsOf(ticket)?.sub
+    if (typeof sub !== 'string' || !UUID_PATTERN.test(sub)) return undefined
+    const row = this.repos.invitations.get(sub)
+    if (!row || !this.tickets.recognizes(ticket, { ticketHash: row.ticket_hash, kid: row.kid, notBefore: new Date(row.created_at), expiresAt: new Date(row.expires_at) })) return undefined
+    return { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }
   }
 
   /** Throws the code for an invitation that is not open; a second redemption is also a security event on the session. */
@@ -253,6 +262,7 @@ export class InvitationService {
   }
 
 }
+
 
 function toInvitation (r: InvitationRow): Invitation {
   return {

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js'
+import { deepFreeze, directoryCache } from '../db/directory-cache.js'
 import { policyEditCheck, type Principal } from '../domain/access.js'
 import { offerInForceDecision, type Decision } from '../domain/decisions.js'
 import { transitiveGroups } from '../domain/groups.js'
@@ -41,7 +42,11 @@ export class PolicyService {
     private readonly repos: PolicyRepositories,
     private readonly audit: AuditRepository,
     private readonly signals: Signals = new Signals()
-  ) {}
+  ) {
+    this.cachedPolicies = directoryCache(db).lookup<ResultantPolicy>()
+  }
+
+  private readonly cachedPolicies
 
   get (id: string): Policy {
     const policy = this.repos.policies.get(id)
@@ -137,11 +142,18 @@ export class PolicyService {
     return this.resultantFor(this.computer(computerId))
   }
 
-  /** The same, for a computer already read. */
+  /**
+   * The same, for a computer already read (as the repository returns it for
+   * this directory version). Cached until the directory or any policy changes,
+   * which the next lookup sees, so it is still the policy in force now (O9).
+   */
   resultantFor (computer: Computer): { computer: Computer, policy: ResultantPolicy } {
-    const domain = this.repos.domains.findByName(computer.domain)!
-    const layers = this.repos.policies.layersFor({ id: computer.id, name: computer.name, domainId: domain.id, domain: domain.name })
-    return { computer, policy: resolvePolicy(layers, { name: computer.name, platform: computer.platform, controlPanel: computer.controlPanel }) }
+    const policy = this.cachedPolicies(computer.id, () => {
+      const domain = this.repos.domains.findByName(computer.domain)!
+      const layers = this.repos.policies.layersFor({ id: computer.id, name: computer.name, domainId: domain.id, domain: domain.name })
+      return deepFreeze(resolvePolicy(layers, { name: computer.name, platform: computer.platform, controlPanel: computer.controlPanel }))
+    })!
+    return { computer, policy }
   }
 
   effectivePolicy (computerId: string): { computer: { id: string, name: string, platform: string | null }, settings: ResultantPolicy, offer: Decision } {

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto'
-import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
+import { createHash, createPrivateKey, randomUUID, sign as signBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { AppError } from '../errors.js'
@@ -45,7 +45,9 @@ interface Options {
  * one is kept in memory and reloaded when another process rotated it.
  */
 export class TicketService {
-  private signing: { kid: string, key: CryptoKey } | undefined
+  private signing: { kid: string, key: KeyObject } | undefined
+  /** Private keys by kid, for deriving a ticket again with the key that signed it. */
+  private readonly privateKeys = new Map<string, KeyObject>()
   private readonly publicKeys = new Map<string, CryptoKey>()
   /** Per key, the latest expiry already recorded by this process. */
   private readonly recordedUse = new Map<string, string>()
@@ -101,27 +103,29 @@ export class TicketService {
    */
   async sign (claims: TicketClaims, withKid?: string): Promise<{ ticket: string, kid: string }> {
     let kid: string
-    let key: CryptoKey
+    let key: KeyObject
     if (withKid !== undefined) {
-      const row = this.keys.get(withKid)
-      if (!row) throw new Error(`no signing key ${withKid}`)
       kid = withKid
-      key = await importJWK(this.privateJwk(row), TICKET_ALG) as CryptoKey
+      key = this.privateKeyOf(withKid)
     } else {
       const active = this.keys.active()
       if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey()
       ;({ kid, key } = this.signing!)
     }
-    const ticket = await new SignJWT({})
-      .setProtectedHeader({ alg: TICKET_ALG, typ: TICKET_TYP, kid })
-      .setIssuer(this.options.issuer)
-      .setAudience(this.options.audience)
-      .setSubject(claims.invitationId)
-      .setJti(claims.jti)
-      .setIssuedAt(Math.floor(claims.issuedAt.getTime() / 1000))
-      .setNotBefore(Math.floor(claims.notBefore.getTime() / 1000))
-      .setExpirationTime(Math.floor(claims.expiresAt.getTime() / 1000))
-      .sign(key)
+    // The compact JWS, byte for byte what jose's SignJWT makes (a test holds it to that), signed with
+    // node:crypto directly: measured at a third of jose's cost through WebCrypto, on the request path.
+    const header = base64url({ alg: TICKET_ALG, typ: TICKET_TYP, kid })
+    const payload = base64url({
+      iss: this.options.issuer,
+      aud: this.options.audience,
+      sub: claims.invitationId,
+      jti: claims.jti,
+      iat: Math.floor(claims.issuedAt.getTime() / 1000),
+      nbf: Math.floor(claims.notBefore.getTime() / 1000),
+      exp: Math.floor(claims.expiresAt.getTime() / 1000)
+    })
+    const input = `${header}.${payload}`
+    const ticket = `${input}.${signBytes(null, Buffer.from(input), key).toString('base64url')}`
     this.recordUse(kid, claims.expiresAt.toISOString())
     return { ticket, kid }
   }
@@ -152,6 +156,38 @@ export class TicketService {
     } catch (err) {
       throw ticketError(err)
     }
+  }
+
+  /**
+   * Whether `ticket` is exactly the one this service issued with hash
+   * `issued.ticketHash`, and verify() would accept it now: its key still
+   * verifies, the issuer and audience in it are still this service's, and its
+   * times hold (with the same tolerance). Only SHA-256 and a constant-time
+   * compare, instead of a signature verification (measured here at about
+   * three signatures); anything else goes through verify() and its codes.
+   */
+  recognizes (ticket: string, issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date }): boolean {
+    if (issued.ticketHash === null) return false
+    const expected = Buffer.from(issued.ticketHash, 'base64url')
+    const presented = createHash('sha256').update(ticket).digest()
+    if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) return false
+    const claims = readClaims(ticket)
+    if (claims?.iss !== this.options.issuer || claims.aud !== this.options.audience) return false
+    const now = Date.now()
+    const tolerance = this.options.clockToleranceS * 1000
+    if (issued.notBefore.getTime() > now + tolerance || issued.expiresAt.getTime() <= now - tolerance) return false
+    const row = this.keys.get(issued.kid)
+    return row !== undefined && (row.retired_at === null || (row.max_expires_at !== null && row.max_expires_at > new Date(now).toISOString()))
+  }
+
+  /** What a ticket is stored as: its SHA-256, base64url. */
+  static hashOf (ticket: string): string {
+    return createHash('sha256').update(ticket).digest('base64url')
+  }
+
+  /** The claims of a compact JWS, read without checking anything (to find its invitation); undefined if unreadable. */
+  static claimsOf (ticket: unknown): { sub?: unknown, iss?: unknown, aud?: unknown } | undefined {
+    return readClaims(ticket)
   }
 
   /**
@@ -202,7 +238,18 @@ export class TicketService {
   private async loadSigningKey (): Promise<void> {
     const row = this.keys.active()
     if (!row) throw new Error('no active signing key')
-    this.signing = { kid: row.kid, key: await importJWK(this.privateJwk(row), TICKET_ALG) as CryptoKey }
+    this.signing = { kid: row.kid, key: this.privateKeyOf(row.kid, row) }
+  }
+
+  private privateKeyOf (kid: string, known?: KeyRow): KeyObject {
+    let key = this.privateKeys.get(kid)
+    if (!key) {
+      const row = known ?? this.keys.get(kid)
+      if (!row) throw new Error(`no signing key ${kid}`)
+      key = createPrivateKey({ key: this.privateJwk(row) as never, format: 'jwk' })
+      this.privateKeys.set(kid, key)
+    }
+    return key
   }
 
   private privateJwk (row: KeyRow): JWK {
@@ -213,6 +260,22 @@ export class TicketService {
       throw new ConfigurationError(`RA_KEY_ENCRYPTION_SECRET does not decrypt signing key ${row.kid}: it is not the secret the keys were encrypted with`)
     }
   }
+}
+
+function readClaims (ticket: unknown): { sub?: unknown, iss?: unknown, aud?: unknown } | undefined {
+  if (typeof ticket !== 'string' || ticket.length > 8192) return undefined
+  const parts = ticket.split('.')
+  if (parts.length !== 3) return undefined
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown
+    return claims !== null && typeof claims === 'object' ? claims as { sub?: unknown } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function base64url (value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
 }
 
 /** jose's errors, as the API's codes. Messages never echo the ticket. */

@@ -120,7 +120,7 @@ export class TokensService {
       return { ok: false, tokenId: row.id, error: new AppError('ACCOUNT_DISABLED', 'the account this token belongs to is disabled') }
     }
     if (row.last_used_at === null || now.getTime() - new Date(row.last_used_at).getTime() >= TOUCH_INTERVAL_MS) {
-      this.tokens.touch(row.id, now.toISOString())
+      this.tokens.touch(row, now.toISOString())
     }
     return { ok: true, principal: toPrincipal(row) }
   }

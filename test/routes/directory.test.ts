@@ -771,7 +771,7 @@ t.test('every successful change is an audit event with actor admin, outcome succ
     ['domain.update', `domains/${s.contoso.id}`, 'PATCH', `/v1/domains/${s.contoso.id}`],
     ['user.delete', `users/${s.bob.id}`, 'DELETE', `/v1/users/${s.bob.id}`]
   ]
-  const incoming = logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'incoming request')
+  const incoming = logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed')
   const requestIds = new Set<string>()
   for (const [action, target, method, url] of expected) {
     const events = (await get(call, `/v1/audit-events?action=${action}&target=${encodeURIComponent(target)}`)).items

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
-import { generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
+import { createLocalJWKSet, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import t from 'tap'
 import { atTime, build, type Json } from '../helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
@@ -164,4 +165,48 @@ t.test('two service processes on one database file: each ticket redeems exactly 
   const db = new Database(w.config.databaseFile, { readonly: true })
   t.equal((db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, tickets.length)
   db.close()
+})
+
+t.test('a ticket is byte for byte the JWS jose signs with the same key and claims, and verifies with the published JWKS', async (t) => {
+  const w = await world(t)
+  const created = (await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, w.alice)).json()
+  const claims = payload(created.ticket)
+  const { key, kid } = await serviceKey(w)
+  const byJose = await new SignJWT({})
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'ra-invitation+jwt', kid })
+    .setIssuer(String(claims.iss)).setAudience(String(claims.aud)).setSubject(String(claims.sub)).setJti(String(claims.jti))
+    .setIssuedAt(Number(claims.iat)).setNotBefore(Number(claims.nbf)).setExpirationTime(Number(claims.exp))
+    .sign(key)
+  t.equal(created.ticket, byJose, 'same header, claims, order and signature (Ed25519 is deterministic)')
+  const jwks = (await w.call('GET', '/.well-known/jwks.json', undefined, null)).json()
+  const verified = await jwtVerify(created.ticket, createLocalJWKSet(jwks), { algorithms: ['EdDSA'], typ: 'ra-invitation+jwt', issuer: String(claims.iss), audience: String(claims.aud) })
+  t.equal(verified.payload.sub, created.invitation.id)
+})
+
+t.test('redemption recognises an issued ticket by its stored hash; without the hash the signature decides; only the hash is stored', async (t) => {
+  const dir = t.testdir()
+  const w = await world(t, {}, dir)
+  const first = await w.invite()
+  const db = w.app.services.db
+  const stored = db.prepare('SELECT ticket_hash FROM invitations WHERE id = ?').get(first.invitation.id) as { ticket_hash: string }
+  t.equal(stored.ticket_hash, createHash('sha256').update(first.ticket).digest('base64url'), 'the SHA-256 of the ticket, not the ticket')
+  t.equal((await w.redeem(first.ticket)).statusCode, 201)
+
+  // An invitation from before hashes were kept: verified by its signature, as before.
+  const older = await w.invite()
+  db.prepare('UPDATE invitations SET ticket_hash = NULL WHERE id = ?').run(older.invitation.id)
+  t.equal((await w.redeem(older.ticket)).statusCode, 201)
+
+  // A hash that matches is not enough when verification would refuse: here the service's URL changed since.
+  const moved = await w.invite()
+  const forged = await w.invite()
+  await w.app.close()
+  const again = await world(t, { RA_PUBLIC_BASE_URL: 'https://ra.example.com' }, dir)
+  const res = await again.redeem(moved.ticket)
+  t.equal(res.statusCode, 422)
+  t.match(res.json().code, /^TICKET_(WRONG_AUDIENCE|CLAIMS_INVALID)$/)
+  // And a hash never stands in for a different string: one changed signature character is refused.
+  const [h, p, s] = parts(forged.ticket)
+  const altered = `${h}.${p}.${s.slice(0, -2)}${s.at(-2) === 'A' ? 'B' : 'A'}${s.at(-1)}`
+  t.equal((await again.redeem(altered)).statusCode, 422)
 })
