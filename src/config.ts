@@ -43,6 +43,7 @@ export const ConfigSchema = Type.Object({
   RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
   RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
+  RA_DB_CHECKPOINT_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 500, description: 'How often a worker thread copies the WAL into the database file (a PASSIVE checkpoint, off the request path). 0: SQLite checkpoints inline, in the commit that crosses 1000 pages.' }),
   RA_DB_SYNCHRONOUS: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], { default: 'NORMAL', description: 'SQLite synchronous mode. NORMAL (with WAL): a committed write survives a crash of the process, but the last commits may be lost on power loss or an OS crash. FULL: also survives those, at the cost of an fsync per commit.' }),
   RA_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' })
 }, { additionalProperties: false })
@@ -76,6 +77,7 @@ export interface Config {
   importBodyLimit: number
   dbBusyTimeoutMs: number
   dbSynchronous: 'NORMAL' | 'FULL'
+  dbCheckpointIntervalMs: number
   shutdownTimeoutMs: number
 }
 
@@ -153,6 +155,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,
     dbSynchronous: c.RA_DB_SYNCHRONOUS,
+    dbCheckpointIntervalMs: c.RA_DB_CHECKPOINT_INTERVAL_MS,
     shutdownTimeoutMs: c.RA_SHUTDOWN_TIMEOUT_MS
   }
 }

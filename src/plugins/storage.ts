@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { openDatabase, type Db } from '../db/database.js'
+import { Checkpointer } from '../db/checkpointer.js'
 import { enableGroupCommit } from '../db/group-commit.js'
 import { migrate, readMigrations } from '../db/migrate.js'
 import { migrationsDir } from '../paths.js'
@@ -50,6 +51,8 @@ export interface Services {
     sessions: SessionsRepository
     deliveries: DeliveriesRepository
   }
+  /** The WAL checkpoint worker, when the app runs one. */
+  checkpoints: Checkpointer | null
   /** The connection itself: for tools and tests (fault injection); the app's code goes through repositories. */
   db: Db
   /** For /readyz: whether the database answers and every migration is applied. */
@@ -111,6 +114,7 @@ export function createServices (db: Db, config: Config): Services {
     deliveries,
     mailer,
     outbox: null,
+    checkpoints: null,
     invitations: new InvitationService(db, repos, policy, tickets, audit, deliveries, sessions, () => services.outbox?.kick()),
     isReady: () => db.open && (applied.get() as { n: number }).n === expected
   }
@@ -153,6 +157,10 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     throw err
   }
   if (config.keyEncryptionSecret === undefined) fastify.log.warn('RA_KEY_ENCRYPTION_SECRET is not set: ticket-signing keys are stored in clear in the database')
+  const checkpoints = config.dbCheckpointIntervalMs > 0
+    ? new Checkpointer(db, config.databaseFile, { intervalMs: config.dbCheckpointIntervalMs, busyTimeoutMs: config.dbBusyTimeoutMs, onError: (message) => fastify.log.warn({ error: message }, 'WAL checkpoint failed') })
+    : null
+  services.checkpoints = checkpoints
   fastify.decorate('services', services)
 
   // Invitations that ended unredeemed are purged after the retention period; their audit events stay.
@@ -180,6 +188,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     await services.outbox?.stop()
     services.mailer.close()
     group.flush()
+    await checkpoints?.stop()
     db.close()
   })
 }, { name: 'storage' })
