@@ -4,17 +4,18 @@
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 
-interface Job { url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string, ticketsFile?: string, connections: number, warmupS: number, durationS: number }
+interface Job { url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string, ticketsFile?: string, connections: number, warmupS: number, durationS: number, warmupRequests?: number, measuredRequests?: number }
 const job = JSON.parse(process.argv[2]!) as Job
 const tickets = job.ticketsFile ? JSON.parse(readFileSync(job.ticketsFile, 'utf8')) as string[] : null
 let next = 0
 
-function run (durationS: number): Promise<autocannon.Result> {
+/** A run of `durationS` seconds, or of exactly `amount` requests (when tickets are counted). */
+function run (durationS: number, amount?: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon({
       url: job.url,
       connections: job.connections,
-      duration: durationS,
+      ...(amount !== undefined ? { amount } : { duration: durationS }),
       requests: [{
         method: job.method,
         headers: job.headers,
@@ -26,10 +27,12 @@ function run (durationS: number): Promise<autocannon.Result> {
   })
 }
 
-if (job.warmupS > 0) await run(job.warmupS)
-const r = await run(job.durationS)
+if (job.warmupRequests !== undefined) await run(0, job.warmupRequests)
+else if (job.warmupS > 0) await run(job.warmupS)
+const r = await run(job.durationS, job.measuredRequests)
 process.stdout.write(JSON.stringify({
-  rps: r.requests.average,
+  // Over the whole run (a counted run's per-second buckets are too coarse to average).
+  rps: r.duration > 0 ? r.requests.total / r.duration : r.requests.average,
   p50: r.latency.p50,
   p99: r.latency.p99,
   errors: r.errors + r.timeouts,

@@ -1,7 +1,7 @@
 // npm run bench: the real service and a baseline fastify server, each driven by autocannon in its own
 // process (50 connections, warm-up, then the measured run); prints the table and writes bench/results.md.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { buildApp } from '../src/app.js'
@@ -91,17 +91,34 @@ export async function serviceEnv (databaseFile: string): Promise<Record<string, 
   }
 }
 
-export async function measureService (prepared: Awaited<ReturnType<typeof prepare>>): Promise<Row[]> {
+/** The service's peak resident memory so far (Linux: VmHWM), in bytes; null where /proc is not there. */
+function peakRss (pid: number | undefined): number | null {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? null : Number(kb) * 1024
+  } catch {
+    return null
+  }
+}
+
+export async function measureService (prepared: Awaited<ReturnType<typeof prepare>>, endpoints: Array<'create' | 'redeem' | 'session'> = ['create', 'redeem', 'session'], redeemCount?: { warmup: number, measured: number }): Promise<{ rows: Row[], peakRssBytes: number | null }> {
   const service = await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile))
   try {
     const json = { 'content-type': 'application/json' }
     const rows: Row[] = []
-    rows.push({ name: 'POST /v1/invitations', ...await load({ url: `${service.url}/v1/invitations`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.alice}` }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }) })
-    rows.push({ name: 'POST /v1/redemptions', ...await load({ url: `${service.url}/v1/redemptions`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.bob}` }, ticketsFile: prepared.ticketsFile }) })
-    rows.push({ name: 'GET /v1/sessions/{id}', ...await load({ url: `${service.url}/v1/sessions/${prepared.sessionId}`, method: 'GET', headers: { authorization: `Bearer ${prepared.bob}` } }) })
-    return rows
+    // In the order given (the scale run redeems first, before creating adds invitations).
+    for (const endpoint of endpoints) {
+      if (endpoint === 'create') rows.push({ name: 'POST /v1/invitations', ...await load({ url: `${service.url}/v1/invitations`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.alice}` }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }) })
+      if (endpoint === 'redeem') rows.push({ name: 'POST /v1/redemptions', ...await load({ url: `${service.url}/v1/redemptions`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.bob}` }, ticketsFile: prepared.ticketsFile, ...(redeemCount ? { warmupRequests: redeemCount.warmup, measuredRequests: redeemCount.measured } : {}) }) })
+      if (endpoint === 'session') rows.push({ name: 'GET /v1/sessions/{id}', ...await load({ url: `${service.url}/v1/sessions/${prepared.sessionId}`, method: 'GET', headers: { authorization: `Bearer ${prepared.bob}` } }) })
+    }
+    return { rows, peakRssBytes: peakRss(service.child.pid) }
   } finally {
-    service.child.kill('SIGTERM')
+    if (service.child.exitCode === null) {
+      const exited = new Promise((resolve) => service.child.once('exit', resolve))
+      service.child.kill('SIGTERM')
+      await exited
+    }
   }
 }
 
@@ -127,7 +144,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`preparing ${TICKETS} tickets in ${dir} …`)
   const prepared = await prepare(dir, TICKETS)
   const baseline = await measureBaseline()
-  const rows = await measureService(prepared)
+  const { rows } = await measureService(prepared)
   const text = table(rows, baseline)
   const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.`
   console.log(`\n${header}\n\n${text}\n`)
