@@ -159,10 +159,12 @@ export class InvitationService {
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      const verified = this.recognized(input.ticket) ?? await this.tickets.verify(input.ticket)
+      const known = this.recognized(input.ticket)
+      const verified = known?.verified ?? await this.tickets.verify(input.ticket)
       const now = nowIso()
-      this.repos.invitations.expireDue(now)
-      const row = this.repos.invitations.get(verified.invitationId)
+      // The row read to recognise the ticket is still current (nothing awaited since) unless this expiry changed rows.
+      const expired = this.repos.invitations.expireDue(now)
+      const row = known !== undefined && expired === 0 ? known.row : this.repos.invitations.get(verified.invitationId)
       // A well-signed ticket whose invitation is gone was purged after it ended.
       if (!row || row.jti !== verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
       invitationId = row.id
@@ -192,12 +194,12 @@ export class InvitationService {
   }
 
   /** A ticket this service issued, recognised by its stored hash (see TicketService.recognizes); otherwise undefined. */
-  private recognized (ticket: string): VerifiedTicket | undefined {
+  private recognized (ticket: string): { verified: VerifiedTicket, row: InvitationRow } | undefined {
     const sub = TicketService.claimsOf(ticket)?.sub
     if (typeof sub !== 'string' || !UUID_PATTERN.test(sub)) return undefined
     const row = this.repos.invitations.get(sub)
     if (!row || !this.tickets.recognizes(ticket, { ticketHash: row.ticket_hash, kid: row.kid, notBefore: new Date(row.created_at), expiresAt: new Date(row.expires_at) })) return undefined
-    return { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }
+    return { verified: { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }, row }
   }
 
   /** Throws the code for an invitation that is not open; a second redemption is also a security event on the session. */
