@@ -87,6 +87,7 @@ export async function serviceEnv (databaseFile: string): Promise<Record<string, 
     // The limits protect against floods; the benchmark is one.
     RA_RATE_LIMIT_PER_MINUTE: '1000000',
     RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '100000',
+    RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000000',
     RA_DELIVERY_POLL_MS: '600000'
   }
 }

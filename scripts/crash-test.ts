@@ -1,36 +1,20 @@
 // Crash safety: start the real server, create invitations under load, kill it with SIGKILL at a
 // random moment, start it again, and check that every invitation that got a 2xx is still there and
 // that `PRAGMA integrity_check` is ok. `npm run crash-test -- 50` runs 50 rounds; the test suite runs a few.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { projectRoot } from '../src/paths.js'
+import { startServer } from './server-process.js'
 
 const ADMIN = 'crash-test-admin-token-0123456789abcdefghij'
 
 interface Server { url: string, child: ChildProcess, exited: Promise<void> }
 
 async function start (databaseFile: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'server.ts')], {
-    cwd: projectRoot,
-    env: { PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: databaseFile, RA_PORT: '0', RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN, RA_LOG_LEVEL: 'info', RA_RATE_LIMIT_PER_MINUTE: '1000000', RA_MAX_EVENT_LOOP_DELAY_MS: '0' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) resolve(m[1]!)
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    void exited.then(() => reject(new Error(`server exited before listening: ${out.slice(-500)}`)))
-  })
-  return { url, child, exited }
+  const server = startServer({ RA_DATABASE_FILE: databaseFile, RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN, RA_RATE_LIMIT_PER_MINUTE: '1000000', RA_MAX_EVENT_LOOP_DELAY_MS: '0' })
+  return { url: await server.url, child: server.child, exited: server.exit.then(() => {}) }
 }
 
 async function call (base: string, method: string, url: string, token: string, body?: unknown): Promise<{ status: number, json: any }> {

@@ -3,10 +3,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
+import connections, { connectionOptions } from './plugins/connections.js'
 import errors from './plugins/errors.js'
 import security from './plugins/security.js'
 import storage from './plugins/storage.js'
@@ -44,7 +46,7 @@ class OneLinePerRequest extends LogController {
 }
 
 /** Options that must be given when the fastify instance is created. */
-export function serverOptions (config: Config): FastifyServerOptions {
+export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
     logger: {
       level: config.logLevel,
@@ -60,7 +62,8 @@ export function serverOptions (config: Config): FastifyServerOptions {
     trustProxy: config.trustProxy as boolean | string,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: true },
+    ...connectionOptions(config)
   }
 }
 
@@ -93,6 +96,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   await fastify.register(errors)
+  await fastify.register(connections, { maxConnections: config.connections.max })
   await fastify.register(security, { config })
   await fastify.register(swagger)
   await fastify.register(storage, { config })
@@ -103,7 +107,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(tokens)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(policies)
-  await fastify.register(invitations, { redemptionsPerMinute: config.limits.redemptionsPerMinute })
+  await fastify.register(invitations, { redemptionsPerMinute: config.limits.redemptionsPerMinute, redemptionsPerAddressPerMinute: config.limits.redemptionsPerAddressPerMinute })
   await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
   await fastify.register(offers)
   await fastify.register(audit)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
@@ -35,7 +36,8 @@ export const ConfigSchema = Type.Object({
   RA_OFFER_MAX_PER_EXPERT_PER_HOUR: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'At most this many offers per expert in any hour (429 with Retry-After beyond).' }),
   RA_TRUST_PROXY: Type.String({ default: 'false', pattern: '^(true|false|\\d+|[0-9a-fA-F:.,/ ]+)$', description: 'Whether to believe X-Forwarded-For: false (default), true (any proxy: only behind one you control), a hop count, or a comma-separated list of proxy addresses/CIDRs.' }),
   RA_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute to /v1 per API token (per client address without one); 429 with Retry-After beyond.' }),
-  RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Redemption attempts per minute per token and per client address (password guessing).' }),
+  RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Redemption attempts per minute per token (ticket and password guessing).' }),
+  RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'Redemption attempts per minute per client address, whatever the token (guessing with many tokens); higher than the per-token limit, because many experts may share one address.' }),
   RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Failed authentications per minute per client address; beyond, every /v1 request from it gets 429 until the minute is over.' }),
   RA_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'Answer 503 at once while the event loop lags more than this (0: off).' }),
   RA_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the V8 heap uses more than this (0: off).' }),
@@ -45,6 +47,10 @@ export const ConfigSchema = Type.Object({
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
   RA_DB_CHECKPOINT_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 500, description: 'How often a worker thread copies the WAL into the database file (a PASSIVE checkpoint, off the request path). 0: SQLite checkpoints inline, in the commit that crosses 1000 pages.' }),
   RA_DB_SYNCHRONOUS: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], { default: 'NORMAL', description: 'SQLite synchronous mode. NORMAL (with WAL): a committed write survives a crash of the process, but the last commits may be lost on power loss or an OS crash. FULL: also survives those, at the cost of an fsync per commit.' }),
+  RA_MAX_CONNECTIONS: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'Most client connections open at once; beyond it, new connections are closed at once. Default: half the process\'s open-file limit, at most 10000.' })),
+  RA_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000, description: 'A request (headers and body) must arrive within this time; a slower one gets 408 and its connection is closed.' }),
+  RA_HEADERS_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3600000, description: 'A request\'s headers must arrive within this time of the connection opening (or of the previous response); at most RA_REQUEST_TIMEOUT_MS. Default: 10000, or RA_REQUEST_TIMEOUT_MS if that is shorter.' })),
+  RA_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 72000, description: 'How long an idle keep-alive connection stays open between requests (longer than a load balancer\'s idle timeout).' }),
   RA_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' })
 }, { additionalProperties: false })
 
@@ -72,13 +78,14 @@ export interface Config {
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
   offers: { maxPendingPerComputer: number, maxPerExpertPerHour: number }
   trustProxy: boolean | number | string
-  limits: { perMinute: number, redemptionsPerMinute: number, authFailuresPerMinute: number, maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number }
+  limits: { perMinute: number, redemptionsPerMinute: number, redemptionsPerAddressPerMinute: number, authFailuresPerMinute: number, maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number }
   bodyLimit: number
   importBodyLimit: number
   dbBusyTimeoutMs: number
   dbSynchronous: 'NORMAL' | 'FULL'
   dbCheckpointIntervalMs: number
   shutdownTimeoutMs: number
+  connections: { max: number, requestTimeoutMs: number, headersTimeoutMs: number, keepAliveTimeoutMs: number, idleTimeoutMs: number }
 }
 
 /** Names of secret variables: their values never appear in an error message. */
@@ -118,6 +125,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${error?.message ?? 'is invalid'}${shown}`)
   }
   const c = raw as RawConfig
+  if (c.RA_HEADERS_TIMEOUT_MS !== undefined && c.RA_HEADERS_TIMEOUT_MS > c.RA_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('RA_HEADERS_TIMEOUT_MS', `must be at most RA_REQUEST_TIMEOUT_MS (${c.RA_REQUEST_TIMEOUT_MS}) (got ${c.RA_HEADERS_TIMEOUT_MS})`)
+  }
   // A wildcard listen address is no address to give clients: default the public URL to localhost then.
   const host = ['0.0.0.0', '::', '[::]'].includes(c.RA_HOST) ? 'localhost' : c.RA_HOST
   const hostForUrl = host.includes(':') ? `[${host}]` : host
@@ -146,6 +156,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       perMinute: c.RA_RATE_LIMIT_PER_MINUTE,
       redemptionsPerMinute: c.RA_REDEMPTION_RATE_LIMIT_PER_MINUTE,
+      redemptionsPerAddressPerMinute: c.RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
       authFailuresPerMinute: c.RA_AUTH_FAILURE_LIMIT_PER_MINUTE,
       maxEventLoopDelayMs: c.RA_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: c.RA_MAX_HEAP_USED_BYTES,
@@ -156,6 +167,30 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,
     dbSynchronous: c.RA_DB_SYNCHRONOUS,
     dbCheckpointIntervalMs: c.RA_DB_CHECKPOINT_INTERVAL_MS,
-    shutdownTimeoutMs: c.RA_SHUTDOWN_TIMEOUT_MS
+    shutdownTimeoutMs: c.RA_SHUTDOWN_TIMEOUT_MS,
+    connections: {
+      max: c.RA_MAX_CONNECTIONS ?? defaultMaxConnections(),
+      requestTimeoutMs: c.RA_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: c.RA_HEADERS_TIMEOUT_MS ?? Math.min(10_000, c.RA_REQUEST_TIMEOUT_MS),
+      keepAliveTimeoutMs: c.RA_KEEP_ALIVE_TIMEOUT_MS,
+      // A socket with no traffic either way for this long is closed; event streams send heartbeats well within it.
+      idleTimeoutMs: Math.max(60_000, 2 * c.RA_SSE_HEARTBEAT_MS, c.RA_REQUEST_TIMEOUT_MS, c.RA_KEEP_ALIVE_TIMEOUT_MS + 1000)
+    }
   }
+}
+
+/**
+ * Half the process's soft limit on open files (at most 10,000), so that
+ * client connections alone can never use up the descriptors the database,
+ * logs and mail need. 1,000 where the limit cannot be read.
+ */
+export function defaultMaxConnections (limitsFile = '/proc/self/limits'): number {
+  let limit: number | undefined
+  try {
+    const line = readFileSync(limitsFile, 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0]
+    if (soft !== undefined && /^\d+$/.test(soft)) limit = Number(soft)
+  } catch {}
+  if (limit === undefined) return 1000
+  return Math.max(16, Math.min(10_000, Math.floor(limit / 2)))
 }

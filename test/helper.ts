@@ -30,6 +30,7 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
     // Likewise the rate limits: tests that race hundreds of requests are not about them; test/routes/hardening.test.ts is.
     RA_RATE_LIMIT_PER_MINUTE: '1000000',
     RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '100000',
+    RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000000',
     ...env
   })
 }

@@ -21,3 +21,14 @@ t.test('the document covers the API and its security', async (t) => {
   t.match(doc.paths['/v1/users'].post.responses['409'].content['application/json'].schema, { $ref: '#/components/schemas/Error' })
   t.equal(doc.paths['/v1/users'].post.requestBody.content['application/json'].schema.additionalProperties, false)
 })
+
+t.test('a query parameter with a default is not required in the document (audit-events limit defaults to 50)', async (t) => {
+  const doc = JSON.parse(await openApiDocument(path.join(t.testdir(), 'ra.sqlite')))
+  for (const p of ['/v1/audit-events', '/v1/users', '/v1/invitations', '/v1/sessions']) {
+    const limit = doc.paths[p].get.parameters.find((x: { name: string }) => x.name === 'limit')
+    t.match(limit, { in: 'query', schema: { default: 50 } }, p)
+    t.notOk(limit.required, `${p}: limit is optional`)
+  }
+  const expert = doc.paths['/v1/computers/{id}/offer-check'].get.parameters.find((x: { name: string }) => x.name === 'expert')
+  t.equal(expert.required, true, 'a parameter without a default stays required')
+})

@@ -1,37 +1,9 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { projectRoot } from '../src/paths.js'
+import { startServer } from '../scripts/server-process.js'
 import { ADMIN_TOKEN } from './helper.js'
-
-interface Running {
-  url: Promise<string>
-  exit: Promise<{ code: number | null, output: string }>
-  kill: (signal: NodeJS.Signals) => void
-}
-
-/** Starts src/server.ts as its own process, the way `npm start` does (through tsx instead of a build). */
-function startServer (env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'server.ts')], {
-    cwd: projectRoot,
-    env: { PATH: process.env['PATH'] ?? '', RA_PORT: '0', RA_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  let resolveUrl: (url: string) => void
-  const url = new Promise<string>((resolve) => { resolveUrl = resolve })
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString()
-    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-    if (match) resolveUrl(match[1]!)
-  }
-  child.stdout.on('data', onData)
-  child.stderr.on('data', onData)
-  const exit = new Promise<{ code: number | null, output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })))
-  return { url, exit, kill: (signal) => child.kill(signal) }
-}
 
 t.test('starts on an empty data folder, serves, and on SIGTERM finishes and closes the database', async (t) => {
   const dir = t.testdir()

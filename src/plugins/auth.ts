@@ -41,7 +41,7 @@ const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v
  */
 export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
   fastify.decorateRequest('principal', null)
-  // Failed authentications per client address: past the limit, every /v1 request from it gets 429 for the rest of the minute.
+  // Failed authentications per client address: past the limit, every failing attempt from it gets 429 for the rest of the minute.
   const failures = new WindowLimiter(opts.authFailuresPerMinute, 60_000)
   const sweep = setInterval(() => failures.sweep(), 60_000)
   sweep.unref()
@@ -58,12 +58,14 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
     if (!access || !isApiRoute(request.routeOptions.url ?? '')) return
     const { tokens, audit } = fastify.services
     const route = `${request.method} ${request.routeOptions.url}`
-    const wait = failures.blockedFor(request.ip)
-    if (wait > 0) {
-      return sendError(reply, request, new AppError('AUTH_RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} s`, { retryAfterS: wait }))
-    }
     const result = tokens.authenticate(request.headers.authorization)
     if (!result.ok) {
+      // Failures are throttled, not credentials: past the budget an address's failed attempts get 429 (and are
+      // not audited one by one), but a valid token from the same address (a NAT, a proxy) still authenticates.
+      const wait = failures.blockedFor(request.ip)
+      if (wait > 0) {
+        return sendError(reply, request, new AppError('AUTH_RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} s`, { retryAfterS: wait }))
+      }
       failures.hit(request.ip)
       audit.record({
         actor: 'anonymous',

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto'
 import helmet, { type HelmetOptions } from 'helmet'
 import rateLimit from '@fastify/rate-limit'
-import underPressure from '@fastify/under-pressure'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
-import { sendError } from './errors.js'
+import pressure from './pressure.js'
 
 /**
  * The request's rate-limit identity: its bearer token (hashed, never kept in
@@ -62,14 +61,5 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   })
 
   const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = config.limits
-  await fastify.register(underPressure, {
-    maxEventLoopDelay: maxEventLoopDelayMs,
-    maxHeapUsedBytes,
-    maxRssBytes,
-    retryAfter: 10,
-    exposeStatusRoute: false,
-    pressureHandler: (request, reply, type, value) => {
-      sendError(reply, request, new AppError('SERVICE_UNAVAILABLE', `the service is overloaded (${type}${value ? `: ${Math.round(value)}` : ''}); retry shortly`, { retryAfterS: 10 }))
-    }
-  })
+  await fastify.register(pressure, { limits: { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } })
 }, { name: 'security', dependencies: ['errors'] })

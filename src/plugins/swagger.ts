@@ -7,6 +7,20 @@ export const API_DESCRIPTION = `The control plane for Remote Assistance: who may
 
 Every \`/v1\` call needs \`Authorization: Bearer <api token>\`. Errors are \`{ statusCode, code, error, message }\` with a stable \`code\`, and \`field\` when one input field is at fault.`
 
+/**
+ * A query parameter with a default (`limit`) is not required of the caller,
+ * although its TypeBox schema lists it as required so that handlers always
+ * see a value (Ajv fills the default in): the document says what callers must send.
+ */
+function withOptionalDefaults<T extends { querystring?: unknown }> (schema: T): T {
+  const qs = schema.querystring as { required?: string[], properties?: Record<string, { default?: unknown }> } | undefined
+  if (!qs?.required) return schema
+  const required = qs.required.filter((name) => qs.properties?.[name]?.default === undefined)
+  const querystring: Record<string, unknown> = { ...qs, required }
+  if (required.length === 0) delete querystring['required']
+  return { ...schema, querystring }
+}
+
 /** OpenAPI 3.1 from the route schemas; served at /openapi.json and /docs. */
 export default fp(async (fastify) => {
   fastify.addSchema(ErrorSchema)
@@ -30,6 +44,7 @@ export default fp(async (fastify) => {
         { name: 'Audit', description: 'The append-only audit trail' }
       ]
     },
+    transform: ({ schema, url }) => ({ schema: schema && withOptionalDefaults(schema), url }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json['$id'] ?? `def-${i}`) }
   })
   await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })

@@ -37,6 +37,17 @@ export interface ControlRequestRow {
   reason: string | null
 }
 
+/** At most this many distinct security entries in a session's view. */
+export const SECURITY_SUMMARY_LIMIT = 20
+
+export interface SecuritySummaryRow {
+  type: string
+  data: string | null
+  count: number
+  first_at: string
+  last_at: string
+}
+
 export interface SessionEventRow {
   id: number
   session_id: string
@@ -60,9 +71,9 @@ export class SessionsRepository {
   constructor (private readonly db: Db) {}
 
   /** A new session awaiting the novice (C1). */
-  insert (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], acceptDeadline: string, expertTokenId: string | null }): string {
+  insert (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], createdAt: string, acceptDeadline: string, expertTokenId: string | null }): string {
     const id = newId()
-    const now = nowIso()
+    const now = f.createdAt
     this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at, accept_deadline, expert_token_id)
       VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`).run(id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
     return id
@@ -139,8 +150,15 @@ export class SessionsRepository {
     return this.db.prepare('SELECT * FROM session_events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?').all(sessionId, afterId, limit) as SessionEventRow[]
   }
 
-  securityEvents (sessionId: string): SessionEventRow[] {
-    return this.db.prepare(`SELECT * FROM session_events WHERE session_id = ? AND type LIKE 'security.%' ORDER BY id`).all(sessionId) as SessionEventRow[]
+  /**
+   * The session's security events with repeats collapsed: one entry per kind
+   * and details, with how often and when first and last; the `limit` most
+   * recent entries, oldest first. The full history stays in the events.
+   */
+  securitySummary (sessionId: string, limit = SECURITY_SUMMARY_LIMIT): SecuritySummaryRow[] {
+    return (this.db.prepare(`SELECT type, data, count(*) AS count, min(occurred_at) AS first_at, max(occurred_at) AS last_at, max(id) AS last_id
+      FROM session_events WHERE session_id = ? AND type LIKE 'security.%' GROUP BY type, data ORDER BY last_id DESC LIMIT ?`)
+      .all(sessionId, limit) as SecuritySummaryRow[]).reverse()
   }
 
   /** Offers awaiting the novice of a computer, and when the first of them stops waiting. */

@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { editorOf, principalOf } from '../plugins/auth.js'
+import { AppError } from '../errors.js'
+import { sendError } from '../plugins/errors.js'
 import { rateKey } from '../plugins/security.js'
+import { WindowLimiter } from '../services/window-limiter.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
 import { DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
 
@@ -9,8 +12,13 @@ const tags = ['Invitations']
 /** Tickets in a body are secrets: never cached anywhere. */
 const NO_STORE = 'no-store'
 
-const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number }> = async (fastify, opts) => {
+const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, redemptionsPerAddressPerMinute: number }> = async (fastify, opts) => {
   const service = fastify.services.invitations
+  // Redemption attempts per client address too, whatever the token: guessing with many tokens from one place.
+  const perAddress = new WindowLimiter(opts.redemptionsPerAddressPerMinute, 60_000)
+  const sweep = setInterval(() => perAddress.sweep(), 60_000)
+  sweep.unref()
+  fastify.addHook('onClose', async () => clearInterval(sweep))
 
   fastify.post('/v1/invitations', {
     config: { access: { scope: 'invitations:write', users: true } },
@@ -63,6 +71,11 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number }> =
   fastify.post('/v1/redemptions', {
     // Tickets and passwords are guessed here: a tight limit per token (the expert), whatever address it comes from.
     config: { access: { scope: null, users: true }, rateLimit: { max: opts.redemptionsPerMinute, timeWindow: 60_000, keyGenerator: rateKey } },
+    onRequest: async (request, reply) => {
+      const wait = perAddress.blockedFor(request.ip)
+      if (wait > 0) return sendError(reply, request, new AppError('RATE_LIMITED', `too many redemption attempts from this address: at most ${opts.redemptionsPerAddressPerMinute} a minute; retry in ${wait} s`, { retryAfterS: wait }))
+      perAddress.hit(request.ip)
+    },
     schema: {
       tags,
       summary: 'Redeem a ticket (expert): exactly once, into a session awaiting the novice (C1)',

@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { editorOf } from '../plugins/auth.js'
 import { CheckSchema, IdParamsSchema, Nullable, StrictObject, errorResponses } from '../schemas/common.js'
-import { AccountName } from '../schemas/directory.js'
+import { AccountName, ComputerRef } from '../schemas/directory.js'
 import { SessionSchema } from '../schemas/invitations.js'
 
-const ComputerRef = Type.String({ minLength: 1, maxLength: 300, description: 'A computer id, or `DOMAIN\\NAME`.' })
 const DecisionSchema = Type.Object({
   allowed: Type.Boolean(),
   permission: Nullable(Type.Union([Type.Literal('view'), Type.Literal('control')], { description: 'O3: what the session may reach.' })),
@@ -35,7 +34,7 @@ const offers: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Offers'],
       summary: 'The offer decision for an expert, without creating anything (always agrees with POST /v1/offers)',
       params: IdParamsSchema,
-      querystring: StrictObject({ expert: Type.String({ minLength: 1, maxLength: 300, description: '`DOMAIN\\name` of the expert.' }), expertComputer: Type.Optional(ComputerRef) }),
+      querystring: StrictObject({ expert: AccountName, expertComputer: Type.Optional(ComputerRef) }),
       response: { 200: DecisionSchema, ...errorResponses(404) }
     }
   }, async (request) => service.check(request.params.id, request.query.expert, request.query.expertComputer))

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { editorOf, principalOf } from '../plugins/auth.js'
-import { IdParamsSchema, Page, StrictObject, errorResponses } from '../schemas/common.js'
+import { IdParamsSchema, Nullable, Page, PagingQuery, StrictObject, Timestamp, errorResponses } from '../schemas/common.js'
 import { SessionListQuery, SessionSchema } from '../schemas/invitations.js'
 
 // The package's CommonJS export is the fastify-plugin-wrapped plugin (its decorators reach
@@ -16,6 +16,13 @@ const read = { access: { scope: 'sessions:read' as const, users: true } }
 const act = { access: { scope: null, users: true } }
 const RequestParams = StrictObject({ id: Type.String({ format: 'uuid' }), rid: Type.String({ format: 'uuid' }) })
 const responses = { 200: SessionSchema, ...errorResponses(404, 409, 422) }
+const SessionHistoryEntrySchema = Type.Object({
+  id: Type.Integer({ description: 'The event id (as in the event stream\'s `id:`).' }),
+  type: Type.String(),
+  occurredAt: Timestamp,
+  actor: Type.String(),
+  data: Nullable(Type.Record(Type.String(), Type.Unknown()))
+}, { title: 'SessionHistoryEntry' })
 
 const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fastify, opts) => {
   const service = fastify.services.sessions
@@ -65,6 +72,17 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
     config: act,
     schema: { tags, summary: 'Either side (or the administrator) ends the session (C5)', params: IdParamsSchema, response: responses }
   }, async (request) => service.act(request.params.id, 'end', editorOf(request)))
+
+  fastify.get('/v1/sessions/:id/history', {
+    config: read,
+    schema: {
+      tags,
+      summary: 'The session\'s whole event history, paged, oldest first: every transition and every security event (the same ids as the event stream)',
+      params: IdParamsSchema,
+      querystring: StrictObject(PagingQuery),
+      response: { 200: Page(SessionHistoryEntrySchema), ...errorResponses(404) }
+    }
+  }, async (request) => service.history(request.params.id, principalOf(request), request.query))
 
   fastify.get('/v1/sessions/:id/events', {
     config: read,

@@ -18,6 +18,13 @@ const ComputerName = Type.String({
   description: 'A computer as `DOMAIN\\NAME`: NetBIOS name of 1–15 letters, digits, `-` or `_`.',
   examples: ['CONTOSO\\PC-0042']
 })
+/** A computer as API callers may name it: its id or `DOMAIN\\NAME`, checked at the edge (400 naming the field). */
+export const ComputerRef = Type.String({
+  maxLength: 300,
+  pattern: `^(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|${COMPUTER_NAME_PATTERN.slice(1, -1)})$`,
+  description: 'A computer: its id, or `DOMAIN\\NAME` (NetBIOS name of 1–15 letters, digits, `-` or `_`).',
+  examples: ['CONTOSO\\PC-0042']
+})
 const DisplayName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: 'No control characters (it reaches e-mail headers).' })
 const Description = Type.String({ maxLength: 1024 })
 const Email = Type.String({ format: 'email', maxLength: 254 })

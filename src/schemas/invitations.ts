@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { AccountName } from './directory.js'
+import { AccountName, ComputerRef } from './directory.js'
 import { CheckSchema, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
 const Mode = Type.Union([Type.Literal('view'), Type.Literal('control')], { description: '`view`: the expert may only view; `control`: view, and request control (granted only by the novice).' })
@@ -37,7 +37,7 @@ export const DeliveryCreatedSchema = Type.Object({
 })
 
 export const InvitationCreateSchema = StrictObject({
-  computer: Type.String({ minLength: 1, maxLength: 300, description: 'The novice\'s computer: its id, or `DOMAIN\\NAME`.' }),
+  computer: ComputerRef,
   novice: Type.Optional(AccountName),
   lifetime: Type.Optional(StrictObject({
     value: Type.Integer({ minimum: 1, maximum: 142560 }),
@@ -99,7 +99,13 @@ export const SessionSchema = Type.Object({
     acceptBy: Nullable(Timestamp)
   }, { description: 'What the novice\'s agent shows before the novice accepts or grants.' }),
   controlRequest: Nullable(Type.Object({ id: Type.String(), state: Type.String(), requestedAt: Timestamp, answerBy: Timestamp })),
-  securityEvents: Type.Array(Type.Object({ kind: Type.String(), occurredAt: Timestamp, details: Nullable(Type.Record(Type.String(), Type.Unknown())) })),
+  securityEvents: Type.Array(Type.Object({
+    kind: Type.String({ description: 'E.g. `ticket-reused`: the redeemed ticket was presented again.' }),
+    occurredAt: Timestamp,
+    lastOccurredAt: Timestamp,
+    count: Type.Integer({ minimum: 1, description: 'How often it happened: repeats (same kind, same details) are one entry.' }),
+    details: Nullable(Type.Record(Type.String(), Type.Unknown()))
+  }), { description: 'The 20 most recent distinct security events, repeats collapsed; every occurrence is in `GET /v1/sessions/{id}/history`.' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   acceptedAt: Nullable(Timestamp),

@@ -159,6 +159,8 @@ export class InvitationService {
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
+      // One spelling per ticket, before either path (the stored-hash lookup or full verification).
+      TicketService.requireCanonical(input.ticket)
       const known = this.recognized(input.ticket)
       const verified = known?.verified ?? await this.tickets.verify(input.ticket)
       const now = nowIso()
@@ -168,7 +170,7 @@ export class InvitationService {
       // A well-signed ticket whose invitation is gone was purged after it ended.
       if (!row || row.jti !== verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
       invitationId = row.id
-      this.requireOpen(row, expert)
+      this.requireOpen(row, caller)
       if (row.novice_id === expert.accountId) throw new AppError('EXPERT_REQUIRED', 'a novice cannot redeem their own invitation')
       if (row.password_hash !== null) await this.checkPassword(row, input.password, caller)
       const computer = this.repos.computers.get(row.computer_id)!
@@ -185,7 +187,7 @@ export class InvitationService {
         this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
         return id
       }).immediate()
-      if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, expert) // lost the race: say why
+      if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, caller) // lost the race: say why
       return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
     } catch (err) {
       this.refused('invitation.redeem', invitationId, caller.ctx, err)
@@ -203,7 +205,7 @@ export class InvitationService {
   }
 
   /** Throws the code for an invitation that is not open; a second redemption is also a security event on the session. */
-  private requireOpen (row: InvitationRow, expert: Extract<Principal, { kind: 'user' }>): void {
+  private requireOpen (row: InvitationRow, caller: Caller): void {
     switch (row.state) {
       case 'open': return
       case 'expired': throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
@@ -211,10 +213,10 @@ export class InvitationService {
       case 'locked': throw new AppError('INVITATION_LOCKED', 'too many wrong passwords: the invitation is locked and can only be revoked')
       case 'redeemed': {
         const sessionId = this.repos.sessions.idForInvitation(row.id)
-        const ctx = { actor: expert.name, actorTokenId: expert.tokenId, requestId: null }
+        const { ctx } = caller
         // Recorded on the session (its novice is told, and it is audited), or audited alone.
-        if (sessionId) this.sessionService.securityEvent(sessionId, 'ticket-reused', ctx, { expert: expert.name, invitationId: row.id })
-        else this.audit.record({ ...ctx, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { expert: expert.name } })
+        if (sessionId) this.sessionService.securityEvent(sessionId, 'ticket-reused', ctx, { expert: ctx.actor, invitationId: row.id })
+        else this.audit.record({ ...ctx, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { expert: ctx.actor } })
         throw new AppError('TICKET_ALREADY_REDEEMED', 'the ticket was already redeemed', { field: 'ticket' })
       }
     }

@@ -70,12 +70,14 @@ export class OfferService {
       if (!computer) {
         throw new AppError('POLICY_DENIED', `there is no computer ${input.computer} in the directory`, { checks: [{ rule: 'O6', passed: false, detail: `${input.computer} is not in the directory`, remedy: 'Add the computer to the directory' }] })
       }
-      this.rateLimit(computer, p.accountId)
+      // Decide first: a refusal is a 403 with its checks, and tells nothing of the offers waiting there.
+      // Only an allowed offer counts against, or is stopped by, the flood limits.
       const decision = offerDecision(this.facts(computer, p.name, input.expertComputer))
       if (!decision.allowed) {
         throw new AppError('POLICY_DENIED', `${p.name} may not offer help to ${computer.name}: ${decision.checks.filter((c) => !c.passed).map((c) => c.rule).join(', ')} failed`, { checks: decision.checks })
       }
       const novice = this.noviceFor(computer, input.novice)
+      this.rateLimit(computer, p.accountId)
       return this.db.transaction(() => {
         const id = this.sessions.open({ origin: 'offer', invitationId: null, computerId: computer.id, noviceId: novice.id, expertId: p.accountId, permittedMode: decision.permission!, expertTokenId: p.tokenId }, caller.ctx)
         this.audit.record({ ...caller.ctx, action: 'offer.create', target: `sessions/${id}`, outcome: 'success', details: { computer: computer.name, novice: novice.name, permission: decision.permission, rules: decision.checks.map((c) => c.rule) } })
@@ -96,7 +98,7 @@ export class OfferService {
   }
 
   private facts (computer: Computer, expertName: string, expertComputerName?: string): OfferFacts {
-    const account = expertName.includes('\\') ? this.repos.accounts.findByName(expertName) : undefined
+    const account = this.repos.accounts.findByName(expertName)
     const user = account?.kind === 'user' ? account : undefined
     const domain = this.repos.domains.get(this.repos.domains.findByName(computer.domain)!.id)!
     let expertComputer: OfferFacts['expertComputer']

@@ -15,6 +15,14 @@ import type { ActorContext } from './context.js'
 import { decideInvitation } from './invitation-decision.js'
 import type { PolicyService } from './policy-service.js'
 
+export interface SessionHistoryEntry {
+  id: number
+  type: string
+  occurredAt: string
+  actor: string
+  data: Record<string, unknown> | null
+}
+
 export interface SessionTimeouts {
   acceptTimeoutS: number
   controlRequestTimeoutS: number
@@ -52,8 +60,10 @@ export class SessionService {
 
   /** Opens a session awaiting the novice; call inside the caller's transaction (redemption, offer). */
   open (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], expertTokenId: string | null }, ctx: ActorContext): string {
-    const acceptDeadline = new Date(Date.now() + this.timeouts.acceptTimeoutS * 1000).toISOString()
-    const id = this.sessions.insert({ ...f, acceptDeadline })
+    // One reading of the clock: the deadline is exactly the accept timeout after creation.
+    const createdAt = Date.now()
+    const acceptDeadline = new Date(createdAt + this.timeouts.acceptTimeoutS * 1000).toISOString()
+    const id = this.sessions.insert({ ...f, createdAt: new Date(createdAt).toISOString(), acceptDeadline })
     this.event(id, 'session.created', ctx, { origin: f.origin, invitationId: f.invitationId, permittedMode: f.permittedMode, acceptBy: acceptDeadline })
     return id
   }
@@ -77,9 +87,21 @@ export class SessionService {
   }
 
   /** The stored events after `afterId`, for a party or an integration that may see the session. */
-  events (id: string, principal: Principal, afterId: number): { session: SessionRow, events: SessionEventRow[] } {
+  events (id: string, principal: Principal, afterId: number, limit?: number): { session: SessionRow, events: SessionEventRow[] } {
     const session = this.visible(id, principal)
-    return { session, events: this.sessions.events(id, afterId) }
+    return { session, events: this.sessions.events(id, afterId, limit) }
+  }
+
+  /** A page of the session's whole event history (transitions and every security event), oldest first. */
+  history (id: string, principal: Principal, query: { limit: number, cursor?: string | undefined }): PageOf<SessionHistoryEntry> {
+    const afterId = query.cursor === undefined ? 0 : Number(query.cursor)
+    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new AppError('VALIDATION_FAILED', 'query field cursor is not a cursor this service gave', { field: 'cursor' })
+    const { events } = this.events(id, principal, afterId, query.limit + 1)
+    const rows = events.slice(0, query.limit)
+    return {
+      items: rows.map((e) => ({ id: e.id, type: e.type, occurredAt: e.occurred_at, actor: e.actor, data: e.data ? JSON.parse(e.data) as Record<string, unknown> : null })),
+      nextCursor: events.length > query.limit ? String(rows[rows.length - 1]!.id) : null
+    }
   }
 
   /** The events after `afterId` that are committed: a stream never shows what could still be rolled back. */
@@ -270,7 +292,13 @@ export class SessionService {
         acceptBy: r.state === 'awaiting-novice' ? r.accept_deadline : null
       },
       controlRequest: pending ? { id: pending.id, state: pending.state, requestedAt: pending.requested_at, answerBy: pending.deadline } : null,
-      securityEvents: this.sessions.securityEvents(r.id).map((e) => ({ kind: e.type.replace(/^security\./, ''), occurredAt: e.occurred_at, details: e.data ? JSON.parse(e.data) as Record<string, unknown> : null })),
+      securityEvents: this.sessions.securitySummary(r.id).map((e) => ({
+        kind: e.type.replace(/^security\./, ''),
+        occurredAt: e.first_at,
+        lastOccurredAt: e.last_at,
+        count: e.count,
+        details: e.data ? JSON.parse(e.data) as Record<string, unknown> : null
+      })),
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       acceptedAt: r.accepted_at,

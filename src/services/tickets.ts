@@ -139,9 +139,7 @@ export class TicketService {
    * without `exp` unless told). Each failure has its own code.
    */
   async verify (ticket: string): Promise<VerifiedTicket> {
-    if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(ticket)) {
-      throw new AppError('TICKET_MALFORMED', 'the ticket is not a compact JWS (three base64url parts)', { field: 'ticket' })
-    }
+    TicketService.requireCanonical(ticket)
     let kid = ''
     try {
       const { payload, protectedHeader } = await jwtVerify(ticket, async (header) => {
@@ -181,6 +179,18 @@ export class TicketService {
     if (issued.notBefore.getTime() > now + tolerance || issued.expiresAt.getTime() <= now - tolerance) return false
     const row = this.keys.get(issued.kid)
     return row !== undefined && (row.retired_at === null || (row.max_expires_at !== null && row.max_expires_at > new Date(now).toISOString()))
+  }
+
+  /**
+   * Refuses anything but a compact JWS whose three parts are canonical
+   * base64url: no padding, and no set bits after the last whole byte. Without
+   * this, the final character of a part can be re-spelled (`A` for `B`) into
+   * the same bytes, and one ticket would have many accepted spellings.
+   */
+  static requireCanonical (ticket: unknown): asserts ticket is string {
+    if (typeof ticket !== 'string' || ticket.length > 8192 || !COMPACT_JWS.test(ticket) || !ticket.split('.').every(isCanonicalBase64url)) {
+      throw new AppError('TICKET_MALFORMED', 'the ticket is not a compact JWS (three canonical base64url parts)', { field: 'ticket' })
+    }
   }
 
   /** What a ticket is stored as: its SHA-256, base64url. */
@@ -275,6 +285,14 @@ function readClaims (ticket: unknown): { sub?: unknown, iss?: unknown, aud?: unk
   } catch {
     return undefined
   }
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+/** Whether a base64url string (alphabet already checked) is the one encoding of its bytes. */
+export function isCanonicalBase64url (part: string): boolean {
+  // A remainder of 1 character encodes no whole byte; 2 and 3 leave 4 and 2 unused bits, which must be zero.
+  return part.length % 4 !== 1 && Buffer.from(part, 'base64url').toString('base64url') === part
 }
 
 function base64url (value: object): string {

@@ -53,9 +53,19 @@ t.test('brute force: failed authentications beyond the limit get 429, and rotati
   const blocked = await attempt(99)
   t.match(blocked.json(), { code: 'AUTH_RATE_LIMITED' })
   t.ok(Number(blocked.headers['retry-after']) >= 1)
-  const good = await app.inject({ method: 'GET', url: '/v1/users', headers: { authorization: 'Bearer test-admin-token-0123456789abcdefghijklmnop' } })
-  t.equal(good.statusCode, 429, 'the address is blocked for the rest of the minute, even with a good token')
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'health stays reachable')
+})
+
+t.test('one failing client does not lock out everyone behind its address: a valid token always authenticates', async (t) => {
+  const { app, call } = await build(t, { RA_AUTH_FAILURE_LIMIT_PER_MINUTE: '5' })
+  const guess = (i: number) => app.inject({ method: 'GET', url: '/v1/users', headers: { authorization: `Bearer ra_guess${i}` } })
+  for (let i = 0; i < 5; i++) t.equal((await guess(i)).statusCode, 401)
+  t.equal((await guess(5)).statusCode, 429, 'the failures are throttled')
+  t.equal((await call('GET', '/v1/users')).statusCode, 200, 'a valid token from the same address still authenticates')
+  t.equal((await guess(6)).statusCode, 429, 'and does not reset the budget of the failures')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/users' })).statusCode, 429, 'no token at all is a failure too')
+  const audited = (await call('GET', '/v1/audit-events?action=auth.failure&limit=500')).json().items
+  t.equal(audited.length, 5, 'only the failures within the budget are audited one by one')
 })
 
 t.test('with RA_TRUST_PROXY set, the forwarded address is the client (so the limit follows it)', async (t) => {
@@ -78,15 +88,48 @@ t.test('brute force: redemption attempts beyond the limit get 429 per token, wha
   t.same(codes.slice(5), [429, 429, 429], 'then the limit')
 })
 
+t.test('brute force: redemption attempts are limited per client address too, whatever the token', async (t) => {
+  const w = await world(t, { RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '100', RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '6' })
+  const tokens = [w.bob, w.carol]
+  const codes: number[] = []
+  for (let i = 0; i < 8; i++) {
+    const res = await w.app.inject({ method: 'POST', url: '/v1/redemptions', headers: { authorization: `Bearer ${tokens[i % 2]}`, 'x-forwarded-for': `192.0.2.${i}` }, payload: { ticket: `a.b.c${i}` } })
+    codes.push(res.statusCode)
+    if (res.statusCode === 429) {
+      t.match(res.json(), { code: 'RATE_LIMITED', message: /from this address/ })
+      t.ok(Number(res.headers['retry-after']) >= 1, 'Retry-After')
+    }
+  }
+  t.same(codes, [422, 422, 422, 422, 422, 422, 429, 429], 'two tokens, one address: six attempts, then 429')
+  t.equal((await w.call('GET', '/v1/users')).statusCode, 200, 'other routes are not affected')
+})
+
 t.test('under pressure the service answers 503 at once, in the error shape, with Retry-After', async (t) => {
   const { call } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1' })
   let res: LightMyRequestResponse
   let tries = 0
-  // under-pressure samples memory on a timer: wait for its first sample, then every request is shed.
-  do res = await call('GET', '/v1/users'); while (res.statusCode !== 503 && ++tries < 200 && await new Promise((r) => setTimeout(r, 10)) === undefined)
+  // The monitor samples memory on a timer: wait for its first sample, then every request is shed.
+  do res = await call('GET', '/v1/users'); while (res.statusCode !== 503 && ++tries < 300 && await new Promise((r) => setTimeout(r, 10)) === undefined)
   t.match(res.json(), { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: /overloaded/ })
   t.equal(res.headers['retry-after'], '10')
   t.type(res.json().requestId, 'string')
+})
+
+t.test('load shedding tells strangers nothing of the figures, and never fails the liveness probe', async (t) => {
+  const { call, logs } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1', RA_MAX_RSS_BYTES: '1' })
+  let ready: LightMyRequestResponse
+  let tries = 0
+  do ready = await call('GET', '/readyz', undefined, null); while (ready.statusCode !== 503 && ++tries < 300 && await new Promise((r) => setTimeout(r, 10)) === undefined)
+  t.equal(ready.statusCode, 503, '/readyz says 503 under pressure: take the instance out of rotation')
+  const shed = await call('GET', '/v1/users', undefined, null)
+  t.equal(shed.statusCode, 503)
+  t.same(Object.keys(shed.json()).sort(), ['code', 'error', 'message', 'requestId', 'statusCode'])
+  t.equal(shed.json().message, 'the service is overloaded; retry shortly', 'a generic message')
+  t.notMatch(shed.body, /rss|heap|event.?loop|bytes/i, 'no figures in the body')
+  const live = await call('GET', '/healthz', undefined, null)
+  t.equal(live.statusCode, 200, '/healthz answers while the process can answer at all')
+  t.same(live.json(), { status: 'ok' })
+  t.match(logs.join(''), /"reason":"heap-used".*"heapUsedBytes":\d+/, 'the figures are in the log')
 })
 
 t.test('prototype poisoning is refused and changes nothing', async (t) => {

@@ -161,3 +161,51 @@ t.test('key rotation: old tickets still redeem until they expire; the JWKS shows
   })
   t.equal((await w.call('POST', '/v1/keys/rotate', undefined, w.alice)).statusCode, 403, 'administrators only')
 })
+
+t.test('S1: the computer is named by id or DOMAIN\\NAME, checked at the edge: an empty domain part is 400 naming the field, not a 500', async (t) => {
+  const w = await world(t)
+  for (const bad of ['\\PC-XP', 'CONTOSO\\', '\\', 'CONTOSO\\PC\\XP', 'CONTOSO\\PC-0123456789ABCDEF', 'not-an-id']) {
+    const res = await w.call('POST', '/v1/invitations', { computer: bad }, w.alice)
+    t.match(res.json(), { statusCode: 400, code: 'VALIDATION_FAILED', field: 'computer' }, JSON.stringify(bad))
+  }
+  t.same((await w.call('GET', '/v1/invitations', undefined, w.alice)).json().items, [], 'nothing was created')
+  t.equal((await w.call('POST', '/v1/invitations', { computer: w.pc10 }, w.alice)).statusCode, 201, 'by id')
+  t.equal((await w.call('POST', '/v1/invitations', { computer: 'contoso\\pc-10' }, w.alice)).statusCode, 201, 'by name, any case')
+})
+
+t.test('a replayed ticket (C1: the novice is told) is audited with its request id; repeats collapse into one entry with a count, and the full history pages', async (t) => {
+  const w = await world(t)
+  const { ticket } = await w.invite()
+  const session = (await w.redeem(ticket)).json()
+  const requestIds: string[] = []
+  for (let i = 0; i < 120; i++) {
+    const again = await w.redeem(ticket, undefined, i % 3 === 0 ? w.carol : w.bob)
+    t.equal(again.statusCode, 409)
+    requestIds.push(String(again.headers['x-request-id']))
+  }
+  const audited = (await w.call('GET', '/v1/audit-events?action=security.ticket-reused&limit=500')).json().items
+  t.equal(audited.length, 120)
+  t.same(audited.map((e: Json) => e.requestId).reverse(), requestIds, 'each with the request id of the replay')
+
+  const view = await w.call('GET', `/v1/sessions/${session.id}`, undefined, w.alice)
+  const events = view.json().securityEvents
+  t.equal(events.length, 2, 'one entry per expert, however many replays')
+  const byExpert = Object.fromEntries(events.map((e: Json) => [e.details.expert, e]))
+  t.match(byExpert['CONTOSO\\carol'], { kind: 'ticket-reused', count: 40 })
+  t.match(byExpert['CONTOSO\\bob'], { kind: 'ticket-reused', count: 80 })
+  t.ok(byExpert['CONTOSO\\bob'].occurredAt <= byExpert['CONTOSO\\bob'].lastOccurredAt, 'first and last time')
+  t.ok(view.body.length < 2000, `the session view stays small (${view.body.length} bytes)`)
+
+  const history: Json[] = []
+  let cursor: string | null = null
+  do {
+    const page: Json = (await w.call('GET', `/v1/sessions/${session.id}/history?limit=50${cursor ? `&cursor=${cursor}` : ''}`, undefined, w.alice)).json()
+    history.push(...page.items)
+    cursor = page.nextCursor
+  } while (cursor !== null)
+  t.equal(history.filter((e) => e.type === 'security.ticket-reused').length, 120, 'every replay is in the history')
+  t.equal(history[0].type, 'session.created', 'oldest first')
+  t.ok(history.every((e, i) => i === 0 || e.id > history[i - 1].id), 'in id order')
+  t.equal((await w.call('GET', `/v1/sessions/${session.id}/history`, undefined, w.carol)).statusCode, 404, 'not for strangers')
+  t.match((await w.call('GET', `/v1/sessions/${session.id}/history?cursor=x`, undefined, w.alice)).json(), { statusCode: 400, field: 'cursor' })
+})

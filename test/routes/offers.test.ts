@@ -98,7 +98,7 @@ t.test('O4 over HTTP: same domain, trusted (CONTOSO trusts FABRIKAM), and trust 
 t.test('unknown experts and computers are refusals, not errors; offers are audited with their rule ids', async (t) => {
   const w = await setup(t)
   t.match(await w.check('CONTOSO\\nobody', 'CONTOSO\\PC-XP'), { allowed: false, checks: [{ rule: 'O1', passed: true }, { rule: 'S7' }, { rule: 'O2', passed: false, detail: /not a user/ }] })
-  t.match(await w.check('not even a name', 'CONTOSO\\PC-XP'), { allowed: false })
+  t.match(await w.check('not even a name', 'CONTOSO\\PC-XP'), { statusCode: 400, code: 'VALIDATION_FAILED', field: 'expert' })
   t.match((await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-GONE')).json(), { statusCode: 403, code: 'POLICY_DENIED', checks: [{ passed: false, detail: /not in the directory/ }] })
   t.equal((await w.call('GET', '/v1/computers/00000000-0000-4000-8000-000000000000/offer-check?expert=CONTOSO%5Cbob')).statusCode, 404)
   await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-XP')
@@ -135,4 +135,35 @@ t.test('readiness reports each prerequisite with the seed\'s exact entry as reme
   t.ok(remedies.includes('In Windows Firewall: Standard Profile, add to "Define program exceptions": %WINDIR%\\PCHealth\\HelpCtr\\Binaries\\Helpctr.exe:*:Enabled:Remote Assistance – Windows Messenger and Voice'))
   t.match((await w.call('GET', `/v1/computers/${w.computers['CONTOSO\\PC-10']}/readiness`)).json(), { ready: true, warnings: [] })
   t.equal((await w.call('GET', `/v1/computers/${w.computers['CONTOSO\\PC-10']}/readiness`, undefined, w.tokens['CONTOSO\\alice'])).statusCode, 403, 'for administrators')
+})
+
+t.test('O2 and O4 are decided before the flood limits: a refused expert gets 403 with its checks, never 429, and learns nothing of the offers waiting', async (t) => {
+  const w = await setup(t, { RA_OFFER_MAX_PENDING_PER_COMPUTER: '3', RA_OFFER_MAX_PER_EXPERT_PER_HOUR: '100' })
+  for (let i = 0; i < 3; i++) t.equal((await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-XP')).statusCode, 201)
+  t.equal((await w.offer('FABRIKAM\\dave', 'CONTOSO\\PC-XP')).statusCode, 429, 'an allowed expert is stopped by the limit')
+
+  // LITWARE is not trusted by CONTOSO (O4); carol is not a helper (O2).
+  for (const [expert, rule] of [['LITWARE\\erin', 'O4'], ['CONTOSO\\carol', 'O2']] as const) {
+    const refused = await w.offer(expert, 'CONTOSO\\PC-XP')
+    t.equal(refused.statusCode, 403, `${expert}: 403, not 429`)
+    t.match(refused.json(), { code: 'POLICY_DENIED', checks: [{ rule: 'O1', passed: true }] })
+    t.ok(refused.json().checks.some((c: Json) => c.rule === rule && c.passed === false), `${expert}: ${rule} failed`)
+    t.notMatch(refused.body, /waiting|already has|OFFER_RATE_LIMITED/, 'nothing about the offers waiting there')
+    t.equal((await w.check(expert, 'CONTOSO\\PC-XP')).allowed, false, 'offer-check agrees')
+  }
+  t.equal((await w.check('FABRIKAM\\dave', 'CONTOSO\\PC-XP')).allowed, true, 'offer-check agrees for the allowed one')
+})
+
+t.test('O6: computer names are checked at the edge: an empty domain part is 400 naming the field, not a 500', async (t) => {
+  const w = await setup(t)
+  for (const bad of ['\\PC-XP', 'CONTOSO\\', '\\', 'CONTOSO\\PC\\XP', 'PC-XP', 'CONTOSO\\PC XP']) {
+    const a = await w.offer('CONTOSO\\bob', bad)
+    t.match(a.json(), { statusCode: 400, code: 'VALIDATION_FAILED', field: 'computer' }, `computer ${JSON.stringify(bad)}`)
+    const b = await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-XP', { expertComputer: bad })
+    t.match(b.json(), { statusCode: 400, code: 'VALIDATION_FAILED', field: 'expertComputer' }, `expertComputer ${JSON.stringify(bad)}`)
+    const c = await w.call('GET', `/v1/computers/${w.computers['CONTOSO\\PC-XP']}/offer-check?expert=CONTOSO%5Cbob&expertComputer=${encodeURIComponent(bad)}`)
+    t.match(c.json(), { statusCode: 400, field: 'expertComputer' })
+  }
+  t.match(await w.check('\\bob', 'CONTOSO\\PC-XP'), { statusCode: 400, code: 'VALIDATION_FAILED', field: 'expert' })
+  t.equal((await w.offer('CONTOSO\\bob', w.computers['CONTOSO\\PC-XP']!)).statusCode, 201, 'an id still names a computer')
 })

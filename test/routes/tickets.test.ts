@@ -210,3 +210,40 @@ t.test('redemption recognises an issued ticket by its stored hash; without the h
   const altered = `${h}.${p}.${s.slice(0, -2)}${s.at(-2) === 'A' ? 'B' : 'A'}${s.at(-1)}`
   t.equal((await again.redeem(altered)).statusCode, 422)
 })
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Every other spelling of a base64url string that decodes to the same bytes (its last character's unused bits set). */
+function respellings (part: string): string[] {
+  const unused = part.length % 4 === 2 ? 4 : part.length % 4 === 3 ? 2 : 0
+  const index = B64URL.indexOf(part.at(-1)!)
+  const out: string[] = []
+  for (let low = 0; low < 1 << unused; low++) {
+    const spelled = part.slice(0, -1) + B64URL[(index & ~((1 << unused) - 1)) | low]
+    if (spelled !== part) out.push(spelled)
+  }
+  return out
+}
+
+t.test('a ticket has exactly one spelling: other base64url spellings of the same bytes are TICKET_MALFORMED, by stored hash and by signature alike', async (t) => {
+  const w = await world(t)
+  const hashed = await w.invite()
+  const unhashed = await w.invite()
+  // Without its stored hash, an invitation's ticket is checked by signature (the path rows from before the hash take).
+  const db = new Database(w.config.databaseFile)
+  db.prepare('UPDATE invitations SET ticket_hash = NULL WHERE id = ?').run(unhashed.invitation.id)
+  db.close()
+  for (const { ticket, invitation } of [hashed, unhashed]) {
+    const spellings = parts(ticket).flatMap((part, i) => respellings(part).map((r) => { const p = [...parts(ticket)]; p[i] = r; return p.join('.') }))
+    t.ok(spellings.length >= 15, `${spellings.length} other spellings (the signature's last character alone has 15)`)
+    for (const spelled of spellings) {
+      t.same(spelled.split('.').map((x) => Buffer.from(x, 'base64url')), parts(ticket).map((x) => Buffer.from(x, 'base64url')), 'the same bytes')
+      const res = await w.redeem(spelled)
+      t.match(res.json(), { statusCode: 422, code: 'TICKET_MALFORMED', field: 'ticket' })
+      await t.rejects(w.app.services.tickets.verify(spelled), { code: 'TICKET_MALFORMED' }, 'verify() refuses it too')
+    }
+    t.equal((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json().state, 'open', 'the invitation is untouched')
+    t.equal((await w.redeem(ticket)).statusCode, 201, 'the genuine spelling redeems')
+  }
+  t.match((await w.redeem(`${parts(hashed.ticket)[0]}=.${parts(hashed.ticket)[1]}.${parts(hashed.ticket)[2]}`)).json(), { code: 'TICKET_MALFORMED' }, 'padding is not base64url')
+})
