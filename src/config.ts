@@ -38,7 +38,7 @@ export const ConfigSchema = Type.Object({
   RA_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute to /v1 per API token (per client address without one); 429 with Retry-After beyond.' }),
   RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Redemption attempts per minute per token (ticket and password guessing).' }),
   RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'Redemption attempts per minute per client address, whatever the token (guessing with many tokens); higher than the per-token limit, because many experts may share one address.' }),
-  RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Failed authentications per minute per client address; beyond, every /v1 request from it gets 429 until the minute is over.' }),
+  RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Failed authentications per minute per client address; beyond, failing attempts from it get 429 until the minute is over (a valid token still authenticates).' }),
   RA_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'Answer 503 at once while the event loop lags more than this (0: off).' }),
   RA_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the V8 heap uses more than this (0: off).' }),
   RA_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the process\'s resident memory exceeds this (0: off).' }),
