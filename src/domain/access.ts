@@ -1,5 +1,19 @@
-import type { ErrorCode } from '../errors.js'
-import type { Scope } from '../schemas/tokens.js'
+/**
+ * What an integration's token may do. Administrators may do everything;
+ * directory users act as themselves (their rights come from the directory and policy).
+ */
+export const SCOPES = [
+  'directory:read',
+  'directory:write',
+  'policies:read',
+  'policies:write',
+  'invitations:read',
+  'invitations:write',
+  'sessions:read',
+  'sessions:write',
+  'audit:read'
+] as const
+export type Scope = (typeof SCOPES)[number]
 
 /** Who is calling, as established from the bearer token. */
 export type Principal =
@@ -20,7 +34,7 @@ export interface RouteAccess {
 
 export type AccessDecision =
   | { allowed: true }
-  | { allowed: false, code: ErrorCode, reason: string }
+  | { allowed: false, code: 'ADMIN_REQUIRED' | 'INSUFFICIENT_SCOPE', reason: string }
 
 export function authorize (principal: Principal, access: RouteAccess): AccessDecision {
   switch (principal.kind) {

@@ -1,4 +1,4 @@
-import type { Firewall } from '../schemas/directory.js'
+import type { Firewall } from './computer.js'
 import { offerInForceDecision, type Check, type Decision } from './decisions.js'
 import { nameKey } from './names.js'
 import { PLATFORMS, type Platform } from './platforms.js'

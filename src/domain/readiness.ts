@@ -1,4 +1,4 @@
-import type { Firewall } from '../schemas/directory.js'
+import type { Firewall } from './computer.js'
 import { parsePortException, parseProgramException, type FirewallProfile } from './firewall.js'
 import { PLATFORMS, type Platform } from './platforms.js'
 import type { Check } from './decisions.js'

@@ -1,4 +1,4 @@
-import type { ControlPanel } from '../schemas/directory.js'
+import type { ControlPanel } from './computer.js'
 import { PLATFORMS, type Platform, type PlatformFamily } from './platforms.js'
 import type { ControlPermission, EmailMethod, PolicySettings, SettingState, TicketTime } from './policy.js'
 

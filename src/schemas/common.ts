@@ -6,6 +6,16 @@ export const StrictObject = <T extends TProperties>(properties: T, options: Obje
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
+/** Whether two types are the same, optional properties included. */
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+
+/**
+ * A schema for a type the domain owns: the wire format follows the domain. It
+ * compiles only when the schema's static type is exactly `T`, so the two cannot drift:
+ * `follows<Firewall>()(StrictObject({ … }))`.
+ */
+export const follows = <T>() => <S extends TSchema>(schema: S & (Same<Static<S>, T> extends true ? unknown : never)): S => schema
+
 export const CheckSchema = Type.Object({
   rule: Type.String({ description: 'The SPEC.md rule id (S1…, C1…, O1…, F1…).', examples: ['O11'] }),
   passed: Type.Boolean(),

@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ACCOUNT_NAME_PATTERN, COMPUTER_NAME_PATTERN, DOMAIN_NAME_PATTERN } from '../domain/names.js'
+import type { ControlPanel, Firewall, FirewallProfile } from '../domain/computer.js'
 import { PLATFORM_IDS } from '../domain/platforms.js'
-import { Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
+import type { TicketTime } from '../domain/policy.js'
+import { follows, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
 const DomainName = Type.String({
   pattern: DOMAIN_NAME_PATTERN,
@@ -81,7 +83,7 @@ export const GroupSchema = Type.Object({
 }, { title: 'Group' })
 
 // Computers ------------------------------------------------------------------------------
-const FirewallProfileSchema = StrictObject({
+const FirewallProfileSchema = follows<FirewallProfile>()(StrictObject({
   enabled: Type.Optional(Type.Boolean({ default: true, description: 'Whether Windows Firewall is on in this profile.' })),
   programExceptions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
     maxItems: 256,
@@ -94,25 +96,24 @@ const FirewallProfileSchema = StrictObject({
     examples: [['135:TCP:*:Enabled:Offer Remote Assistance']]
   })),
   allowRemoteDesktopException: Type.Optional(Type.Boolean({ description: 'The *Windows Firewall: Allow Remote Desktop Exception* setting.' }))
-})
-export const FirewallSchema = StrictObject({
+}))
+export const FirewallSchema = follows<Firewall>()(StrictObject({
   domain: Type.Optional(FirewallProfileSchema),
   standard: Type.Optional(FirewallProfileSchema),
   private: Type.Optional(FirewallProfileSchema),
   public: Type.Optional(FirewallProfileSchema)
-}, { description: 'Windows Firewall configuration per profile (XP SP2/2003: domain, standard; Vista and later: domain, private, public). A profile not described is unknown.' })
-export type Firewall = Static<typeof FirewallSchema>
+}, { description: 'Windows Firewall configuration per profile (XP SP2/2003: domain, standard; Vista and later: domain, private, public). A profile not described is unknown.' }))
+export type { ControlPanel, Firewall }
 
-export const TicketTimeSchema = StrictObject({
+export const TicketTimeSchema = follows<TicketTime>()(StrictObject({
   value: Type.Integer({ minimum: 1, maximum: 99 }),
   unit: Type.Union([Type.Literal('minutes'), Type.Literal('hours'), Type.Literal('days')])
-})
-export const ControlPanelSchema = StrictObject({
+}))
+export const ControlPanelSchema = follows<ControlPanel>()(StrictObject({
   remoteAssistanceEnabled: Type.Boolean({ description: '*Allow Remote Assistance invitations to be sent from this computer*.' }),
   allowRemoteControl: Type.Boolean({ description: '*Allow this computer to be controlled remotely*.' }),
   maxInvitationTime: TicketTimeSchema
-}, { description: 'The computer\'s own Control Panel Remote Assistance settings; null when none are recorded (the platform defaults then apply).' })
-export type ControlPanel = Static<typeof ControlPanelSchema>
+}, { description: 'The computer\'s own Control Panel Remote Assistance settings; null when none are recorded (the platform defaults then apply).' }))
 
 const computerFields = {
   platform: Nullable(Type.Union(PLATFORM_IDS.map((p) => Type.Literal(p)), { description: 'Windows platform; null when unknown.' })),

@@ -1,23 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { SCOPES, type Scope } from '../domain/access.js'
 import { AccountName } from './directory.js'
 import { Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
-/**
- * What an integration's token may do. Administrators may do everything;
- * directory users act as themselves (their rights come from the directory and policy).
- */
-export const SCOPES = [
-  'directory:read',
-  'directory:write',
-  'policies:read',
-  'policies:write',
-  'invitations:read',
-  'invitations:write',
-  'sessions:read',
-  'sessions:write',
-  'audit:read'
-] as const
-export type Scope = (typeof SCOPES)[number]
+export type { Scope }
 export const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)))
 
 const IntegrationName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'Service account name: lower-case letters, digits, `.`, `_`, `-`.', examples: ['servicenow'] })
