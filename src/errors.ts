@@ -119,3 +119,10 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: string): AppError =>
   new AppError('NOT_FOUND', `${what} ${JSON.stringify(id)} does not exist`)
+
+/** A JSON pointer from a validator, as the `field` of an error: `/members/2/name` → `members[2].name`. */
+export function fieldPath (instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  if (extra !== undefined) parts.push(extra)
+  return parts.reduce((path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part, '')
+}

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { actorName, authorize, type Principal, type RouteAccess } from '../domain/access.js'
 import { AppError } from '../errors.js'
 import type { ActorContext } from '../services/context.js'
-import { WindowLimiter } from '../services/window-limiter.js'
+import { WindowLimiter } from './window-limiter.js'
 import { sendError } from './errors.js'
 
 declare module 'fastify' {

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { CommitFailedError } from '../db/group-commit.js'
-import { AppError, reasonPhrase, type ErrorCode } from '../errors.js'
+import { AppError, fieldPath, reasonPhrase, type ErrorCode } from '../errors.js'
 import type { ErrorBody } from '../schemas/common.js'
 
 interface AjvError {
@@ -12,12 +12,6 @@ interface AjvError {
   parentSchema?: { description?: string }
 }
 
-/** `/members/2/name` → `members[2].name` */
-export function fieldPath (instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-  if (extra !== undefined) parts.push(extra)
-  return parts.reduce((path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part, '')
-}
 
 function fromValidation (error: FastifyError): AppError {
   const [first] = (error.validation ?? []) as unknown as AjvError[]

@@ -4,7 +4,7 @@ import { editorOf, principalOf } from '../plugins/auth.js'
 import { AppError } from '../errors.js'
 import { sendError } from '../plugins/errors.js'
 import { rateKey } from '../plugins/security.js'
-import { WindowLimiter } from '../services/window-limiter.js'
+import { WindowLimiter } from '../plugins/window-limiter.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
 import { DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
 
