@@ -126,3 +126,12 @@ export function fieldPath (instancePath: string, extra?: string): string {
   if (extra !== undefined) parts.push(extra)
   return parts.reduce((path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part, '')
 }
+
+/**
+ * A policy refusal: 403 POLICY_DENIED carrying every check of the decision;
+ * the message names `what` was refused and each failing rule with its detail.
+ */
+export function policyDenied (what: string, checks: Check[]): AppError {
+  const failing = checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')
+  return new AppError('POLICY_DENIED', failing ? `${what}: ${failing}` : what, { checks })
+}

@@ -83,10 +83,3 @@ export function migrate (db: Db, dir: string): MigrationResult {
   })
   return run.immediate()
 }
-
-/** Whether every migration file is applied (for /readyz). */
-export function isMigrated (db: Db, dir: string): boolean {
-  const files = readMigrations(dir)
-  const row = db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }
-  return row.n === files.length
-}

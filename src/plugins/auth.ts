@@ -28,7 +28,7 @@ export function actorContext (request: FastifyRequest): ActorContext {
 }
 
 /** The principal and audit context together, for services that decide per principal (O11). */
-export function editorOf (request: FastifyRequest): { principal: Principal, ctx: ActorContext } {
+export function callerOf (request: FastifyRequest): { principal: Principal, ctx: ActorContext } {
   return { principal: principalOf(request), ctx: actorContext(request) }
 }
 

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import type { Group, User } from '../schemas/directory.js'
-import { decodeCursor, pageOf, placeholders, type PageOf } from './paging.js'
+import { decodeCursor, pageOf, placeholders, type PageOf, whereOf } from './paging.js'
 
 export type AccountKind = 'user' | 'group'
 
@@ -126,12 +126,12 @@ export class AccountsRepository {
   }
 
   private list<T> (kind: AccountKind, query: ListQuery, map: (rows: AccountRow[]) => T[]): PageOf<T> {
-    const where = ['a.kind = ?']
-    const args: Array<string | number> = [kind]
-    if (query.domain !== undefined) { where.push('d.name_key = ?'); args.push(nameKey(query.domain)) }
-    const cursor = decodeCursor(query.cursor, 3)
-    if (cursor) { where.push('(d.name_key, a.name_key, a.id) > (?, ?, ?)'); args.push(...cursor) }
-    const rows = this.db.prepare(`${SELECT} WHERE ${where.join(' AND ')} ORDER BY d.name_key, a.name_key, a.id LIMIT ?`)
+    const { where, args } = whereOf([
+      ['a.kind = ?', kind],
+      ['d.name_key = ?', query.domain && nameKey(query.domain)],
+      ['(d.name_key, a.name_key, a.id) > (?, ?, ?)', decodeCursor(query.cursor, 3)]
+    ])
+    const rows = this.db.prepare(`${SELECT} ${where} ORDER BY d.name_key, a.name_key, a.id LIMIT ?`)
       .all(...args, query.limit + 1) as AccountRow[]
     return pageOf(rows, query.limit, (r) => [r.domain_key, r.name_key, r.id], map)
   }

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import type { AuditEvent, AuditQueryType } from '../schemas/audit.js'
-import { decodeCursor, pageOf, type PageOf } from './paging.js'
+import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
 export interface AuditRecord {
   actor: string
@@ -49,21 +49,15 @@ export class AuditRepository {
 
   /** Newest first. */
   list (query: AuditQueryType): PageOf<AuditEvent> {
-    const where: string[] = []
-    const args: Array<string | number> = []
-    const filters: Array<[string, string | undefined]> = [
+    const cursor = decodeCursor(query.cursor, 1)
+    const { where, args } = whereOf([
       ['actor = ?', query.actor], ['action = ?', query.action], ['target = ?', query.target],
       ['outcome = ?', query.outcome],
       ['occurred_at >= ?', query.from && new Date(query.from).toISOString()],
-      ['occurred_at < ?', query.to && new Date(query.to).toISOString()]
-    ]
-    for (const [clause, value] of filters) {
-      if (value !== undefined) { where.push(clause); args.push(value) }
-    }
-    const cursor = decodeCursor(query.cursor, 1)
-    if (cursor) { where.push('id < ?'); args.push(Number(cursor[0])) }
-    const rows = this.db.prepare(`SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1) as AuditRow[]
+      ['occurred_at < ?', query.to && new Date(query.to).toISOString()],
+      ['id < ?', cursor && Number(cursor[0])]
+    ])
+    const rows = this.db.prepare(`SELECT * FROM audit_events ${where} ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1) as AuditRow[]
     return pageOf(rows, query.limit, (r) => [r.id], (page) => page.map(toEvent))
   }
 }

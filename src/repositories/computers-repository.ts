@@ -6,7 +6,7 @@ import { nameKey, splitQualifiedName } from '../domain/names.js'
 import type { Platform } from '../domain/platforms.js'
 import type { Computer, ControlPanel, Firewall } from '../schemas/directory.js'
 import { groupBy, type ListQuery } from './accounts-repository.js'
-import { decodeCursor, pageOf, placeholders, type PageOf } from './paging.js'
+import { decodeCursor, pageOf, placeholders, type PageOf, whereOf } from './paging.js'
 
 /** The computer's member lists, by the role the account plays there. */
 export const COMPUTER_ROLES = {
@@ -112,12 +112,11 @@ export class ComputersRepository {
   }
 
   list (query: ListQuery): PageOf<Computer> {
-    const where: string[] = []
-    const args: Array<string | number> = []
-    if (query.domain !== undefined) { where.push('d.name_key = ?'); args.push(nameKey(query.domain)) }
-    const cursor = decodeCursor(query.cursor, 3)
-    if (cursor) { where.push('(d.name_key, c.name_key, c.id) > (?, ?, ?)'); args.push(...cursor) }
-    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    const { where, args } = whereOf([
+      ['d.name_key = ?', query.domain && nameKey(query.domain)],
+      ['(d.name_key, c.name_key, c.id) > (?, ?, ?)', decodeCursor(query.cursor, 3)]
+    ])
+    const rows = this.db.prepare(`${SELECT} ${where}
       ORDER BY d.name_key, c.name_key, c.id LIMIT ?`).all(...args, query.limit + 1) as ComputerRow[]
     return pageOf(rows, query.limit, (r) => [r.domain_key, r.name_key, r.id], (page) => this.toComputers(page))
   }

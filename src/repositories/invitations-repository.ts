@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js'
 import type { Invitation } from '../schemas/invitations.js'
-import { decodeCursor, pageOf, type PageOf } from './paging.js'
+import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
 export interface InvitationRow {
   id: string
@@ -61,13 +61,11 @@ export class InvitationsRepository {
 
   /** Newest first. */
   list (query: { limit: number, cursor?: string | undefined, noviceId?: string | undefined, computerId?: string | undefined, state?: string | undefined }): PageOf<InvitationRow> {
-    const where: string[] = []
-    const args: Array<string | number> = []
-    const filters: Array<[string, string | undefined]> = [['i.novice_id = ?', query.noviceId], ['i.computer_id = ?', query.computerId], ['i.state = ?', query.state]]
-    for (const [clause, value] of filters) if (value !== undefined) { where.push(clause); args.push(value) }
-    const cursor = decodeCursor(query.cursor, 2)
-    if (cursor) { where.push('(i.created_at, i.id) < (?, ?)'); args.push(...cursor) }
-    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`)
+    const { where, args } = whereOf([
+      ['i.novice_id = ?', query.noviceId], ['i.computer_id = ?', query.computerId], ['i.state = ?', query.state],
+      ['(i.created_at, i.id) < (?, ?)', decodeCursor(query.cursor, 2)]
+    ])
+    const rows = this.db.prepare(`${SELECT} ${where} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`)
       .all(...args, query.limit + 1) as InvitationRow[]
     return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }

@@ -28,3 +28,16 @@ export function pageOf<R, T> (rows: R[], limit: number, keyOf: (row: R) => Reado
 
 /** `?, ?, ?` for an IN list. */
 export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')
+
+type SqlValue = string | number
+/** A condition and its `?` arguments; left out when the arguments are undefined (a filter not given). */
+export type Condition = readonly [clause: string, args: SqlValue | readonly SqlValue[] | null | undefined]
+
+/** `WHERE a AND b …` of the conditions that apply, and their arguments in order (`''` when none applies). */
+export function whereOf (conditions: readonly Condition[]): { where: string, args: SqlValue[] } {
+  const used = conditions.filter(([, args]) => args !== undefined && args !== null)
+  return {
+    where: used.length === 0 ? '' : `WHERE ${used.map(([clause]) => clause).join(' AND ')}`,
+    args: used.flatMap(([, args]) => (Array.isArray(args) ? args : [args]) as SqlValue[])
+  }
+}

@@ -2,7 +2,7 @@ import { newId } from '../db/ids.js'
 import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import type { SessionStateName } from '../domain/session-machine.js'
-import { decodeCursor, pageOf, type PageOf } from './paging.js'
+import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
 export interface SessionRow {
   id: string
@@ -89,13 +89,12 @@ export class SessionsRepository {
 
   /** Newest first; `accountId` limits to sessions where it is the novice or the expert. */
   list (query: { limit: number, cursor?: string | undefined, accountId?: string | undefined, state?: string | undefined }): PageOf<SessionRow> {
-    const where: string[] = []
-    const args: Array<string | number> = []
-    if (query.accountId !== undefined) { where.push('(s.novice_id = ? OR s.expert_id = ?)'); args.push(query.accountId, query.accountId) }
-    if (query.state !== undefined) { where.push('s.state = ?'); args.push(query.state) }
-    const cursor = decodeCursor(query.cursor, 2)
-    if (cursor) { where.push('(s.created_at, s.id) < (?, ?)'); args.push(...cursor) }
-    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`)
+    const { where, args } = whereOf([
+      ['(s.novice_id = ? OR s.expert_id = ?)', query.accountId === undefined ? undefined : [query.accountId, query.accountId]],
+      ['s.state = ?', query.state],
+      ['(s.created_at, s.id) < (?, ?)', decodeCursor(query.cursor, 2)]
+    ])
+    const rows = this.db.prepare(`${SELECT} ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`)
       .all(...args, query.limit + 1) as SessionRow[]
     return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }
@@ -133,12 +132,13 @@ export class SessionsRepository {
 
   /** Live sessions, optionally only those touching an account, a token or an invitation. */
   live (filter: { accountId?: string, tokenId?: string, invitationId?: string } = {}): SessionRow[] {
-    const where = [`s.state IN ${LIVE}`]
-    const args: string[] = []
-    if (filter.accountId !== undefined) { where.push('(s.novice_id = ? OR s.expert_id = ?)'); args.push(filter.accountId, filter.accountId) }
-    if (filter.tokenId !== undefined) { where.push('s.expert_token_id = ?'); args.push(filter.tokenId) }
-    if (filter.invitationId !== undefined) { where.push('s.invitation_id = ?'); args.push(filter.invitationId) }
-    return this.db.prepare(`${SELECT} WHERE ${where.join(' AND ')}`).all(...args) as SessionRow[]
+    const { where, args } = whereOf([
+      [`s.state IN ${LIVE}`, []],
+      ['(s.novice_id = ? OR s.expert_id = ?)', filter.accountId === undefined ? undefined : [filter.accountId, filter.accountId]],
+      ['s.expert_token_id = ?', filter.tokenId],
+      ['s.invitation_id = ?', filter.invitationId]
+    ])
+    return this.db.prepare(`${SELECT} ${where}`).all(...args) as SessionRow[]
   }
 
   appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null): number {

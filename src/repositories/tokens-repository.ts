@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js'
 import { directoryCache } from '../db/directory-cache.js'
 import type { Scope, TokenInfo } from '../schemas/tokens.js'
-import { decodeCursor, pageOf, type PageOf } from './paging.js'
+import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
 export type TokenSource = TokenInfo['source']
 
@@ -82,12 +82,11 @@ export class TokensRepository {
 
   /** Oldest first. */
   list (query: { limit: number, cursor?: string | undefined, includeRevoked: boolean }): PageOf<TokenRow> {
-    const where: string[] = []
-    const args: Array<string | number> = []
-    if (!query.includeRevoked) where.push('t.revoked_at IS NULL')
-    const cursor = decodeCursor(query.cursor, 2)
-    if (cursor) { where.push('(t.created_at, t.id) > (?, ?)'); args.push(...cursor) }
-    const rows = this.db.prepare(`${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    const { where, args } = whereOf([
+      ['t.revoked_at IS NULL', query.includeRevoked ? undefined : []],
+      ['(t.created_at, t.id) > (?, ?)', decodeCursor(query.cursor, 2)]
+    ])
+    const rows = this.db.prepare(`${SELECT} ${where}
       ORDER BY t.created_at, t.id LIMIT ?`).all(...args, query.limit + 1) as TokenRow[]
     return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { editorOf, principalOf } from '../plugins/auth.js'
+import { callerOf, principalOf } from '../plugins/auth.js'
 import { AppError } from '../errors.js'
 import { sendError } from '../plugins/errors.js'
 import { rateKey } from '../plugins/security.js'
@@ -29,7 +29,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       response: { 201: InvitationCreatedSchema, ...errorResponses(413, 422) }
     }
   }, async (request, reply) => {
-    const created = await service.create(request.body, editorOf(request))
+    const created = await service.create(request.body, callerOf(request))
     return reply.code(201).header('cache-control', NO_STORE).send(created)
   })
 
@@ -46,7 +46,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
   fastify.delete('/v1/invitations/:id', {
     config: { access: { scope: 'invitations:write', users: true } },
     schema: { tags, summary: 'Revoke an open or locked invitation', params: IdParamsSchema, response: { 200: InvitationSchema, ...errorResponses(404, 409) } }
-  }, async (request) => service.revoke(request.params.id, editorOf(request)))
+  }, async (request) => service.revoke(request.params.id, callerOf(request)))
 
   fastify.post('/v1/invitations/:id/deliveries', {
     config: { access: { scope: 'invitations:write', users: true } },
@@ -58,7 +58,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       response: { 201: DeliveryCreatedSchema, ...errorResponses(404, 409, 413, 422) }
     }
   }, async (request, reply) => {
-    const created = await fastify.services.deliveries.deliver(request.params.id, request.body, editorOf(request))
+    const created = await fastify.services.deliveries.deliver(request.params.id, request.body, callerOf(request))
     fastify.services.outbox?.kick()
     return reply.code(201).header('cache-control', NO_STORE).send(created)
   })
@@ -82,7 +82,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       body: RedemptionSchema,
       response: { 201: SessionSchema, ...errorResponses(409, 410, 422, 423) }
     }
-  }, async (request, reply) => reply.code(201).header('cache-control', NO_STORE).send(await service.redeem(request.body, editorOf(request))))
+  }, async (request, reply) => reply.code(201).header('cache-control', NO_STORE).send(await service.redeem(request.body, callerOf(request))))
 
   fastify.post('/v1/keys/rotate', {
     config: { access: { scope: null } },
@@ -91,7 +91,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       summary: 'Rotate the ticket-signing key: the old key keeps verifying until its tickets expire',
       response: { 200: Type.Object({ kid: Type.String(), retired: Type.Array(Type.String()) }), ...errorResponses() }
     }
-  }, async (request) => fastify.services.tickets.rotate(editorOf(request).ctx))
+  }, async (request) => fastify.services.tickets.rotate(callerOf(request).ctx))
 
   fastify.get('/.well-known/jwks.json', {
     schema: {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { editorOf } from '../plugins/auth.js'
+import { callerOf } from '../plugins/auth.js'
 import { CheckSchema, IdParamsSchema, Nullable, StrictObject, errorResponses } from '../schemas/common.js'
 import { AccountName, ComputerRef } from '../schemas/directory.js'
 import { SessionSchema } from '../schemas/invitations.js'
@@ -26,7 +26,7 @@ const offers: FastifyPluginAsyncTypebox = async (fastify) => {
       }, { description: '`novice`: who is asked, when several users sit at the computer. `expertComputer`: the expert\'s own computer, checked for O6 too.' }),
       response: { 201: SessionSchema, ...errorResponses(422, 429) }
     }
-  }, async (request, reply) => reply.code(201).send(service.offer(request.body, editorOf(request))))
+  }, async (request, reply) => reply.code(201).send(service.offer(request.body, callerOf(request))))
 
   fastify.get('/v1/computers/:id/offer-check', {
     config: { access: { scope: 'policies:read' } },

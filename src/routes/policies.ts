@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { editorOf } from '../plugins/auth.js'
+import { callerOf } from '../plugins/auth.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
 import {
   EffectivePolicySchema, LocalPolicyPutSchema, LocalPolicySavedSchema, LocalPolicySchema, PolicyCreateSchema,
@@ -28,18 +28,18 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/v1/policies', {
     config: write,
     schema: { tags, summary: 'Create a policy object (O11)', body: PolicyCreateSchema, response: { 201: PolicySavedSchema, ...errorResponses(409, 413, 422) } }
-  }, async (request, reply) => reply.code(201).send(service.create(request.body, editorOf(request))))
+  }, async (request, reply) => reply.code(201).send(service.create(request.body, callerOf(request))))
 
   fastify.patch('/v1/policies/:id', {
     config: write,
     schema: { tags, summary: 'Change a policy object (O11); applies to the next decision (O9)', params: IdParamsSchema, body: PolicyUpdateSchema, response: { 200: PolicySavedSchema, ...errorResponses(404, 409, 413, 422) } }
-  }, async (request) => service.update(request.params.id, request.body, editorOf(request)))
+  }, async (request) => service.update(request.params.id, request.body, callerOf(request)))
 
   fastify.delete('/v1/policies/:id', {
     config: write,
     schema: { tags, summary: 'Delete a policy object and its links (O11)', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses(404) } }
   }, async (request, reply) => {
-    service.delete(request.params.id, editorOf(request))
+    service.delete(request.params.id, callerOf(request))
     return reply.code(204).send(null)
   })
 
@@ -51,7 +51,7 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.put('/v1/domains/:id/policy-links', {
     config: write,
     schema: { tags, summary: 'Replace a domain\'s ordered policy links (O11)', params: IdParamsSchema, body: PolicyLinksPutSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404, 422) } }
-  }, async (request) => service.setDomainLinks(request.params.id, request.body.policies, editorOf(request)))
+  }, async (request) => service.setDomainLinks(request.params.id, request.body.policies, callerOf(request)))
 
   fastify.get('/v1/computers/:id/local-policy', {
     config: read,
@@ -61,7 +61,7 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.put('/v1/computers/:id/local-policy', {
     config: write,
     schema: { tags, summary: 'Replace a computer\'s Local Computer Policy (O11)', params: IdParamsSchema, body: LocalPolicyPutSchema, response: { 200: LocalPolicySavedSchema, ...errorResponses(404, 422) } }
-  }, async (request) => service.setLocalPolicy(request.params.id, request.body.settings, editorOf(request)))
+  }, async (request) => service.setLocalPolicy(request.params.id, request.body.settings, callerOf(request)))
 
   fastify.get('/v1/computers/:id/effective-policy', {
     config: { access: { scope: 'policies:read' as const } },

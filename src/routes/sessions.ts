@@ -2,7 +2,7 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { editorOf, principalOf } from '../plugins/auth.js'
+import { callerOf, principalOf } from '../plugins/auth.js'
 import { IdParamsSchema, Nullable, Page, PagingQuery, StrictObject, Timestamp, errorResponses } from '../schemas/common.js'
 import { SessionListQuery, SessionSchema } from '../schemas/invitations.js'
 
@@ -41,37 +41,37 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
   fastify.post('/v1/sessions/:id/accept', {
     config: act,
     schema: { tags, summary: 'The novice accepts the expert (C1): needs "confirm": true', params: IdParamsSchema, body: StrictObject({ confirm: Type.Boolean({ description: 'Must be true: acceptance is explicit.' }) }), response: responses }
-  }, async (request) => service.act(request.params.id, 'accept', editorOf(request), { confirm: request.body.confirm }))
+  }, async (request) => service.act(request.params.id, 'accept', callerOf(request), { confirm: request.body.confirm }))
 
   fastify.post('/v1/sessions/:id/decline', {
     config: act,
     schema: { tags, summary: 'The novice declines the expert', params: IdParamsSchema, response: responses }
-  }, async (request) => service.act(request.params.id, 'decline', editorOf(request)))
+  }, async (request) => service.act(request.params.id, 'decline', callerOf(request)))
 
   fastify.post('/v1/sessions/:id/control-requests', {
     config: act,
     schema: { tags, summary: 'The expert asks for control (C3): only in an active session, and only when policy permits (S2/S6/O3)', params: IdParamsSchema, response: { 201: SessionSchema, ...errorResponses(404, 409, 422) } }
-  }, async (request, reply) => reply.code(201).send(service.act(request.params.id, 'request-control', editorOf(request))))
+  }, async (request, reply) => reply.code(201).send(service.act(request.params.id, 'request-control', callerOf(request))))
 
   fastify.post('/v1/sessions/:id/control-requests/:rid/grant', {
     config: act,
     schema: { tags, summary: 'The novice grants the control request (C4)', params: RequestParams, response: responses }
-  }, async (request) => service.act(request.params.id, 'grant', editorOf(request), { requestId: request.params.rid }))
+  }, async (request) => service.act(request.params.id, 'grant', callerOf(request), { requestId: request.params.rid }))
 
   fastify.post('/v1/sessions/:id/control-requests/:rid/deny', {
     config: act,
     schema: { tags, summary: 'The novice denies the control request', params: RequestParams, response: responses }
-  }, async (request) => service.act(request.params.id, 'deny', editorOf(request), { requestId: request.params.rid }))
+  }, async (request) => service.act(request.params.id, 'deny', callerOf(request), { requestId: request.params.rid }))
 
   fastify.post('/v1/sessions/:id/control/stop', {
     config: act,
     schema: { tags, summary: 'The novice stops remote control, at any time (C5): back to view only', params: IdParamsSchema, response: responses }
-  }, async (request) => service.act(request.params.id, 'stop-control', editorOf(request)))
+  }, async (request) => service.act(request.params.id, 'stop-control', callerOf(request)))
 
   fastify.post('/v1/sessions/:id/end', {
     config: act,
     schema: { tags, summary: 'Either side (or the administrator) ends the session (C5)', params: IdParamsSchema, response: responses }
-  }, async (request) => service.act(request.params.id, 'end', editorOf(request)))
+  }, async (request) => service.act(request.params.id, 'end', callerOf(request)))
 
   fastify.get('/v1/sessions/:id/history', {
     config: read,

@@ -1,3 +1,5 @@
+import type { Principal } from '../domain/access.js'
+
 /** Who did it and in which request: carried from the HTTP edge (or the CLI) into every audited change. */
 export interface ActorContext {
   actor: string
@@ -7,3 +9,9 @@ export interface ActorContext {
 
 export const CLI_CONTEXT: ActorContext = { actor: 'cli', actorTokenId: null, requestId: null }
 export const SYSTEM_CONTEXT: ActorContext = { actor: 'system', actorTokenId: null, requestId: null }
+
+/** A caller of a service: who they are (to decide what they may do) and the context their changes are audited with. */
+export interface Caller {
+  principal: Principal
+  ctx: ActorContext
+}

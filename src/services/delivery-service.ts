@@ -5,7 +5,7 @@ import { settled } from '../db/group-commit.js'
 import type { Principal } from '../domain/access.js'
 import { platformFamily } from '../domain/platforms.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
-import { AppError } from '../errors.js'
+import { AppError, policyDenied } from '../errors.js'
 import type { AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
@@ -13,7 +13,7 @@ import type { ClaimedRecipient, DeliveriesRepository, DeliveryRow, RecipientRow 
 import type { InvitationRow, InvitationsRepository } from '../repositories/invitations-repository.js'
 import type { Computer } from '../schemas/directory.js'
 import type { DeliveryInput, DeliveryStatus } from '../schemas/invitations.js'
-import type { ActorContext } from './context.js'
+import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
 import { decideInvitation } from './invitation-decision.js'
 import { composeInvitationMail, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
@@ -42,7 +42,6 @@ export interface DeliveryPlan {
   message: string | null
 }
 
-const SYSTEM: ActorContext = { actor: 'system', actorTokenId: null, requestId: null }
 /** How long a claimed recipient is ours before another worker may take it over (a crash mid-send). */
 const LEASE_MS = 5 * 60_000
 const MAX_BACKOFF_MS = 3_600_000
@@ -98,13 +97,13 @@ export class DeliveryService {
   }
 
   /** POST /v1/invitations/{id}/deliveries */
-  async deliver (invitationId: string, input: DeliveryInput, caller: { principal: Principal, ctx: ActorContext }): Promise<{ delivery: DeliveryStatus, mailtoUri?: string }> {
+  async deliver (invitationId: string, input: DeliveryInput, caller: Caller): Promise<{ delivery: DeliveryStatus, mailtoUri?: string }> {
     this.expire()
     const row = visibleInvitation(this.repos.invitations, invitationId, caller.principal)
     if (row.state !== 'open') throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open invitation can be sent`)
     const computer = this.repos.computers.get(row.computer_id)!
     const { policy, decision } = decideInvitation(this.policy, computer, row.novice_name)
-    if (!decision.allowed) throw new AppError('POLICY_DENIED', `the policy of ${computer.name} no longer allows this invitation`, { checks: decision.checks })
+    if (!decision.allowed) throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
     const plan = this.plan(input, computer, policy)
     const id = this.db.transaction(() => this.store(row.id, plan, caller.ctx)).immediate()
     const mailto = this.mailtoFor(plan, await this.mailContext(row, plan))
@@ -151,7 +150,7 @@ export class DeliveryService {
   /** Cancels what invitations that are no longer open (revoked, redeemed, locked, expired) still had queued. */
   cancelUnsent (): void {
     for (const r of this.repos.deliveries.cancelEnded(nowIso())) {
-      this.audit.record({ ...SYSTEM, action: 'delivery.cancelled', target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`, outcome: 'success', details: { recipient: r.address, reason: 'the invitation is no longer open' } })
+      this.audit.record({ ...SYSTEM_CONTEXT, action: 'delivery.cancelled', target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`, outcome: 'success', details: { recipient: r.address, reason: 'the invitation is no longer open' } })
     }
   }
 
@@ -170,7 +169,7 @@ export class DeliveryService {
   private async sendOne (r: ClaimedRecipient): Promise<void> {
     const target = `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`
     const record = (action: string, details: Record<string, unknown>) =>
-      this.audit.record({ ...SYSTEM, action, target, outcome: 'success', details: { recipient: r.address, attempt: r.attempts, ...details } })
+      this.audit.record({ ...SYSTEM_CONTEXT, action, target, outcome: 'success', details: { recipient: r.address, attempt: r.attempts, ...details } })
     record('delivery.sending', {})
     const invitation = this.repos.invitations.get(r.invitation_id)
     if (!invitation || invitation.state !== 'open' || invitation.expires_at <= nowIso()) {

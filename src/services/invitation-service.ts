@@ -4,7 +4,7 @@ import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
 import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
-import { AppError } from '../errors.js'
+import { AppError, policyDenied } from '../errors.js'
 import type { AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
@@ -14,12 +14,13 @@ import type { SessionsRepository } from '../repositories/sessions-repository.js'
 import type { Computer } from '../schemas/directory.js'
 import type { Check } from '../domain/decisions.js'
 import type { DeliveryStatus, Invitation, InvitationCreate, InvitationListQueryType, Session } from '../schemas/invitations.js'
-import type { ActorContext } from './context.js'
+import type { Caller } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
 import type { DeliveryService } from './delivery-service.js'
 import type { SessionService } from './session-service.js'
 import { decideInvitation } from './invitation-decision.js'
 import { hashPassword, verifyPassword } from './passwords.js'
+import { auditRefusal } from './refusals.js'
 import type { PolicyService } from './policy-service.js'
 import { TicketService, type VerifiedTicket } from './tickets.js'
 
@@ -28,11 +29,6 @@ export interface InvitationRepositories {
   sessions: SessionsRepository
   accounts: AccountsRepository
   computers: ComputersRepository
-}
-
-export interface Caller {
-  principal: Principal
-  ctx: ActorContext
 }
 
 /**
@@ -60,7 +56,7 @@ export class InvitationService {
       const computer = this.computerFor(input.computer)
       const { policy, decision } = decideInvitation(this.policy, computer, novice.name)
       if (!decision.allowed) {
-        throw new AppError('POLICY_DENIED', `${novice.name} may not create an invitation for ${computer.name}: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
+        throw policyDenied(`${novice.name} may not create an invitation for ${computer.name}`, decision.checks)
       }
       const max = decision.maxLifetimeMinutes!
       const lifetime = input.lifetime ? input.lifetime.value * MINUTES_PER_UNIT[input.lifetime.unit] : max
@@ -96,7 +92,7 @@ export class InvitationService {
       }
       return { invitation: toInvitation(row), ticket, checks: decision.checks, ...(delivery ? { delivery } : {}) }
     } catch (err) {
-      this.refused('invitation.create', null, caller.ctx, err)
+      auditRefusal(this.audit, caller.ctx, { action: 'invitation.create-refused', target: null }, err)
       throw err
     }
   }
@@ -176,7 +172,7 @@ export class InvitationService {
       const computer = this.repos.computers.get(row.computer_id)!
       const { decision } = decideInvitation(this.policy, computer, row.novice_name)
       if (!decision.allowed) {
-        throw new AppError('POLICY_DENIED', `the policy of ${computer.name} no longer allows this invitation: ${decision.checks.filter((c) => !c.passed).map((c) => `${c.rule} ${c.detail}`).join('; ')}`, { checks: decision.checks })
+        throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
       }
       // Policy may have narrowed since creation: the session gets the lesser mode.
       const permittedMode = row.mode === 'control' && decision.mode === 'control' ? 'control' : 'view'
@@ -190,7 +186,7 @@ export class InvitationService {
       if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, caller) // lost the race: say why
       return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
     } catch (err) {
-      this.refused('invitation.redeem', invitationId, caller.ctx, err)
+      auditRefusal(this.audit, caller.ctx, { action: 'invitation.redeem-refused', target: invitationId && `invitations/${invitationId}` }, err)
       throw err
     }
   }
@@ -231,17 +227,6 @@ export class InvitationService {
       throw new AppError('INVITATION_LOCKED', 'wrong password: the invitation is now locked and can only be revoked', { field: 'password' })
     }
     throw new AppError('PASSWORD_INCORRECT', 'wrong password', { field: 'password' })
-  }
-
-  private refused (action: string, invitationId: string | null, ctx: ActorContext, err: unknown): void {
-    if (!(err instanceof AppError)) return
-    this.audit.record({
-      ...ctx,
-      action: `${action}-refused`,
-      target: invitationId ? `invitations/${invitationId}` : null,
-      outcome: 'denied',
-      details: { code: err.code, ...(err.field ? { field: err.field } : {}), ...(err.checks ? { rules: err.checks.filter((c) => !c.passed).map((c) => c.rule) } : {}) }
-    })
   }
 
 

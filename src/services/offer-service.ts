@@ -1,11 +1,10 @@
 import type { Db } from '../db/database.js'
-import type { Principal } from '../domain/access.js'
 import type { Check } from '../domain/decisions.js'
 import { transitiveGroups } from '../domain/groups.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import { offerDecision, type OfferFacts } from '../domain/offer-decision.js'
 import { readinessChecks } from '../domain/readiness.js'
-import { AppError, notFound } from '../errors.js'
+import { AppError, notFound, policyDenied } from '../errors.js'
 import type { AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
@@ -13,7 +12,8 @@ import type { DomainsRepository } from '../repositories/domains-repository.js'
 import type { SessionsRepository } from '../repositories/sessions-repository.js'
 import type { Computer } from '../schemas/directory.js'
 import type { Session } from '../schemas/invitations.js'
-import type { ActorContext } from './context.js'
+import type { Caller } from './context.js'
+import { auditRefusal } from './refusals.js'
 import type { PolicyService } from './policy-service.js'
 import type { SessionService } from './session-service.js'
 
@@ -62,19 +62,19 @@ export class OfferService {
   }
 
   /** POST /v1/offers by an expert. */
-  offer (input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined }, caller: { principal: Principal, ctx: ActorContext }): Session {
+  offer (input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined }, caller: Caller): Session {
     const p = caller.principal
     if (p.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can offer help')
     const computer = this.repos.computers.findByRef(input.computer)
     try {
       if (!computer) {
-        throw new AppError('POLICY_DENIED', `there is no computer ${input.computer} in the directory`, { checks: [{ rule: 'O6', passed: false, detail: `${input.computer} is not in the directory`, remedy: 'Add the computer to the directory' }] })
+        throw policyDenied(`${p.name} may not offer help to ${input.computer}`, [{ rule: 'O6', passed: false, detail: `${input.computer} is not in the directory`, remedy: 'Add the computer to the directory' }])
       }
       // Decide first: a refusal is a 403 with its checks, and tells nothing of the offers waiting there.
       // Only an allowed offer counts against, or is stopped by, the flood limits.
       const decision = offerDecision(this.facts(computer, p.name, input.expertComputer))
       if (!decision.allowed) {
-        throw new AppError('POLICY_DENIED', `${p.name} may not offer help to ${computer.name}: ${decision.checks.filter((c) => !c.passed).map((c) => c.rule).join(', ')} failed`, { checks: decision.checks })
+        throw policyDenied(`${p.name} may not offer help to ${computer.name}`, decision.checks)
       }
       const novice = this.noviceFor(computer, input.novice)
       this.rateLimit(computer, p.accountId)
@@ -84,15 +84,8 @@ export class OfferService {
         return this.sessions.view(this.repos.sessions.get(id)!)
       }).immediate()
     } catch (err) {
-      if (err instanceof AppError) {
-        this.audit.record({
-          ...caller.ctx,
-          action: 'offer.refused',
-          target: computer ? `computers/${computer.id}` : null,
-          outcome: 'denied',
-          details: { code: err.code, computer: computer?.name ?? input.computer, ...(err.checks ? { rules: [...new Set(err.checks.filter((c) => !c.passed).map((c) => c.rule))] } : {}) }
-        })
-      }
+      const target = computer ? `computers/${computer.id}` : null
+      auditRefusal(this.audit, caller.ctx, { action: 'offer.refused', target, details: { computer: computer?.name ?? input.computer } }, err)
       throw err
     }
   }
@@ -143,7 +136,7 @@ export class OfferService {
     const pick = named ?? (users.length === 1 ? users[0] : undefined)
     if (pick === undefined) {
       throw users.length === 0
-        ? new AppError('POLICY_DENIED', `no user sits at ${computer.name} to accept the offer (C1)`, { checks: [{ rule: 'C1', passed: false, detail: `no user sits at ${computer.name}`, remedy: `Add the computer's user to ${computer.name} in the directory` }] })
+        ? policyDenied('nobody can accept the offer', [{ rule: 'C1', passed: false, detail: `no user sits at ${computer.name}`, remedy: `Add the computer's user to ${computer.name} in the directory` }])
         : new AppError('VALIDATION_FAILED', `novice: several users sit at ${computer.name}; name the one to ask`, { field: 'novice' })
     }
     if (!users.some((u) => nameKey(u) === nameKey(pick))) throw new AppError('INVALID_REFERENCE', `novice: ${pick} does not sit at ${computer.name}`, { field: 'novice' })

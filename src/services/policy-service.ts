@@ -6,7 +6,7 @@ import { transitiveGroups } from '../domain/groups.js'
 import { splitQualifiedName } from '../domain/names.js'
 import { NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicySettings } from '../domain/policy.js'
 import { resolvePolicy, type ResultantPolicy } from '../domain/resultant-policy.js'
-import { AppError, notFound } from '../errors.js'
+import { AppError, notFound, policyDenied } from '../errors.js'
 import type { AccountsRepository } from '../repositories/accounts-repository.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
@@ -194,7 +194,7 @@ export class PolicyService {
     const check = policyEditCheck(p, groups, concerned)
     if (!check.passed) {
       this.audit.record({ ...editor.ctx, action: 'policy.edit-denied', target: 'policies', outcome: 'denied', details: { rule: 'O11', detail: check.detail } })
-      throw new AppError('POLICY_DENIED', `O11: ${check.detail}`, { checks: [check] })
+      throw policyDenied('the policy may not be edited', [check])
     }
   }
 

@@ -11,7 +11,7 @@ import type { ComputersRepository } from '../repositories/computers-repository.j
 import type { PageOf } from '../repositories/paging.js'
 import type { SessionEventRow, SessionRow, SessionsRepository } from '../repositories/sessions-repository.js'
 import type { Session } from '../schemas/invitations.js'
-import type { ActorContext } from './context.js'
+import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { decideInvitation } from './invitation-decision.js'
 import type { PolicyService } from './policy-service.js'
 
@@ -28,15 +28,8 @@ export interface SessionTimeouts {
   controlRequestTimeoutS: number
 }
 
-export interface Caller {
-  principal: Principal
-  ctx: ActorContext
-}
-
 /** The policy's custom warning messages, shown before consenting. */
 type Messages = { viewMessage: string, shareControlMessage: string } | null
-
-const SYSTEM: ActorContext = { actor: 'system', actorTokenId: null, requestId: null }
 
 /**
  * Sessions and the novice's consent (SPEC.md C1–C5). Every transition runs the
@@ -199,7 +192,7 @@ export class SessionService {
     const pending = this.sessions.pendingRequest(id)
     const outcome = transition({ state: current.state, pendingRequestId: pending?.id ?? null }, 'system', cmd)
     if (!outcome.ok || outcome.event === null) return 0
-    this.apply(current, outcome.next, outcome.event, SYSTEM, { reason, requestId: pending?.id, checks, cmd })
+    this.apply(current, outcome.next, outcome.event, SYSTEM_CONTEXT, { reason, requestId: pending?.id, checks, cmd })
     return 1
   }
 

@@ -9,7 +9,7 @@ import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { PageOf } from '../repositories/paging.js'
 import type { TokenRow, TokenSource, TokensRepository } from '../repositories/tokens-repository.js'
 import type { Scope, TokenCreate, TokenInfo } from '../schemas/tokens.js'
-import type { ActorContext } from './context.js'
+import { SYSTEM_CONTEXT, type ActorContext } from './context.js'
 import { Signals } from './signals.js'
 
 /** `ra_` + 256 random bits. The prefix makes a leaked token easy to recognise (secret scanners). */
@@ -60,7 +60,7 @@ export class TokensService {
         return { created: false, revoked: existing.revoked_at !== null }
       }
       const info = this.insert(token, { principal: { type: 'admin' }, label: 'RA_BOOTSTRAP_ADMIN_TOKEN' }, 'bootstrap')
-      this.audit.record({ actor: 'system', action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, source: 'bootstrap' } })
+      this.audit.record({ ...SYSTEM_CONTEXT, action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, source: 'bootstrap' } })
       return { created: true, revoked: false }
     }).immediate()
   }
@@ -71,7 +71,7 @@ export class TokensService {
       if (this.tokens.hasUsableAdminToken(nowIso())) return null
       const token = generateToken()
       const info = this.insert(token, { principal: { type: 'admin' }, label: 'generated at first start' }, 'generated')
-      this.audit.record({ actor: 'system', action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, source: 'generated' } })
+      this.audit.record({ ...SYSTEM_CONTEXT, action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, source: 'generated' } })
       return token
     }).immediate()
   }

@@ -1,0 +1,20 @@
+import { AppError } from '../errors.js'
+import type { AuditRepository } from '../repositories/audit-repository.js'
+import type { ActorContext } from './context.js'
+
+/**
+ * Audits a refused request: its code, the field at fault and the rules that
+ * failed, plus `details` the caller adds; nothing else of the input (which may
+ * hold a ticket or a password). Errors that are not refusals are not audited here.
+ */
+export function auditRefusal (audit: AuditRepository, ctx: ActorContext, refusal: { action: string, target: string | null, details?: Record<string, unknown> }, err: unknown): void {
+  if (!(err instanceof AppError)) return
+  const rules = err.checks && [...new Set(err.checks.filter((c) => !c.passed).map((c) => c.rule))]
+  audit.record({
+    ...ctx,
+    action: refusal.action,
+    target: refusal.target,
+    outcome: 'denied',
+    details: { code: err.code, ...(err.field ? { field: err.field } : {}), ...(rules ? { rules } : {}), ...refusal.details }
+  })
+}
