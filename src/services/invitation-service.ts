@@ -155,48 +155,69 @@ export class InvitationService {
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      // One spelling per ticket, before either path (the stored-hash lookup or full verification).
-      TicketService.requireCanonical(input.ticket)
-      const known = this.recognized(input.ticket)
-      const verified = known?.verified ?? await this.tickets.verify(input.ticket)
-      const now = nowIso()
-      // The row read to recognise the ticket is still current (nothing awaited since) unless this expiry changed rows.
-      const expired = this.repos.invitations.expireDue(now)
-      const row = known !== undefined && expired === 0 ? known.row : this.repos.invitations.get(verified.invitationId)
-      // A well-signed ticket whose invitation is gone was purged after it ended.
-      if (!row || row.jti !== verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
+      const ticket = await this.verifyTicket(input.ticket)
+      const row = this.loadOpenInvitation(ticket, caller)
       invitationId = row.id
-      this.requireOpen(row, caller)
-      if (row.novice_id === expert.accountId) throw new AppError('EXPERT_REQUIRED', 'a novice cannot redeem their own invitation')
-      if (row.password_hash !== null) await this.checkPassword(row, input.password, caller)
-      const computer = this.repos.computers.get(row.computer_id)!
-      const { decision } = decideInvitation(this.policy, computer, row.novice_name)
-      if (!decision.allowed) {
-        throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
-      }
-      // Policy may have narrowed since creation: the session gets the lesser mode.
-      const permittedMode = row.mode === 'control' && decision.mode === 'control' ? 'control' : 'view'
-      const sessionId = this.db.transaction(() => {
-        if (!this.repos.invitations.redeem(row.id, expert.accountId, nowIso())) return null
-        const id = this.sessionService.open({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode, expertTokenId: expert.tokenId }, caller.ctx)
-        this.audit.record({ ...caller.ctx, action: 'invitation.redeem', target: `invitations/${row.id}`, outcome: 'success', details: { session: id, expert: expert.name, permittedMode, rules: decision.checks.map((c) => c.rule) } })
-        this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
-        return id
-      }).immediate()
-      if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, caller) // lost the race: say why
-      return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
+      if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
+      const decided = await this.decideRedemption(row, input.password, caller)
+      return this.commitRedemption(row, decided, { ...caller, principal: expert })
     } catch (err) {
       auditRefusal(this.audit, caller.ctx, { action: 'invitation.redeem-refused', target: invitationId && `invitations/${invitationId}` }, err)
       throw err
     }
   }
 
-  /** A ticket this service issued, recognised by its stored hash (see TicketService.recognizes); otherwise undefined. */
-  private recognized (ticket: string): { verified: VerifiedTicket, row: InvitationRow } | undefined {
+  /**
+   * Redemption, step 1: the ticket is one this service issued and may still be used.
+   * One spelling per ticket, before either path: the stored-hash lookup, or full verification.
+   */
+  private async verifyTicket (ticket: string): Promise<{ verified: VerifiedTicket, row?: InvitationRow | undefined }> {
+    TicketService.requireCanonical(ticket)
+    const issued = this.findIssuedByHash(ticket)
+    return issued ?? { verified: await this.tickets.verify(ticket) }
+  }
+
+  /** Redemption, step 2: its invitation, still open by the server's clock. */
+  private loadOpenInvitation (ticket: { verified: VerifiedTicket, row?: InvitationRow | undefined }, caller: Caller): InvitationRow {
+    // The row read to find the ticket by its hash is still current (nothing awaited since) unless this expiry changed rows.
+    const expired = this.repos.invitations.expireDue(nowIso())
+    const row = ticket.row !== undefined && expired === 0 ? ticket.row : this.repos.invitations.get(ticket.verified.invitationId)
+    // A well-signed ticket whose invitation is gone was purged after it ended.
+    if (!row || row.jti !== ticket.verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
+    this.requireOpen(row, caller)
+    return row
+  }
+
+  /** Redemption, step 3: the password, and the policy decided again now (O9); the session gets the lesser mode. */
+  private async decideRedemption (row: InvitationRow, password: string | undefined, caller: Caller): Promise<{ permittedMode: 'view' | 'control', rules: string[] }> {
+    if (row.password_hash !== null) await this.checkPassword(row, password, caller)
+    const computer = this.repos.computers.get(row.computer_id)!
+    const { decision } = decideInvitation(this.policy, computer, row.novice_name)
+    if (!decision.allowed) throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
+    // Policy may have narrowed since creation.
+    return { permittedMode: row.mode === 'control' && decision.mode === 'control' ? 'control' : 'view', rules: decision.checks.map((c) => c.rule) }
+  }
+
+  /** Redemption, step 4: one conditional update decides among concurrent redemptions; the winner gets a session awaiting the novice (C1). */
+  private commitRedemption (row: InvitationRow, decided: { permittedMode: 'view' | 'control', rules: string[] }, caller: Caller & { principal: Extract<Principal, { kind: 'user' }> }): Session {
+    const expert = caller.principal
+    const sessionId = this.db.transaction(() => {
+      if (!this.repos.invitations.redeem(row.id, expert.accountId, nowIso())) return null
+      const id = this.sessionService.open({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode: decided.permittedMode, expertTokenId: expert.tokenId }, caller.ctx)
+      this.audit.record({ ...caller.ctx, action: 'invitation.redeem', target: `invitations/${row.id}`, outcome: 'success', details: { session: id, expert: expert.name, permittedMode: decided.permittedMode, rules: decided.rules } })
+      this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
+      return id
+    }).immediate()
+    if (sessionId === null) this.requireOpen(this.repos.invitations.get(row.id)!, caller) // lost the race: say why
+    return this.sessionService.view(this.repos.sessions.get(sessionId!)!)
+  }
+
+  /** A ticket this service issued, found by its stored hash (see TicketService.matchesIssued); otherwise undefined. */
+  private findIssuedByHash (ticket: string): { verified: VerifiedTicket, row: InvitationRow } | undefined {
     const sub = TicketService.claimsOf(ticket)?.sub
     if (typeof sub !== 'string' || !UUID_PATTERN.test(sub)) return undefined
     const row = this.repos.invitations.get(sub)
-    if (!row || !this.tickets.recognizes(ticket, { ticketHash: row.ticket_hash, kid: row.kid, notBefore: new Date(row.created_at), expiresAt: new Date(row.expires_at) })) return undefined
+    if (!row || !this.tickets.matchesIssued(ticket, { ticketHash: row.ticket_hash, kid: row.kid, notBefore: new Date(row.created_at), expiresAt: new Date(row.expires_at) })) return undefined
     return { verified: { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }, row }
   }
 

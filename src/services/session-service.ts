@@ -145,8 +145,8 @@ export class SessionService {
     const due = this.sessions.due(now)
     if (due.sessions.length === 0 && due.requests.length === 0) return
     this.db.transaction(() => {
-      for (const id of due.sessions) this.system(id, { type: 'expire' }, 'the novice did not answer in time')
-      for (const r of due.requests) this.system(r.session_id, { type: 'request-timeout' }, 'the novice did not answer the control request in time')
+      for (const id of due.sessions) this.applySystemCommand(id, { type: 'expire' }, 'the novice did not answer in time')
+      for (const r of due.requests) this.applySystemCommand(r.session_id, { type: 'request-timeout' }, 'the novice did not answer the control request in time')
     }).immediate()
   }
 
@@ -164,12 +164,12 @@ export class SessionService {
           ? decideInvitation(this.policy, computer, s.novice_name).decision
           : offerInForceDecision(this.policy.resultantFor(computer).policy, { name: computer.name, platform: computer.platform })
         if (!allowed.allowed) {
-          changed += this.system(s.id, { type: 'terminate' }, 'policy no longer allows this session', allowed.checks.filter((c) => !c.passed))
+          changed += this.applySystemCommand(s.id, { type: 'terminate' }, 'policy no longer allows this session', allowed.checks.filter((c) => !c.passed))
           continue
         }
         const control = this.controlDecision(s)
         if (!control.allowed && (s.state === 'in-control' || s.state === 'control-requested')) {
-          changed += this.system(s.id, { type: 'drop-control' }, 'policy no longer permits remote control', control.checks.filter((c) => !c.passed))
+          changed += this.applySystemCommand(s.id, { type: 'drop-control' }, 'policy no longer permits remote control', control.checks.filter((c) => !c.passed))
         }
       }
     }).immediate()
@@ -180,13 +180,13 @@ export class SessionService {
   terminateFor (filter: { accountId?: string, tokenId?: string, invitationId?: string }, reason: string): number {
     let changed = 0
     this.db.transaction(() => {
-      for (const s of this.sessions.live(filter)) changed += this.system(s.id, { type: 'terminate' }, reason)
+      for (const s of this.sessions.live(filter)) changed += this.applySystemCommand(s.id, { type: 'terminate' }, reason)
     }).immediate()
     return changed
   }
 
   /** Runs a system command; returns 1 when it changed the session. */
-  private system (id: string, cmd: Command, reason: string, checks?: Check[]): number {
+  private applySystemCommand (id: string, cmd: Command, reason: string, checks?: Check[]): number {
     const current = this.sessions.get(id)
     if (!current) return 0
     const pending = this.sessions.pendingRequest(id)

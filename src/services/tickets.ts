@@ -167,7 +167,7 @@ export class TicketService {
    * compare, instead of a signature verification (measured here at about
    * three signatures); anything else goes through verify() and its codes.
    */
-  recognizes (ticket: string, issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date }): boolean {
+  matchesIssued (ticket: string, issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date }): boolean {
     if (issued.ticketHash === null) return false
     const expected = Buffer.from(issued.ticketHash, 'base64url')
     const presented = createHash('sha256').update(ticket).digest()

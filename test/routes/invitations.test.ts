@@ -73,7 +73,7 @@ t.test('redeem: a session awaiting the novice (C1); a second redemption is 409, 
 
   t.match((await w.redeem(ticket, undefined, (await w.call('POST', '/v1/tokens', { principal: { type: 'admin' } })).json().token)).json(), { statusCode: 403, code: 'EXPERT_REQUIRED' })
   const own = await w.invite()
-  t.match((await w.redeem(own.ticket, undefined, w.alice)).json(), { statusCode: 403, code: 'EXPERT_REQUIRED' }, 'not one\'s own')
+  t.match((await w.redeem(own.ticket, undefined, w.alice)).json(), { statusCode: 403, code: 'OWN_INVITATION' }, 'not one\'s own')
 })
 
 t.test('O9: a policy disabled since creation refuses the redemption; a policy narrowed to view caps the session', async (t) => {
