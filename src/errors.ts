@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import type { Check } from './domain/decisions.js'
 
 /**
@@ -67,27 +68,10 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES
 
-const REASON: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  410: 'Gone',
-  422: 'Unprocessable Entity',
-  423: 'Locked',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable'
-}
 
+/** The HTTP reason phrase of a status (Node's table). */
 export function reasonPhrase (statusCode: number): string {
-  return REASON[statusCode] ?? 'Error'
+  return STATUS_CODES[statusCode] ?? 'Error'
 }
 
 /**

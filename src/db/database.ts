@@ -17,7 +17,7 @@ export interface OpenOptions {
  */
 export function openDatabase (file: string, options: OpenOptions): Db {
   mkdirSync(path.dirname(file), { recursive: true })
-  const db = new Database(file, { timeout: options.busyTimeoutMs })
+  const db: Db = new StatementCachingDatabase(file, { timeout: options.busyTimeoutMs })
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`)
   db.pragma('foreign_keys = ON')
@@ -25,30 +25,32 @@ export function openDatabase (file: string, options: OpenOptions): Db {
   // memory (bench:scale, a million invitations stored). No mmap: it shows the file as the process's memory.
   db.pragma('cache_size = -65536')
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`)
-  cachePreparedStatements(db)
   return db
 }
 
 /**
+ * better-sqlite3, with each distinct SQL text compiled once and reused.
  * Repositories write their SQL where it is used; preparing it again on every
  * call was the largest single cost of a request (profiled: 14 % of creating an
- * invitation). A statement is compiled once per distinct SQL text and reused.
- * Safe because no statement is iterated (only get/all/run), so none is in use
- * twice at once. Dynamic SQL (IN lists) makes more texts: the cache is bounded.
+ * invitation). Safe because no statement is iterated (only get/all/run), so
+ * none is in use twice at once. Dynamic SQL (IN lists) makes more texts: the
+ * cache is bounded.
  */
-function cachePreparedStatements (db: Db, limit = 2000): void {
-  const prepare = db.prepare.bind(db)
-  const cache = new Map<string, Database.Statement>()
-  db.prepare = ((sql: string) => {
-    let statement = cache.get(sql)
+class StatementCachingDatabase extends Database {
+  private readonly statements = new Map<string, Database.Statement>()
+
+  override prepare<BindParameters extends unknown[] | {} = unknown[], Result = unknown> (source: string): Database.Statement<BindParameters, Result> {
+    let statement = this.statements.get(source)
     if (statement === undefined) {
-      if (cache.size >= limit) cache.clear()
-      statement = prepare(sql)
-      cache.set(sql, statement)
+      if (this.statements.size >= STATEMENT_CACHE_LIMIT) this.statements.clear()
+      statement = super.prepare(source)
+      this.statements.set(source, statement)
     }
-    return statement
-  }) as Db['prepare']
+    return statement as never
+  }
 }
+
+const STATEMENT_CACHE_LIMIT = 2000
 
 /** UTC timestamp as stored and returned everywhere: ISO 8601 with milliseconds. */
 export function nowIso (): string {

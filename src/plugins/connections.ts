@@ -1,9 +1,9 @@
-import { STATUS_CODES, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { ERROR_CODES, type ErrorCode } from '../errors.js'
+import { ERROR_CODES, reasonPhrase, type ErrorCode } from '../errors.js'
 
 /**
  * What a client can hold open: every socket is bounded in time (headers,
@@ -53,8 +53,8 @@ function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, 
   this.log.info({ code, remoteAddress: socket.remoteAddress, cause: err.code }, 'client error: connection closed')
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
   if (socket.writable && !inFlight?.headersSent) {
-    const body = JSON.stringify({ statusCode, code, error: STATUS_CODES[statusCode], message: MESSAGES[code] })
-    socket.write(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    const body = JSON.stringify({ statusCode, code, error: reasonPhrase(statusCode), message: MESSAGES[code] })
+    socket.write(`HTTP/1.1 ${statusCode} ${reasonPhrase(statusCode)}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
   }
   socket.destroySoon()
