@@ -10,6 +10,7 @@ import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
 import connections, { connectionOptions } from './plugins/connections.js'
 import errors from './plugins/errors.js'
+import pathRefs from './plugins/path-refs.js'
 import security from './plugins/security.js'
 import storage from './plugins/storage.js'
 import swagger from './plugins/swagger.js'
@@ -91,6 +92,14 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
 
   // A JSON API: any other body type is 415, not a string that fails validation later.
   fastify.removeContentTypeParser('text/plain')
+  // An empty body is no body: many HTTP clients send `content-type: application/json` with none on
+  // body-less commands (decline, end…). Anything else goes to fastify's own parser (prototype poisoning refused).
+  const json = fastify.getDefaultJsonParser('error', 'error')
+  fastify.removeContentTypeParser('application/json')
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined)
+    json(request, String(body), done)
+  })
 
   // Every response names its request id, so a caller can quote it and an operator find the log lines.
   fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
@@ -102,6 +111,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(storage, { config })
   await fastify.register(bootstrapAdmin, { config })
   await fastify.register(auth, { authFailuresPerMinute: config.limits.authFailuresPerMinute })
+  await fastify.register(pathRefs)
 
   await fastify.register(health)
   await fastify.register(tokens)

@@ -5,20 +5,23 @@ import type { FastifyInstance } from 'fastify'
 import { notFound } from '../errors.js'
 import { actorContext } from '../plugins/auth.js'
 import type { PageOf } from '../repositories/paging.js'
-import { IdParamsSchema, type IdParams, Page, errorResponses } from '../schemas/common.js'
+import { type IdParams, Page, errorResponses } from '../schemas/common.js'
 import {
   ComputerCreateSchema, ComputerSchema, ComputerUpdateSchema, DirectoryImportResultSchema, DirectoryImportSchema,
   DirectoryListQuery, DomainCreateSchema, DomainListQuery, DomainSchema, DomainUpdateSchema, GroupCreateSchema, GroupSchema,
-  GroupUpdateSchema, UserCreateSchema, UserSchema, UserUpdateSchema, type DirectoryListQueryType
+  GroupUpdateSchema, RefParams, UserCreateSchema, UserSchema, UserUpdateSchema, type DirectoryListQueryType
 } from '../schemas/directory.js'
 import type { ActorContext } from '../services/context.js'
+import type { DirectoryKind } from '../services/directory-service.js'
 
 const read = { access: { scope: 'directory:read' as const } }
 const write = { access: { scope: 'directory:write' as const } }
 
 interface Resource<C extends TSchema, U extends TSchema, I extends TSchema> {
   path: string
-  noun: string
+  noun: DirectoryKind
+  /** How `:id` names one: by id or by name. */
+  params: TSchema
   create: C
   update: U
   item: I
@@ -41,9 +44,10 @@ function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fast
     schema: { tags, summary: `List ${r.noun}s, by name`, querystring: r.listQuery ?? DirectoryListQuery, response: { 200: Page(r.item), ...errorResponses() } }
   }, async (request) => r.list(request.query))
 
+  const byRef = { ref: r.noun }
   app.get<{ Params: IdParams }>(`${r.path}/:id`, {
-    config: read,
-    schema: { tags, summary: `One ${r.noun}`, params: IdParamsSchema, response: { 200: r.item, ...errorResponses(404) } }
+    config: { ...read, ...byRef },
+    schema: { tags, summary: `One ${r.noun}`, params: r.params, response: { 200: r.item, ...errorResponses(404) } }
   }, async (request) => r.get(request.params.id) ?? Promise.reject(notFound(r.noun, request.params.id)))
 
   app.post<{ Body: Static<C> }>(r.path, {
@@ -52,13 +56,13 @@ function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fast
   }, async (request, reply) => reply.code(201).send(r.add(request.body, actorContext(request))))
 
   app.patch<{ Params: IdParams, Body: Static<U> }>(`${r.path}/:id`, {
-    config: write,
-    schema: { tags, summary: `Change a ${r.noun} (fields given replace, lists whole)`, params: IdParamsSchema, body: r.update, response: { 200: r.item, ...errorResponses(404, 409, 413, 422) } }
+    config: { ...write, ...byRef },
+    schema: { tags, summary: `Change a ${r.noun} (fields given replace, lists whole)`, params: r.params, body: r.update, response: { 200: r.item, ...errorResponses(404, 409, 413, 422) } }
   }, async (request) => r.change(request.params.id, request.body, actorContext(request)))
 
   app.delete<{ Params: IdParams }>(`${r.path}/:id`, {
-    config: write,
-    schema: { tags, summary: `Delete a ${r.noun}`, params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses(404, 409) } }
+    config: { ...write, ...byRef },
+    schema: { tags, summary: `Delete a ${r.noun}`, params: r.params, response: { 204: Type.Null(), ...errorResponses(404, 409) } }
   }, async (request, reply) => {
     r.remove(request.params.id, actorContext(request))
     return reply.code(204).send(null)
@@ -69,7 +73,7 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
   const { directory: service, repos } = fastify.services
 
   resource(fastify, {
-    path: '/v1/domains', noun: 'domain', create: DomainCreateSchema, update: DomainUpdateSchema, item: DomainSchema, listQuery: DomainListQuery,
+    path: '/v1/domains', noun: 'domain', params: RefParams.domain, create: DomainCreateSchema, update: DomainUpdateSchema, item: DomainSchema, listQuery: DomainListQuery,
     list: (q) => repos.domains.list(q),
     get: (id) => repos.domains.get(id),
     add: (body, ctx) => service.createDomain(body, ctx),
@@ -77,7 +81,7 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
     remove: (id, ctx) => service.deleteDomain(id, ctx)
   })
   resource(fastify, {
-    path: '/v1/users', noun: 'user', create: UserCreateSchema, update: UserUpdateSchema, item: UserSchema,
+    path: '/v1/users', noun: 'user', params: RefParams.account, create: UserCreateSchema, update: UserUpdateSchema, item: UserSchema,
     list: (q) => repos.accounts.listUsers(q),
     get: (id) => repos.accounts.getUser(id),
     add: (body, ctx) => service.createUser(body, ctx),
@@ -85,7 +89,7 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
     remove: (id, ctx) => service.deleteUser(id, ctx)
   })
   resource(fastify, {
-    path: '/v1/groups', noun: 'group', create: GroupCreateSchema, update: GroupUpdateSchema, item: GroupSchema,
+    path: '/v1/groups', noun: 'group', params: RefParams.account, create: GroupCreateSchema, update: GroupUpdateSchema, item: GroupSchema,
     list: (q) => repos.accounts.listGroups(q),
     get: (id) => repos.accounts.getGroup(id),
     add: (body, ctx) => service.createGroup(body, ctx),
@@ -93,7 +97,7 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
     remove: (id, ctx) => service.deleteGroup(id, ctx)
   })
   resource(fastify, {
-    path: '/v1/computers', noun: 'computer', create: ComputerCreateSchema, update: ComputerUpdateSchema, item: ComputerSchema,
+    path: '/v1/computers', noun: 'computer', params: RefParams.computer, create: ComputerCreateSchema, update: ComputerUpdateSchema, item: ComputerSchema,
     list: (q) => repos.computers.list(q),
     get: (id) => repos.computers.get(id),
     add: (body, ctx) => service.createComputer(body, ctx),

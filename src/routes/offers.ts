@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { callerOf } from '../plugins/auth.js'
-import { CheckSchema, IdParamsSchema, Nullable, StrictObject, errorResponses } from '../schemas/common.js'
-import { AccountName, ComputerRef } from '../schemas/directory.js'
+import { CheckSchema, Nullable, StrictObject, errorResponses } from '../schemas/common.js'
+import { AccountName, ComputerRef, RefParams } from '../schemas/directory.js'
 import { SessionSchema } from '../schemas/invitations.js'
 
 const DecisionSchema = Type.Object({
@@ -29,22 +29,22 @@ const offers: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => reply.code(201).send(service.offer(request.body, callerOf(request))))
 
   fastify.get('/v1/computers/:id/offer-check', {
-    config: { access: { scope: 'policies:read' } },
+    config: { access: { scope: 'policies:read' }, ref: 'computer' },
     schema: {
       tags: ['Offers'],
       summary: 'The offer decision for an expert, without creating anything (always agrees with POST /v1/offers)',
-      params: IdParamsSchema,
+      params: RefParams.computer,
       querystring: StrictObject({ expert: AccountName, expertComputer: Type.Optional(ComputerRef) }),
       response: { 200: DecisionSchema, ...errorResponses(404) }
     }
   }, async (request) => service.check(request.params.id, request.query.expert, request.query.expertComputer))
 
   fastify.get('/v1/computers/:id/readiness', {
-    config: { access: { scope: 'directory:read' } },
+    config: { access: { scope: 'directory:read' }, ref: 'computer' },
     schema: {
       tags: ['Offers'],
       summary: 'DCOM and firewall prerequisites (F1–F4, O8) for the computer\'s platform, with the exact entries to add',
-      params: IdParamsSchema,
+      params: RefParams.computer,
       response: {
         200: Type.Object({
           computer: Type.Object({ id: Type.String(), name: Type.String(), platform: Nullable(Type.String()) }),

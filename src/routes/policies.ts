@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { callerOf } from '../plugins/auth.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
+import { RefParams } from '../schemas/directory.js'
 import {
   EffectivePolicySchema, LocalPolicyPutSchema, LocalPolicySavedSchema, LocalPolicySchema, PolicyCreateSchema,
   PolicyLinksPutSchema, PolicyLinksSchema, PolicyListQuery, PolicySavedSchema, PolicySchema, PolicyUpdateSchema
@@ -44,28 +45,28 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/domains/:id/policy-links', {
-    config: read,
-    schema: { tags, summary: 'A domain\'s policy links, link order 1 first', params: IdParamsSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404) } }
+    config: { ...read, ref: 'domain' },
+    schema: { tags, summary: 'A domain\'s policy links, link order 1 first', params: RefParams.domain, response: { 200: PolicyLinksSchema, ...errorResponses(404) } }
   }, async (request) => service.domainLinks(request.params.id))
 
   fastify.put('/v1/domains/:id/policy-links', {
-    config: write,
-    schema: { tags, summary: 'Replace a domain\'s ordered policy links (O11)', params: IdParamsSchema, body: PolicyLinksPutSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404, 422) } }
+    config: { ...write, ref: 'domain' },
+    schema: { tags, summary: 'Replace a domain\'s ordered policy links (O11)', params: RefParams.domain, body: PolicyLinksPutSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404, 422) } }
   }, async (request) => service.setDomainLinks(request.params.id, request.body.policies, callerOf(request)))
 
   fastify.get('/v1/computers/:id/local-policy', {
-    config: read,
-    schema: { tags, summary: 'A computer\'s Local Computer Policy', params: IdParamsSchema, response: { 200: LocalPolicySchema, ...errorResponses(404) } }
+    config: { ...read, ref: 'computer' },
+    schema: { tags, summary: 'A computer\'s Local Computer Policy', params: RefParams.computer, response: { 200: LocalPolicySchema, ...errorResponses(404) } }
   }, async (request) => service.localPolicy(request.params.id))
 
   fastify.put('/v1/computers/:id/local-policy', {
-    config: write,
-    schema: { tags, summary: 'Replace a computer\'s Local Computer Policy (O11)', params: IdParamsSchema, body: LocalPolicyPutSchema, response: { 200: LocalPolicySavedSchema, ...errorResponses(404, 422) } }
+    config: { ...write, ref: 'computer' },
+    schema: { tags, summary: 'Replace a computer\'s Local Computer Policy (O11)', params: RefParams.computer, body: LocalPolicyPutSchema, response: { 200: LocalPolicySavedSchema, ...errorResponses(404, 422) } }
   }, async (request) => service.setLocalPolicy(request.params.id, request.body.settings, callerOf(request)))
 
   fastify.get('/v1/computers/:id/effective-policy', {
-    config: { access: { scope: 'policies:read' as const } },
-    schema: { tags, summary: 'Resultant policy: every setting with its value and its source', params: IdParamsSchema, response: { 200: EffectivePolicySchema, ...errorResponses(404) } }
+    config: { access: { scope: 'policies:read' as const }, ref: 'computer' },
+    schema: { tags, summary: 'Resultant policy: every setting with its value and its source', params: RefParams.computer, response: { 200: EffectivePolicySchema, ...errorResponses(404) } }
   }, async (request) => service.effectivePolicy(request.params.id))
 }
 export default policies

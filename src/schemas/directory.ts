@@ -5,6 +5,10 @@ import { PLATFORM_IDS } from '../domain/platforms.js'
 import type { TicketTime } from '../domain/policy.js'
 import { follows, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
+const UUID = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}'
+/** A name pattern without its anchors, to combine. */
+const inner = (pattern: string) => pattern.slice(1, -1)
+
 const DomainName = Type.String({
   pattern: DOMAIN_NAME_PATTERN,
   description: 'NetBIOS domain name: 1–15 letters, digits, `.`, `_` or `-`, starting with a letter or digit.',
@@ -23,10 +27,16 @@ const ComputerName = Type.String({
 /** A computer as API callers may name it: its id or `DOMAIN\\NAME`, checked at the edge (400 naming the field). */
 export const ComputerRef = Type.String({
   maxLength: 300,
-  pattern: `^(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|${COMPUTER_NAME_PATTERN.slice(1, -1)})$`,
+  pattern: `^(?:${UUID}|${inner(COMPUTER_NAME_PATTERN)})$`,
   description: 'A computer: its id, or `DOMAIN\\NAME` (NetBIOS name of 1–15 letters, digits, `-` or `_`).',
   examples: ['CONTOSO\\PC-0042']
 })
+/** `:id` path parameters of directory objects: the id, or the name (`\\` percent-encoded as `%5C`). */
+export const RefParams = {
+  domain: StrictObject({ id: Type.String({ maxLength: 300, pattern: `^(?:${UUID}|${inner(DOMAIN_NAME_PATTERN)})$`, description: 'The domain\'s id, or its name.' }) }),
+  account: StrictObject({ id: Type.String({ maxLength: 300, pattern: `^(?:${UUID}|${inner(ACCOUNT_NAME_PATTERN)})$`, description: 'The id, or `DOMAIN\\name` (`%5C` in a URL).' }) }),
+  computer: StrictObject({ id: ComputerRef })
+}
 const DisplayName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: 'No control characters (it reaches e-mail headers).' })
 const Description = Type.String({ maxLength: 1024 })
 const Email = Type.String({ format: 'email', maxLength: 254 })

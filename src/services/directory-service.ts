@@ -29,6 +29,9 @@ type Saved = { id: string, created: boolean }
  * methods are shared by the single-object routes and the import, so both
  * apply exactly the same rules.
  */
+/** The directory objects a path may name. */
+export type DirectoryKind = 'domain' | 'user' | 'group' | 'computer'
+
 export class DirectoryService {
   constructor (
     private readonly db: Db,
@@ -38,6 +41,18 @@ export class DirectoryService {
   ) {}
 
   // Domains ------------------------------------------------------------------------------
+  /** The id of the object of this kind with this name (`DOMAIN\\name`, or a domain's own name), if there is one. */
+  idOf (kind: DirectoryKind, name: string): string | undefined {
+    switch (kind) {
+      case 'domain': return this.repos.domains.findByName(name)?.id
+      case 'computer': return this.repos.computers.findByName(name)?.id
+      default: {
+        const account = this.repos.accounts.findByName(name)
+        return account?.kind === kind ? account.id : undefined
+      }
+    }
+  }
+
   createDomain (input: DomainCreate, ctx: ActorContext): Domain {
     return this.change(ctx, 'domains', 'create', () => this.saveDomain(undefined, input, true), (id) => this.repos.domains.get(id)!, input)
   }

@@ -436,10 +436,12 @@ t.test('a malformed JSON body is 400 INVALID_JSON, and changes nothing', async (
   const { app, call } = await build(t)
   await seed(t, call)
   const before = await snapshot(call)
-  for (const payload of ['{"name": "CONTOSO\\\\dave"', '{name: "x"}', 'null x', '']) {
+  for (const payload of ['{"name": "CONTOSO\\\\dave"', '{name: "x"}', 'null x']) {
     const res = await raw(app, 'POST', '/v1/users', payload)
     isError(t, res, 400, 'INVALID_JSON')
   }
+  // An empty body with a JSON content type is no body (as many clients send it): here a body is required.
+  isError(t, await raw(app, 'POST', '/v1/users', ''), 400, 'VALIDATION_FAILED')
   t.strictSame(await snapshot(call), before)
 })
 
@@ -542,7 +544,7 @@ t.test('renaming a user into another existing domain works and every reference f
   await refused(t, call, 'PATCH', `/v1/domains/${s.fabrikam.id}`, { name: 'contoso' }, 409, 'DUPLICATE_NAME', 'name')
 })
 
-t.test('PATCH with {} is 400; GET/PATCH/DELETE of an unknown uuid are 404 NOT_FOUND; a non-uuid id is 400', async (t) => {
+t.test('PATCH with {} is 400; GET/PATCH/DELETE of an unknown uuid are 404 NOT_FOUND; neither an id nor a name is 400', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
   const ids: Record<string, string> = { domains: s.contoso.id, users: s.alice.id, groups: s.helpdesk.id, computers: s.pc.id }
@@ -552,7 +554,7 @@ t.test('PATCH with {} is 400; GET/PATCH/DELETE of an unknown uuid are 404 NOT_FO
       const body = method === 'PATCH' ? (path === 'domains' ? { dnsName: null } : path === 'groups' ? { description: 'x' } : path === 'users' ? { enabled: true } : { dcomEnabled: 'Y' }) : undefined
       const err = await refused(t, call, method, `/v1/${path}/${MISSING}`, body, 404, 'NOT_FOUND', null)
       t.match(err.message, MISSING)
-      await refused(t, call, method, `/v1/${path}/not-a-uuid`, body, 400, 'VALIDATION_FAILED', 'id')
+      await refused(t, call, method, `/v1/${path}/not%20an%20id%20or%20a%20name!`, body, 400, 'VALIDATION_FAILED', 'id')
     }
   }
   // An id of the wrong kind of object is not found either.

@@ -280,3 +280,24 @@ t.test('live events: an idle stream gets heartbeat comments; an unauthenticated 
   await anonymous.text()
   await w.app.close()
 })
+
+t.test('C1–C5 commands without a body work when a client sends content-type: application/json and an empty body', async (t) => {
+  const w = await world(t)
+  const bare = (id: string, path: string, token: string) => w.app.inject({
+    method: 'POST', url: `/v1/sessions/${id}${path}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: ''
+  })
+  const declined = await sessionOf(w)
+  t.match((await bare(declined, '/decline', w.alice)).json(), { state: 'declined' }, 'decline')
+  const id = await sessionOf(w)
+  t.equal((await accept(w, id)).statusCode, 200)
+  const requested = await bare(id, '/control-requests', w.bob)
+  t.equal(requested.statusCode, 201, `control request: ${requested.body}`)
+  const rid = requested.json().controlRequest.id
+  t.match((await bare(id, `/control-requests/${rid}/deny`, w.alice)).json(), { state: 'active' }, 'deny')
+  const again = (await bare(id, '/control-requests', w.bob)).json().controlRequest.id
+  t.match((await bare(id, `/control-requests/${again}/grant`, w.alice)).json(), { state: 'in-control' }, 'grant')
+  t.match((await bare(id, '/control/stop', w.alice)).json(), { state: 'active', mode: 'view' }, 'C5: stop control')
+  t.match((await bare(id, '/end', w.bob)).json(), { state: 'ended' }, 'end')
+  const broken = await w.app.inject({ method: 'POST', url: `/v1/sessions/${id}/end`, headers: { authorization: `Bearer ${w.bob}`, 'content-type': 'application/json' }, payload: '{' })
+  t.match(broken.json(), { statusCode: 400, code: 'INVALID_JSON' }, 'a malformed body is still refused')
+})
