@@ -1,8 +1,8 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { build, type Json } from '../helper.js'
 
 /** CONTOSO with alice (a user), Helpdesk (a group) and PC-1 (a computer alice sits at). */
-async function directory (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function directory (t: Test) {
   const app = await build(t)
   const res = await app.call('POST', '/v1/directory/import', {
     domains: [{ name: 'CONTOSO' }],

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { atTime, type Json } from '../helper.js'
+import { runWorker } from '../workers.js'
 import { setPolicy, world, type InvitationWorld } from './invitations-helper.js'
 
 /** alice invites, bob redeems: a session awaiting alice. */
@@ -165,25 +166,34 @@ t.test('with a controlled clock: an unanswered session expires, an unanswered co
   t.ok((await events(w, quiet)).includes('session.expired'))
 })
 
-t.test('many concurrent grants and stops on one session leave one consistent state', async (t) => {
-  const w = await world(t)
+t.test('C4/C5: grants and stops raced from three service processes on one database file leave one consistent state', async (t) => {
+  // Within one process every command runs synchronously, so only other processes can race it for real.
+  const dir = t.testdir()
+  const w = await world(t, {}, dir)
   const id = await sessionOf(w)
   await accept(w, id)
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 4; round++) {
     const rid = await requestControl(w, id)
-    const calls = Array.from({ length: 60 }, (_, i) => i % 2 === 0
-      ? post(w, id, `/control-requests/${rid}/grant`, w.alice)
-      : post(w, id, '/control/stop', w.alice))
-    const results = await Promise.all(calls)
-    const grants = results.filter((r, i) => i % 2 === 0 && r.statusCode === 200)
-    t.ok(grants.length <= 1, `round ${round}: at most one grant succeeded (${grants.length})`)
-    t.ok(results.every((r) => r.statusCode === 200 || r.json().code === 'CONTROL_REQUEST_NOT_PENDING'), 'losers are told why')
+    const commands = Array.from({ length: 40 }, (_, i) => i % 2 === 0
+      ? { method: 'POST', url: `/v1/sessions/${id}/control-requests/${rid}/grant`, token: w.alice }
+      : { method: 'POST', url: `/v1/sessions/${id}/control/stop`, token: w.alice })
+    const startAt = Date.now() + 2500
+    const outcomes = (await Promise.all([
+      runWorker(w.config.databaseFile, dir, commands, startAt),
+      runWorker(w.config.databaseFile, dir, commands, startAt),
+      new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
+        .then(() => Promise.all(commands.map((c) => w.call(c.method, c.url, undefined, c.token))))
+        .then((rs) => rs.map((r) => ({ status: r.statusCode, code: r.statusCode < 400 ? null : r.json().code as string })))
+    ])).flatMap((results) => results.map((r, i) => ({ ...r, grant: i % 2 === 0 })))
+    const grants = outcomes.filter((o) => o.grant && o.status === 200)
+    t.ok(grants.length <= 1, `round ${round}: at most one grant of request ${rid} succeeded across the processes (${grants.length})`)
+    t.ok(outcomes.every((o) => o.status === 200 || o.code === 'CONTROL_REQUEST_NOT_PENDING'), 'losers are told why')
     const s = await get(w, id)
     t.ok(['active', 'in-control'].includes(s.state))
     t.equal(s.mode, s.state === 'in-control' ? 'control' : 'view')
     await post(w, id, '/control/stop', w.alice)
   }
-  // Replaying the stored events through the rules gives the stored state.
+  // Replaying the stored events through the rules gives the stored state: no grant without a pending request.
   const log = await events(w, id)
   let state = 'awaiting-novice'
   const next: Record<string, string> = { 'session.created': 'awaiting-novice', 'session.accepted': 'active', 'control.requested': 'control-requested', 'control.granted': 'in-control', 'control.stopped': 'active', 'control.denied': 'active' }

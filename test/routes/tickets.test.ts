@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import { createLocalJWKSet, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import t from 'tap'
 import { atTime, build, type Json } from '../helper.js'
+import { runWorker } from '../workers.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
@@ -134,31 +135,22 @@ t.test('ended invitations are purged after the retention; their audit events sta
 })
 
 t.test('two service processes on one database file: each ticket redeems exactly once', async (t) => {
-  const { spawn } = await import('node:child_process')
-  const { writeFileSync } = await import('node:fs')
-  const path = await import('node:path')
-  const { projectRoot } = await import('../../src/paths.js')
   const dir = t.testdir()
   const w = await world(t, {}, dir)
   const tickets: string[] = []
   for (let i = 0; i < 30; i++) tickets.push((await w.invite()).ticket)
-  const file = path.join(dir, 'tickets.json')
-  writeFileSync(file, JSON.stringify(tickets))
-  const run = () => new Promise<Json[]>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'redeem-worker.ts')], {
-      cwd: projectRoot,
-      env: { PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: w.config.databaseFile, TICKETS_FILE: file, EXPERT_TOKEN: w.bob }
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (c) => { out += c })
-    child.stderr.on('data', (c) => { err += c })
-    child.on('exit', (code) => code === 0 ? resolve(JSON.parse(out) as Json[]) : reject(new Error(err)))
-  })
+  const requests = tickets.map((ticket) => ({ method: 'POST', url: '/v1/redemptions', token: w.bob, payload: { ticket } }))
+  const startAt = Date.now() + 3000
   // The in-process app races the two others, too.
-  const [a, b, c] = await Promise.all([run(), run(), Promise.all(tickets.map((ticket) => w.redeem(ticket))).then((rs) => rs.map((r) => ({ status: r.statusCode, code: r.json().code })))])
+  const [a, b, c] = await Promise.all([
+    runWorker(w.config.databaseFile, dir, requests, startAt),
+    runWorker(w.config.databaseFile, dir, requests, startAt),
+    new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
+      .then(() => Promise.all(tickets.map((ticket) => w.redeem(ticket))))
+      .then((rs) => rs.map((r) => ({ status: r.statusCode, code: r.json().code })))
+  ])
   for (let i = 0; i < tickets.length; i++) {
-    const outcomes = [a[i], b[i], c[i]]
+    const outcomes = [a[i]!, b[i]!, c[i]!]
     t.equal(outcomes.filter((o) => o.status === 201).length, 1, `ticket ${i}: one winner across three processes`)
     t.ok(outcomes.every((o) => o.status === 201 || o.code === 'TICKET_ALREADY_REDEEMED'), `ticket ${i}: the others are told why`)
   }

@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { projectRoot } from '../src/paths.js'
+import type { WorkerOutcome, WorkerRequest } from './fixtures/inject-worker.js'
+
+export type { WorkerOutcome, WorkerRequest }
+
+/**
+ * Runs `requests` from another service process on the same database file
+ * (test/fixtures/inject-worker.ts), all sent at `startAt` (ms since 1970),
+ * so that several processes race for real. Resolves with each outcome, in order.
+ */
+export function runWorker (databaseFile: string, dir: string, requests: WorkerRequest[], startAt: number): Promise<WorkerOutcome[]> {
+  const file = path.join(dir, `requests-${process.hrtime.bigint()}.json`)
+  writeFileSync(file, JSON.stringify(requests))
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'inject-worker.ts')], {
+      cwd: projectRoot,
+      env: { PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: databaseFile, REQUESTS_FILE: file, START_AT: String(startAt) }
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c) => { out += c })
+    child.stderr.on('data', (c) => { err += c })
+    child.on('exit', (code) => code === 0 ? resolve(JSON.parse(out) as WorkerOutcome[]) : reject(new Error(err)))
+  })
+}
