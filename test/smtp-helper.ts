@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events'
 import net from 'node:net'
 import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
@@ -13,6 +14,8 @@ export type Mode = 'accept' | 'temporary' | 'permanent'
 
 export interface SmtpServer {
   port: number
+  /** Emits `message` for each message received. */
+  events: EventEmitter
   received: Received[]
   /** How RCPT TO is answered from now on. */
   mode: Mode
@@ -35,6 +38,7 @@ export async function smtpServer (t: Test, options: Partial<SMTPServerOptions> =
   let server: SMTPServer | undefined
   const state: SmtpServer = {
     port,
+    events: new EventEmitter(),
     received: [],
     mode: 'accept',
     start: async () => {
@@ -55,6 +59,7 @@ export async function smtpServer (t: Test, options: Partial<SMTPServerOptions> =
             const raw = Buffer.concat(chunks)
             simpleParser(raw).then((parsed) => {
               state.received.push({ parsed, raw: raw.toString('utf8'), to: session.envelope.rcptTo.map((r) => r.address) })
+              state.events.emit('message')
               callback()
             }, callback)
           })
@@ -75,13 +80,21 @@ export async function smtpServer (t: Test, options: Partial<SMTPServerOptions> =
   return state
 }
 
-/** Polls until `check` returns a value (not a timing assertion: the deadline only bounds a hang). */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, what: string, deadlineMs = 30_000): Promise<T> {
-  const until = Date.now() + deadlineMs
+/**
+ * Checks again each time `wake` emits `event` (the outbox finished a run, the
+ * SMTP server received a message), until `check` returns a value. No sleeping;
+ * the deadline only bounds a hang, it is not a timing assertion.
+ */
+export async function eventually<T> (check: () => Promise<T | undefined | false>, what: string, wake: { emitter: EventEmitter, event: string }, deadlineMs = 30_000): Promise<T> {
+  const deadline = AbortSignal.timeout(deadlineMs)
   for (;;) {
+    // Listening before checking: an event between the check and the wait is not missed.
+    const next = once(wake.emitter, wake.event, { signal: deadline }).catch(() => { throw new Error(`gave up waiting for ${what}`) })
     const value = await check()
-    if (value) return value
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    if (value) {
+      next.catch(() => {})
+      return value
+    }
+    await next
   }
 }

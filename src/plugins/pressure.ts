@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import type { FastifyBaseLogger } from 'fastify'
@@ -29,14 +30,15 @@ const RESOLUTION_MS = 10
  * whether the service is under pressure. Reading the figures can itself fail
  * (resident memory is read from a file, so it fails with EMFILE when a flood
  * of sockets has used up the descriptors): such an error counts as pressure,
- * never as a crash.
+ * never as a crash. Emits `sample` after each sample, with the reason or null.
  */
-export class PressureMonitor {
+export class PressureMonitor extends EventEmitter<{ sample: [PressureReason | null] }> {
   private reason: PressureReason | null = null
   private readonly histogram: IntervalHistogram | undefined
   private readonly timer: NodeJS.Timeout | undefined
 
   constructor (private readonly limits: PressureLimits, private readonly log: FastifyBaseLogger) {
+    super()
     if (!this.enabled) return
     if (limits.maxEventLoopDelayMs > 0) {
       this.histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
@@ -83,6 +85,7 @@ export class PressureMonitor {
     if (next !== null && next !== 'monitor-error' && this.reason === null) this.log.warn({ reason: next, ...figures, limits: this.limits }, 'under pressure: answering 503 until it passes')
     if (next === null && this.reason !== null) this.log.info({ ...figures }, 'no longer under pressure')
     this.reason = next
+    this.emit('sample', next)
   }
 
   close (): void {

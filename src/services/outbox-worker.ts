@@ -1,11 +1,13 @@
+import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 
 /**
  * Runs the outbox in this process: on a timer, and at once when something is
  * queued. One run at a time; a kick during a run makes it go round again.
- * The table is the truth, so several processes may each run one.
+ * The table is the truth, so several processes may each run one. Emits
+ * `run` after each run (what it did is in the table).
  */
-export class OutboxWorker {
+export class OutboxWorker extends EventEmitter<{ run: [] }> {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | null = null
   private again = false
@@ -15,7 +17,9 @@ export class OutboxWorker {
     private readonly run: () => Promise<number>,
     private readonly pollMs: number,
     private readonly log: Pick<FastifyBaseLogger, 'error'>
-  ) {}
+  ) {
+    super()
+  }
 
   start (): void {
     this.timer = setInterval(() => this.kick(), this.pollMs)
@@ -37,6 +41,7 @@ export class OutboxWorker {
         } catch (err) {
           this.log.error({ err }, 'outbox run failed')
         }
+        this.emit('run')
       } while (this.again && !this.stopped)
     })().finally(() => { this.running = null })
   }

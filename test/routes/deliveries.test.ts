@@ -9,10 +9,12 @@ import { world, type InvitationWorld } from './invitations-helper.js'
 const FAST = { RA_DELIVERY_RETRY_BASE_MS: '20', RA_DELIVERY_POLL_MS: '20', RA_SMTP_TIMEOUT_MS: '2000' }
 const smtpEnv = (smtp: SmtpServer, auth = '') => ({ ...FAST, RA_SMTP_URL: `smtp://${auth}127.0.0.1:${smtp.port}`, RA_SMTP_FROM: 'Remote Assistance <ra@contoso.com>' })
 
+/** Wakes a wait whenever the app's outbox finished a run. */
+const outboxRuns = (w: InvitationWorld) => ({ emitter: w.app.services.outbox!, event: 'run' })
 const deliveries = async (w: InvitationWorld, id: string): Promise<Json[]> => (await w.call('GET', `/v1/invitations/${id}/deliveries`, undefined, w.alice)).json().items
 const recipients = async (w: InvitationWorld, id: string): Promise<Json[]> => (await deliveries(w, id)).flatMap((d) => d.recipients)
 const allIn = (w: InvitationWorld, id: string, state: string) =>
-  eventually(async () => { const r = await recipients(w, id); return r.length > 0 && r.every((x) => x.state === state) && r }, `every recipient ${state}`)
+  eventually(async () => { const r = await recipients(w, id); return r.length > 0 && r.every((x) => x.state === state) && r }, `every recipient ${state}`, outboxRuns(w))
 
 t.test('S4 Mailto: the message carries the redeem link with the ticket in the fragment; the mailto: URI round-trips', async (t) => {
   const smtp = await smtpServer(t)
@@ -95,7 +97,7 @@ t.test('SMTP down: invitations are still created; when the server comes back eac
   const waiting = await eventually(async () => {
     const r = await recipients(w, created[0].invitation.id)
     return r.every((x) => x.state === 'retrying' && x.attempts >= 2 && x.lastError && x.nextAttemptAt) && r
-  }, 'retries while the server is down')
+  }, 'retries while the server is down', outboxRuns(w))
   t.match(waiting[0].lastError, /ECONNECTION|ECONNREFUSED|ESOCKET/)
   const idsBefore = created.flatMap((c) => c.delivery.delivery.recipients.map((r: Json) => r.messageId))
 
@@ -112,7 +114,7 @@ t.test('a temporary rejection (451) is retried; a permanent one (550) ends in fa
   smtp.mode = 'temporary'
   const w = await world(t, smtpEnv(smtp))
   const a = await w.invite({ delivery: { recipients: ['bob@contoso.com'] } })
-  const retrying = await eventually(async () => { const [r] = await recipients(w, a.invitation.id); return r.state === 'retrying' && r }, 'retrying')
+  const retrying = await eventually(async () => { const [r] = await recipients(w, a.invitation.id); return r.state === 'retrying' && r }, 'retrying', outboxRuns(w))
   t.match(retrying.lastError, /451/)
   smtp.mode = 'accept'
   const [sent] = await allIn(w, a.invitation.id, 'sent')
@@ -143,7 +145,7 @@ t.test('revoking cancels what is not yet sent; nothing goes out afterwards', asy
   const w = await world(t, smtpEnv(smtp))
   const a = await w.invite({ delivery: { recipients: ['bob@contoso.com'] } })
   // Revoke while the recipient waits for its next attempt (one already claimed may still go out).
-  await eventually(async () => (await recipients(w, a.invitation.id))[0].state === 'retrying', 'a retry')
+  await eventually(async () => (await recipients(w, a.invitation.id))[0].state === 'retrying', 'a retry', outboxRuns(w))
   await w.call('DELETE', `/v1/invitations/${a.invitation.id}`, undefined, w.alice)
   await smtp.start()
   const [cancelled] = await allIn(w, a.invitation.id, 'cancelled')
@@ -163,7 +165,7 @@ t.test('durable: deliveries queued before a restart are sent by the next process
   await smtp.start()
   const { build } = await import('../helper.js')
   const second = await build(t, smtpEnv(smtp), dir)
-  await eventually(async () => smtp.received.length === 1, 'the message after the restart')
+  await eventually(async () => smtp.received.length === 1, 'the message after the restart', { emitter: smtp.events, event: 'message' })
   await second.app.services.outbox?.idle()
   t.equal(smtp.received.length, 1)
   t.equal(smtp.received[0]!.parsed.messageId, messageId)

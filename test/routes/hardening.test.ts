@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
@@ -105,21 +106,19 @@ t.test('brute force: redemption attempts are limited per client address too, wha
 })
 
 t.test('under pressure the service answers 503 at once, in the error shape, with Retry-After', async (t) => {
-  const { call } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1' })
-  let res: LightMyRequestResponse
-  let tries = 0
-  // The monitor samples memory on a timer: wait for its first sample, then every request is shed.
-  do res = await call('GET', '/v1/users'); while (res.statusCode !== 503 && ++tries < 300 && await new Promise((r) => setTimeout(r, 10)) === undefined)
+  const { app, call } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1' })
+  // The monitor samples memory on a timer: after its first sample, every request is shed.
+  t.equal(await once(app.pressure, 'sample').then(([reason]) => reason), 'heap-used')
+  const res = await call('GET', '/v1/users')
   t.match(res.json(), { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: /overloaded/ })
   t.equal(res.headers['retry-after'], '10')
   t.type(res.json().requestId, 'string')
 })
 
 t.test('load shedding tells strangers nothing of the figures, and never fails the liveness probe', async (t) => {
-  const { call, logs } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1', RA_MAX_RSS_BYTES: '1' })
-  let ready: LightMyRequestResponse
-  let tries = 0
-  do ready = await call('GET', '/readyz', undefined, null); while (ready.statusCode !== 503 && ++tries < 300 && await new Promise((r) => setTimeout(r, 10)) === undefined)
+  const { app, call, logs } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1', RA_MAX_RSS_BYTES: '1' })
+  await once(app.pressure, 'sample')
+  const ready = await call('GET', '/readyz', undefined, null)
   t.equal(ready.statusCode, 503, '/readyz says 503 under pressure: take the instance out of rotation')
   const shed = await call('GET', '/v1/users', undefined, null)
   t.equal(shed.statusCode, 503)
