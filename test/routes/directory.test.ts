@@ -1,125 +1,7 @@
-import type { LightMyRequestResponse } from 'fastify'
-import t, { type Test } from 'tap'
-import { ADMIN_TOKEN, build, listAll, snapshot, type TestApp } from '../helper.js'
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- API bodies are checked field by field below */
-type Call = TestApp['call']
-type Json = any
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
-const MISSING = '00000000-0000-4000-8000-000000000000'
-
-// Seed-quoted firewall entries (SPEC F1, F3, F4), in the exact Windows string forms.
-const HELPCTR = '%WINDIR%\\PCHealth\\HelpCtr\\Binaries\\Helpctr.exe:*:Enabled:Remote Assistance – Windows Messenger and Voice'
-const SESSMGR = '%WINDIR%\\SYSTEM32\\Sessmgr.exe:*: Enabled: Remote Assistance'
-const HELPSVC = '%WINDIR%\\PCHealth\\HelpCtr\\Binaries\\Helpsvc.exe:*:Enabled:Offer Remote Assistance'
-const PORT_135 = '135:TCP:*:Enabled:Offer Remote Assistance'
-
-// Helpers -------------------------------------------------------------------------------
-
-/** The response is the error body with this status, stable code and (when given) field. */
-function isError (t: Test, res: LightMyRequestResponse, statusCode: number, code: string, field?: string | null): Json {
-  t.equal(res.statusCode, statusCode, `status ${statusCode} (${res.body})`)
-  const body = res.json()
-  t.equal(body.statusCode, statusCode, 'statusCode in the body')
-  t.equal(body.code, code, `code ${code}`)
-  t.type(body.error, 'string')
-  t.type(body.message, 'string')
-  t.ok(body.message.length > 0, 'a message for humans')
-  if (field === null) t.notOk('field' in body, 'no field')
-  else if (field !== undefined) t.equal(body.field, field, `field ${field}`)
-  return body
-}
-
-/**
- * Makes a request that must be refused, and checks that it changed nothing: every
- * listing and the whole audit trail (so no new *.create / *.update event either)
- * are identical before and after.
- */
-async function refused (
-  t: Test, call: Call, method: string, url: string, body: unknown,
-  statusCode: number, code: string, field?: string | null
-): Promise<Json> {
-  const before = await snapshot(call)
-  const res = await call(method, url, body)
-  const error = isError(t, res, statusCode, code, field)
-  const after = await snapshot(call)
-  t.strictSame(after, before, `${method} ${url} changed nothing`)
-  const changes = after.audit!.filter((e) => /\.(create|update|delete)$/.test(e.action) && !before.audit!.some((b) => b.id === e.id))
-  t.strictSame(changes, [], 'no new change event in the audit trail')
-  return error
-}
-
-/** A raw (not JSON-encoded by the test) request, for malformed bodies. */
-function raw (app: TestApp['app'], method: string, url: string, payload: string, contentType = 'application/json'): Promise<LightMyRequestResponse> {
-  return app.inject({
-    method: method as 'POST',
-    url,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': contentType },
-    payload
-  })
-}
-
-async function created (t: Test, call: Call, path: string, body: unknown): Promise<Json> {
-  const res = await call('POST', path, body)
-  t.equal(res.statusCode, 201, `POST ${path} ${JSON.stringify(body).slice(0, 80)} → 201 (${res.statusCode === 201 ? 'ok' : res.body})`)
-  return res.json()
-}
-
-async function get (call: Call, path: string): Promise<Json> {
-  const res = await call('GET', path)
-  if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}: ${res.body}`)
-  return res.json()
-}
-
-async function patched (t: Test, call: Call, path: string, body: unknown): Promise<Json> {
-  const res = await call('PATCH', path, body)
-  t.equal(res.statusCode, 200, `PATCH ${path} → 200 (${res.statusCode === 200 ? 'ok' : res.body})`)
-  return res.json()
-}
-
-interface Seeded {
-  contoso: Json
-  fabrikam: Json
-  alice: Json
-  bob: Json
-  carol: Json
-  helpdesk: Json
-  tier2: Json
-  pc: Json
-}
-
-/** Two domains (FABRIKAM trusts CONTOSO), three users, Helpdesk ⊃ Tier2, one computer. */
-async function seed (t: Test, call: Call): Promise<Seeded> {
-  const contoso = await created(t, call, '/v1/domains', { name: 'CONTOSO', dnsName: 'contoso.com' })
-  const fabrikam = await created(t, call, '/v1/domains', { name: 'FABRIKAM', trusts: ['CONTOSO'] })
-  const alice = await created(t, call, '/v1/users', { name: 'CONTOSO\\alice', displayName: 'Alice Novice', email: 'alice@contoso.com' })
-  const bob = await created(t, call, '/v1/users', { name: 'CONTOSO\\bob', email: 'bob@contoso.com' })
-  const carol = await created(t, call, '/v1/users', { name: 'FABRIKAM\\carol' })
-  const tier2 = await created(t, call, '/v1/groups', { name: 'CONTOSO\\Tier2', members: ['FABRIKAM\\carol'] })
-  const helpdesk = await created(t, call, '/v1/groups', { name: 'CONTOSO\\Helpdesk', members: ['CONTOSO\\bob', 'CONTOSO\\Tier2'] })
-  const pc = await created(t, call, '/v1/computers', {
-    name: 'CONTOSO\\PC-0042',
-    platform: 'xp-pro-sp2',
-    dcomEnabled: 'Y',
-    localAdministrators: ['CONTOSO\\Helpdesk'],
-    offerRaHelpers: ['CONTOSO\\bob'],
-    users: ['CONTOSO\\alice'],
-    firewall: { domain: { programExceptions: [HELPCTR, SESSMGR], portExceptions: [PORT_135] } },
-    controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: true, maxInvitationTime: { value: 30, unit: 'days' } }
-  })
-  return { contoso, fabrikam, alice, bob, carol, helpdesk, tier2, pc }
-}
-
-const names = (items: Json[]): string[] => items.map((i) => i.name)
-/** An object without its id and time stamps, to compare the rest exactly. */
-const strip = (o: Json): Json => {
-  const { id, createdAt, updatedAt, ...rest } = o
-  return rest
-}
-
-// Create and read back ------------------------------------------------------------------
+// The directory as a whole: create and read back, refusals that change nothing, PATCH, paging, authorization, audit.
+import t from 'tap'
+import { ADMIN_TOKEN, build, listAll, snapshot } from '../helper.js'
+import { UUID, ISO, MISSING, HELPCTR, SESSMGR, HELPSVC, PORT_135, isError, raw, refused, created, get, patched, seed, names, strip, type Json } from './directory-helper.js'
 
 t.test('domains, a trust, users, nested groups and computers are created and read back by id and in lists, with memberOf and trustedBy derived', async (t) => {
   const { call } = await build(t)
@@ -240,84 +122,6 @@ t.test('derived lists (trustedBy, memberOf) are in the same case-insensitive nam
   t.strictSame((await get(call, `/v1/users/${user.id}`)).memberOf, ['DELTA\\eta', 'DELTA\\Theta', 'DELTA\\Zeta'], 'memberOf: the same order')
 })
 
-// Names ----------------------------------------------------------------------------------
-
-t.test('names compare case-insensitively: contoso\\ALICE resolves to CONTOSO\\alice, and contoso\\Alice is a duplicate', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-
-  const g = await created(t, call, '/v1/groups', { name: 'contoso\\Readers', members: ['contoso\\ALICE'] })
-  t.strictSame(g.members, ['CONTOSO\\alice'])
-  t.equal(g.name, 'CONTOSO\\Readers', 'the domain part takes the domain\'s stored spelling')
-  t.strictSame((await get(call, `/v1/users/${s.alice.id}`)).memberOf, ['CONTOSO\\Readers'])
-
-  const err = await refused(t, call, 'POST', '/v1/users', { name: 'contoso\\Alice' }, 409, 'DUPLICATE_NAME', 'name')
-  t.match(err.message, /alice/i)
-  await refused(t, call, 'POST', '/v1/domains', { name: 'Contoso' }, 409, 'DUPLICATE_NAME', 'name')
-  await refused(t, call, 'POST', '/v1/computers', { name: 'contoso\\pc-0042' }, 409, 'DUPLICATE_NAME', 'name')
-  // Renaming onto another's name (in another case) is a duplicate too.
-  await refused(t, call, 'PATCH', `/v1/users/${s.bob.id}`, { name: 'CONTOSO\\ALICE' }, 409, 'DUPLICATE_NAME', 'name')
-  // …but changing only the case of one's own name is not.
-  const renamed = await patched(t, call, `/v1/users/${s.alice.id}`, { name: 'CONTOSO\\Alice' })
-  t.equal(renamed.name, 'CONTOSO\\Alice')
-})
-
-t.test('a user and a group cannot share a name in one domain (either way round), but may in different domains', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  await refused(t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\ALICE' }, 409, 'DUPLICATE_NAME', 'name')
-  await refused(t, call, 'POST', '/v1/users', { name: 'contoso\\helpdesk' }, 409, 'DUPLICATE_NAME', 'name')
-  await refused(t, call, 'PATCH', `/v1/groups/${s.tier2.id}`, { name: 'CONTOSO\\bob' }, 409, 'DUPLICATE_NAME', 'name')
-  const other = await created(t, call, '/v1/groups', { name: 'FABRIKAM\\alice' })
-  t.equal(other.name, 'FABRIKAM\\alice')
-})
-
-// Refusals -------------------------------------------------------------------------------
-
-t.test('a group cycle (Helpdesk contains Tier2, then Tier2 made to contain Helpdesk) is 409 GROUP_CYCLE at members[i] and changes nothing', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const err = await refused(t, call, 'PATCH', `/v1/groups/${s.tier2.id}`, { members: ['FABRIKAM\\carol', 'CONTOSO\\Helpdesk'] }, 409, 'GROUP_CYCLE', 'members[1]')
-  t.match(err.message, /Helpdesk/)
-  t.strictSame((await get(call, `/v1/groups/${s.tier2.id}`)).members, ['FABRIKAM\\carol'], 'Tier2 kept its members')
-})
-
-t.test('a group containing itself is 409 GROUP_CYCLE, on create and on update', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  await refused(t, call, 'PATCH', `/v1/groups/${s.tier2.id}`, { members: ['CONTOSO\\alice', 'contoso\\TIER2'] }, 409, 'GROUP_CYCLE', 'members[1]')
-  await refused(t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\Loop', members: ['CONTOSO\\Loop'] }, 409, 'GROUP_CYCLE', 'members[0]')
-  t.equal((await call('GET', '/v1/groups?domain=CONTOSO')).json().items.some((g: Json) => g.name === 'CONTOSO\\Loop'), false, 'the refused group was not created')
-})
-
-t.test('a longer loop A→B→C→A is 409 GROUP_CYCLE at the member that closes it, and changes nothing', async (t) => {
-  const { call } = await build(t)
-  await seed(t, call)
-  const c = await created(t, call, '/v1/groups', { name: 'CONTOSO\\C', members: ['CONTOSO\\alice'] })
-  const b = await created(t, call, '/v1/groups', { name: 'CONTOSO\\B', members: ['CONTOSO\\C'] })
-  await created(t, call, '/v1/groups', { name: 'CONTOSO\\A', members: ['CONTOSO\\B', 'CONTOSO\\bob'] })
-  const err = await refused(t, call, 'PATCH', `/v1/groups/${c.id}`, { members: ['CONTOSO\\alice', 'CONTOSO\\Tier2', 'CONTOSO\\A'] }, 409, 'GROUP_CYCLE', 'members[2]')
-  t.match(err.message, /CONTOSO\\A/)
-  // A loop through a nested path that does not close is fine: C may contain Tier2 (no path back to C).
-  const ok = await patched(t, call, `/v1/groups/${c.id}`, { members: ['CONTOSO\\alice', 'CONTOSO\\Tier2'] })
-  t.strictSame(ok.members, ['CONTOSO\\alice', 'CONTOSO\\Tier2'])
-  // A diamond (B contains C directly and through another group) is not a cycle either.
-  await created(t, call, '/v1/groups', { name: 'CONTOSO\\D', members: ['CONTOSO\\C'] })
-  const diamond = await patched(t, call, `/v1/groups/${b.id}`, { members: ['CONTOSO\\C', 'CONTOSO\\D'] })
-  t.strictSame(diamond.members, ['CONTOSO\\C', 'CONTOSO\\D'])
-  t.strictSame((await get(call, `/v1/groups/${c.id}`)).memberOf, ['CONTOSO\\B', 'CONTOSO\\D'])
-})
-
-t.test('an unknown member is 422 UNKNOWN_REFERENCE naming members[1], and changes nothing', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const err = await refused(t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\New', members: ['CONTOSO\\alice', 'CONTOSO\\nobody'] }, 422, 'UNKNOWN_REFERENCE', 'members[1]')
-  t.match(err.message, /nobody/)
-  await refused(t, call, 'PATCH', `/v1/groups/${s.helpdesk.id}`, { members: ['CONTOSO\\bob', 'NOWHERE\\bob'] }, 422, 'UNKNOWN_REFERENCE', 'members[1]')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { localAdministrators: ['CONTOSO\\Helpdesk', 'CONTOSO\\ghost'] }, 422, 'UNKNOWN_REFERENCE', 'localAdministrators[1]')
-  await refused(t, call, 'POST', '/v1/domains', { name: 'NEWDOM', trusts: ['CONTOSO', 'NOWHERE'] }, 422, 'UNKNOWN_REFERENCE', 'trusts[1]')
-})
-
 t.test('malformed names are 400 VALIDATION_FAILED on name, and change nothing', async (t) => {
   const { call } = await build(t)
   await seed(t, call)
@@ -342,16 +146,6 @@ t.test('a name in an unknown domain is 422 UNKNOWN_REFERENCE on name, and change
   await refused(t, call, 'POST', '/v1/groups', { name: 'NOWHERE\\Helpers' }, 422, 'UNKNOWN_REFERENCE', 'name')
   await refused(t, call, 'POST', '/v1/computers', { name: 'NOWHERE\\PC-1' }, 422, 'UNKNOWN_REFERENCE', 'name')
   await refused(t, call, 'PATCH', `/v1/users/${s.alice.id}`, { name: 'NOWHERE\\alice' }, 422, 'UNKNOWN_REFERENCE', 'name')
-})
-
-t.test('a group in a computer\'s users list is 422 INVALID_REFERENCE, and changes nothing', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const err = await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { users: ['CONTOSO\\alice', 'CONTOSO\\Helpdesk'] }, 422, 'INVALID_REFERENCE', 'users[1]')
-  t.match(err.message, /group/)
-  await refused(t, call, 'POST', '/v1/computers', { name: 'CONTOSO\\PC-2', users: ['CONTOSO\\Tier2'] }, 422, 'INVALID_REFERENCE', 'users[0]')
-  // A domain listing itself as trusted is refused the same way.
-  await refused(t, call, 'PATCH', `/v1/domains/${s.contoso.id}`, { trusts: ['FABRIKAM', 'contoso'] }, 422, 'INVALID_REFERENCE', 'trusts[1]')
 })
 
 t.test('the same account listed twice in different case is 422 INVALID_VALUE, and changes nothing', async (t) => {
@@ -388,48 +182,6 @@ t.test('a wrong type is 400, never coerced, and changes nothing', async (t) => {
   await refused(t, call, 'POST', '/v1/users', { name: 'CONTOSO\\dave', email: 'not an address' }, 400, 'VALIDATION_FAILED', 'email')
   await refused(t, call, 'POST', '/v1/users', ['CONTOSO\\dave'], 400, 'VALIDATION_FAILED')
   t.equal((await get(call, `/v1/users/${s.alice.id}`)).enabled, true, 'alice is still enabled')
-})
-
-t.test('a bad firewall entry is 422 INVALID_VALUE naming the entry, and changes nothing', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const bad: Array<[Json, string]> = [
-    [{ domain: { portExceptions: ['135:ICMP:*:Enabled:Offer Remote Assistance'] } }, 'firewall.domain.portExceptions[0]'],
-    [{ domain: { portExceptions: [PORT_135, '70000:TCP:*:Enabled:Too high'] } }, 'firewall.domain.portExceptions[1]'],
-    [{ domain: { portExceptions: ['135:TCP:*:On:Offer Remote Assistance'] } }, 'firewall.domain.portExceptions[0]'],
-    [{ standard: { programExceptions: [HELPCTR, 'Sessmgr.exe'] } }, 'firewall.standard.programExceptions[1]'],
-    [{ private: { programExceptions: ['%WINDIR%\\System32\\msra.exe:*:Maybe:Remote Assistance'] } }, 'firewall.private.programExceptions[0]']
-  ]
-  for (const [firewall, field] of bad) {
-    await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { firewall }, 422, 'INVALID_VALUE', field)
-  }
-  await refused(t, call, 'POST', '/v1/computers', { name: 'CONTOSO\\PC-9', firewall: bad[0]![0] }, 422, 'INVALID_VALUE', 'firewall.domain.portExceptions[0]')
-  // A program path with a drive letter (a colon of its own) is a valid entry.
-  const ok = await patched(t, call, `/v1/computers/${s.pc.id}`, { firewall: { public: { programExceptions: ['C:\\Windows\\System32\\msra.exe:*:Enabled:Remote Assistance'], portExceptions: ['3389:UDP:*:disabled:RDP'] } } })
-  t.strictSame(ok.firewall.public.programExceptions, ['C:\\Windows\\System32\\msra.exe:*:Enabled:Remote Assistance'])
-})
-
-t.test('a controlPanel maxInvitationTime of 100, 0 or unit weeks is 400, and changes nothing', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const cp = (value: unknown, unit: unknown) => ({ controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: true, maxInvitationTime: { value, unit } } })
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, cp(100, 'days'), 400, 'VALIDATION_FAILED', 'controlPanel.maxInvitationTime.value')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, cp(0, 'hours'), 400, 'VALIDATION_FAILED', 'controlPanel.maxInvitationTime.value')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, cp(1.5, 'hours'), 400, 'VALIDATION_FAILED', 'controlPanel.maxInvitationTime.value')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, cp(2, 'weeks'), 400, 'VALIDATION_FAILED', 'controlPanel.maxInvitationTime.unit')
-  await refused(t, call, 'POST', '/v1/computers', { name: 'CONTOSO\\PC-7', ...cp(100, 'minutes') }, 400, 'VALIDATION_FAILED', 'controlPanel.maxInvitationTime.value')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: true } }, 400, 'VALIDATION_FAILED', 'controlPanel.maxInvitationTime')
-  // The bounds themselves are accepted.
-  t.strictSame((await patched(t, call, `/v1/computers/${s.pc.id}`, cp(99, 'minutes'))).controlPanel.maxInvitationTime, { value: 99, unit: 'minutes' })
-  t.strictSame((await patched(t, call, `/v1/computers/${s.pc.id}`, cp(1, 'hours'))).controlPanel.maxInvitationTime, { value: 1, unit: 'hours' })
-})
-
-t.test('an all-digit computer name is 400 VALIDATION_FAILED on name, and changes nothing', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  await refused(t, call, 'POST', '/v1/computers', { name: 'CONTOSO\\12345' }, 400, 'VALIDATION_FAILED', 'name')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { name: 'CONTOSO\\0042' }, 400, 'VALIDATION_FAILED', 'name')
-  t.equal((await created(t, call, '/v1/computers', { name: 'CONTOSO\\12345A' })).name, 'CONTOSO\\12345A', 'digits with a letter are fine')
 })
 
 t.test('a malformed JSON body is 400 INVALID_JSON, and changes nothing', async (t) => {
@@ -479,8 +231,6 @@ t.test('a __proto__ (or constructor.prototype) key in the body is 400, and chang
   t.equal(({} as Json).polluted, undefined)
 })
 
-// PATCH ----------------------------------------------------------------------------------
-
 t.test('PATCH changes only the fields given; lists given replace the whole list', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
@@ -522,28 +272,6 @@ t.test('PATCH changes only the fields given; lists given replace the whole list'
   t.strictSame((await get(call, `/v1/domains/${s.contoso.id}`)).trustedBy, [], 'FABRIKAM no longer trusts CONTOSO')
 })
 
-t.test('renaming a user into another existing domain works and every reference follows', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const bob = await patched(t, call, `/v1/users/${s.bob.id}`, { name: 'fabrikam\\Robert' })
-  t.strictSame([bob.name, bob.domain, bob.email, bob.memberOf], ['FABRIKAM\\Robert', 'FABRIKAM', 'bob@contoso.com', ['CONTOSO\\Helpdesk']])
-  t.strictSame((await get(call, `/v1/groups/${s.helpdesk.id}`)).members, ['FABRIKAM\\Robert', 'CONTOSO\\Tier2'])
-  t.strictSame((await get(call, `/v1/computers/${s.pc.id}`)).offerRaHelpers, ['FABRIKAM\\Robert'])
-  t.strictSame(names(await listAll(call, '/v1/users?domain=FABRIKAM')), ['FABRIKAM\\carol', 'FABRIKAM\\Robert'])
-  t.strictSame(names(await listAll(call, '/v1/users?domain=CONTOSO')), ['CONTOSO\\alice'])
-  // The old name is free again; the new one is taken.
-  t.equal((await created(t, call, '/v1/users', { name: 'CONTOSO\\bob' })).name, 'CONTOSO\\bob')
-  await refused(t, call, 'POST', '/v1/users', { name: 'FABRIKAM\\robert' }, 409, 'DUPLICATE_NAME', 'name')
-
-  // A domain rename carries its accounts along.
-  const dom = await patched(t, call, `/v1/domains/${s.fabrikam.id}`, { name: 'FABRIKAM2' })
-  t.equal(dom.name, 'FABRIKAM2')
-  t.strictSame(dom.trusts, ['CONTOSO'])
-  t.equal((await get(call, `/v1/users/${s.bob.id}`)).name, 'FABRIKAM2\\Robert')
-  t.strictSame((await get(call, `/v1/domains/${s.contoso.id}`)).trustedBy, ['FABRIKAM2'])
-  await refused(t, call, 'PATCH', `/v1/domains/${s.fabrikam.id}`, { name: 'contoso' }, 409, 'DUPLICATE_NAME', 'name')
-})
-
 t.test('PATCH with {} is 400; GET/PATCH/DELETE of an unknown uuid are 404 NOT_FOUND; neither an id nor a name is 400', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
@@ -563,64 +291,6 @@ t.test('PATCH with {} is 400; GET/PATCH/DELETE of an unknown uuid are 404 NOT_FO
   await refused(t, call, 'DELETE', `/v1/users/${s.tier2.id}`, undefined, 404, 'NOT_FOUND')
   await refused(t, call, 'DELETE', `/v1/groups/${s.bob.id}`, undefined, 404, 'NOT_FOUND')
 })
-
-// DELETE ---------------------------------------------------------------------------------
-
-t.test('deleting a user removes it from groups and from computers\' lists', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  await patched(t, call, `/v1/computers/${s.pc.id}`, { localAdministrators: ['CONTOSO\\Helpdesk', 'CONTOSO\\bob'], users: ['CONTOSO\\alice', 'CONTOSO\\bob'] })
-  const res = await call('DELETE', `/v1/users/${s.bob.id}`)
-  t.equal(res.statusCode, 204)
-  t.equal(res.body, '')
-  isError(t, await call('GET', `/v1/users/${s.bob.id}`), 404, 'NOT_FOUND')
-  t.strictSame((await get(call, `/v1/groups/${s.helpdesk.id}`)).members, ['CONTOSO\\Tier2'])
-  const pc = await get(call, `/v1/computers/${s.pc.id}`)
-  t.strictSame([pc.localAdministrators, pc.users, pc.offerRaHelpers], [['CONTOSO\\Helpdesk'], ['CONTOSO\\alice'], []])
-  t.strictSame(names(await listAll(call, '/v1/users')), ['CONTOSO\\alice', 'FABRIKAM\\carol'])
-  isError(t, await call('DELETE', `/v1/users/${s.bob.id}`), 404, 'NOT_FOUND')
-
-  // Deleting a group unnests it.
-  t.equal((await call('DELETE', `/v1/groups/${s.tier2.id}`)).statusCode, 204)
-  t.strictSame((await get(call, `/v1/groups/${s.helpdesk.id}`)).members, [])
-  t.strictSame((await get(call, `/v1/users/${s.carol.id}`)).memberOf, [])
-  // Deleting a computer.
-  t.equal((await call('DELETE', `/v1/computers/${s.pc.id}`)).statusCode, 204)
-  t.strictSame(await listAll(call, '/v1/computers'), [])
-})
-
-t.test('a domain that still has users is 409 DOMAIN_NOT_EMPTY and nothing changes; an empty one is deleted with its trusts', async (t) => {
-  const { call } = await build(t)
-  const s = await seed(t, call)
-  const lit = await created(t, call, '/v1/domains', { name: 'LITWARE', trusts: ['CONTOSO'] })
-  await patched(t, call, `/v1/domains/${s.contoso.id}`, { trusts: ['LITWARE'] })
-  await refused(t, call, 'DELETE', `/v1/domains/${s.fabrikam.id}`, undefined, 409, 'DOMAIN_NOT_EMPTY')
-  await refused(t, call, 'DELETE', `/v1/domains/${s.contoso.id}`, undefined, 409, 'DOMAIN_NOT_EMPTY')
-  // A domain holding only a computer is not empty either.
-  const nw = await created(t, call, '/v1/domains', { name: 'NORTHWIND' })
-  const c = await created(t, call, '/v1/computers', { name: 'NORTHWIND\\PC-1' })
-  await refused(t, call, 'DELETE', `/v1/domains/${nw.id}`, undefined, 409, 'DOMAIN_NOT_EMPTY')
-  t.equal((await call('DELETE', `/v1/computers/${c.id}`)).statusCode, 204)
-  t.equal((await call('DELETE', `/v1/domains/${nw.id}`)).statusCode, 204)
-
-  // LITWARE trusts CONTOSO and is trusted by CONTOSO: both trusts go with it.
-  t.strictSame((await get(call, `/v1/domains/${s.contoso.id}`)).trustedBy, ['FABRIKAM', 'LITWARE'])
-  const res = await call('DELETE', `/v1/domains/${lit.id}`)
-  t.equal(res.statusCode, 204)
-  isError(t, await call('GET', `/v1/domains/${lit.id}`), 404, 'NOT_FOUND')
-  const contoso = await get(call, `/v1/domains/${s.contoso.id}`)
-  t.strictSame([contoso.trusts, contoso.trustedBy], [[], ['FABRIKAM']])
-  t.strictSame(names(await listAll(call, '/v1/domains')), ['CONTOSO', 'FABRIKAM'])
-  // Emptying FABRIKAM lets it go too, and CONTOSO is then trusted by nobody.
-  await patched(t, call, `/v1/groups/${s.tier2.id}`, { members: [] })
-  t.equal((await call('DELETE', `/v1/users/${s.carol.id}`)).statusCode, 204)
-  t.equal((await call('DELETE', `/v1/domains/${s.fabrikam.id}`)).statusCode, 204)
-  t.strictSame((await get(call, `/v1/domains/${s.contoso.id}`)).trustedBy, [])
-  // The name is free again.
-  t.strictSame((await created(t, call, '/v1/domains', { name: 'LITWARE' })).trustedBy, [])
-})
-
-// Paging ---------------------------------------------------------------------------------
 
 t.test('lists page with limit and nextCursor: every user once, in case-insensitive name order; ?domain= filters', async (t) => {
   const { call } = await build(t)
@@ -677,8 +347,6 @@ t.test('lists page with limit and nextCursor: every user once, in case-insensiti
   isError(t, await call('GET', '/v1/users?sort=name'), 400, 'UNKNOWN_FIELD', 'sort')
 })
 
-// Authorization --------------------------------------------------------------------------
-
 t.test('an integration token with directory:read can list and read but gets 403 INSUFFICIENT_SCOPE on writes; a user token gets 403 ADMIN_REQUIRED', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
@@ -732,8 +400,6 @@ t.test('an integration token with directory:read can list and read but gets 403 
   isError(t, await call('POST', '/v1/users', { name: 'CONTOSO\\x' }, null), 401, 'AUTH_REQUIRED')
   isError(t, await call('GET', '/v1/users', undefined, 'ra_wrong-token-value'), 401, 'TOKEN_INVALID')
 })
-
-// Audit ----------------------------------------------------------------------------------
 
 t.test('every successful change is an audit event with actor admin, outcome success and its request id; no token appears in the audit trail or logs', async (t) => {
   const { call, logs } = await build(t)
