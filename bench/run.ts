@@ -53,11 +53,16 @@ export async function prepare (dir: string, tickets: number): Promise<{ database
   const databaseFile = path.join(dir, 'ra.sqlite')
   const app = await buildApp(loadConfig({ RA_DATABASE_FILE: databaseFile, RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN, RA_LOG_LEVEL: 'error', RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL }))
   const admin = { authorization: `Bearer ${ADMIN}` }
-  await app.inject({ method: 'POST', url: '/v1/directory/import', headers: admin, payload: {
-    domains: [{ name: 'CONTOSO' }],
-    users: [{ name: 'CONTOSO\\alice' }, { name: 'CONTOSO\\bob' }],
-    computers: [{ name: 'CONTOSO\\PC-0042', platform: 'windows-10', users: ['CONTOSO\\alice'] }]
-  } })
+  await app.inject({
+    method: 'POST',
+    url: '/v1/directory/import',
+    headers: admin,
+    payload: {
+      domains: [{ name: 'CONTOSO' }],
+      users: [{ name: 'CONTOSO\\alice' }, { name: 'CONTOSO\\bob' }],
+      computers: [{ name: 'CONTOSO\\PC-0042', platform: 'windows-10', users: ['CONTOSO\\alice'] }]
+    }
+  })
   const token = async (user: string) => (await app.inject({ method: 'POST', url: '/v1/tokens', headers: admin, payload: { principal: { type: 'user', user } } })).json().token as string
   const alice = await token('CONTOSO\\alice')
   const bob = await token('CONTOSO\\bob')

@@ -23,10 +23,10 @@ function seed (file: string, count: number): void {
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
-  const world = db.prepare(`SELECT i.computer_id, i.novice_id, i.kid, i.created_by FROM invitations i LIMIT 1`).get() as { computer_id: string, novice_id: string, kid: string, created_by: string }
+  const world = db.prepare('SELECT i.computer_id, i.novice_id, i.kid, i.created_by FROM invitations i LIMIT 1').get() as { computer_id: string, novice_id: string, kid: string, created_by: string }
   const invitation = db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti, ticket_hash, ended_at, revoked_at)
     VALUES (?, ?, ?, ?, ?, 'control', 360, ?, ?, ?, ?, ?, ?, ?)`)
-  const audit = db.prepare(`INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details) VALUES (?, ?, ?, NULL, 'invitation.create', ?, 'success', ?)`)
+  const audit = db.prepare('INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details) VALUES (?, ?, ?, NULL, \'invitation.create\', ?, \'success\', ?)')
   const now = Date.now()
   const batch = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {

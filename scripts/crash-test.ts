@@ -29,7 +29,8 @@ export async function crashRounds (rounds: number, dir = mkdtempSync(path.join(o
   const file = path.join(dir, 'ra.sqlite')
   let server = await start(file)
   await call(server.url, 'POST', '/v1/directory/import', ADMIN, {
-    domains: [{ name: 'CONTOSO' }], users: [{ name: 'CONTOSO\\alice' }],
+    domains: [{ name: 'CONTOSO' }],
+    users: [{ name: 'CONTOSO\\alice' }],
     computers: [{ name: 'CONTOSO\\PC-1', platform: 'windows-10', users: ['CONTOSO\\alice'] }]
   })
   const alice = (await call(server.url, 'POST', '/v1/tokens', ADMIN, { principal: { type: 'user', user: 'CONTOSO\\alice' } })).json.token as string
@@ -39,6 +40,7 @@ export async function crashRounds (rounds: number, dir = mkdtempSync(path.join(o
   for (let round = 0; round < rounds; round++) {
     let stop = false
     const workers = Array.from({ length: 8 }, async () => {
+      // eslint-disable-next-line no-unmodified-loop-condition -- set by the round's timer while the workers run
       while (!stop) {
         try {
           const res = await call(server.url, 'POST', '/v1/invitations', alice, { computer: 'CONTOSO\\PC-1', lifetime: { value: 5, unit: 'minutes' } })

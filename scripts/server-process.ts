@@ -41,7 +41,7 @@ export function startServer (env: Record<string, string>, options: { openFileLim
     }
     child.stdout!.on('data', onData)
     child.stderr!.on('data', onData)
-    void exit.then(() => reject(new Error(`server exited before listening: ${output.slice(-500)}`)))
+    exit.then(() => reject(new Error(`server exited before listening: ${output.slice(-500)}`)), () => {})
   })
   // A caller that only awaits `exit` must not see an unhandled rejection from `url`.
   url.catch(() => {})

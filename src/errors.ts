@@ -68,7 +68,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES
 
-
 /** The HTTP reason phrase of a status (Node's table). */
 export function reasonPhrase (statusCode: number): string {
   return STATUS_CODES[statusCode] ?? 'Error'

@@ -8,7 +8,6 @@ import type { Test } from 'tap'
 import { buildApp, serverOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 
-
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop'
 
 export interface TestApp {
@@ -39,6 +38,7 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
 export async function build (t: Test, env: Record<string, string> = {}, dir?: string): Promise<TestApp> {
   // Registered before the test folder is made, so the app (and its outbox, which may be writing
   // .eml files there) is closed before tap removes the folder.
+  // eslint-disable-next-line prefer-const -- assigned once the app is built, after the teardown that reads it
   let app: FastifyInstance | undefined
   const logs: string[] = []
   let databaseFile = ''
@@ -110,7 +110,6 @@ export function thrown (fn: () => unknown): Error | undefined {
   return undefined
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any
 
 /** Every item of a list route, following `nextCursor`. */
@@ -140,7 +139,6 @@ export async function snapshot (call: TestApp['call']): Promise<Record<string, J
     audit: await listAll(call, '/v1/audit-events')
   }
 }
-
 
 /**
  * Runs `fn` with the time set to `at` (ms since 1970) by a fake clock: Date,

@@ -12,7 +12,6 @@ interface AjvError {
   parentSchema?: { description?: string }
 }
 
-
 function fromValidation (error: FastifyError): AppError {
   const [first] = (error.validation ?? []) as unknown as AjvError[]
   if (!first) return new AppError('VALIDATION_FAILED', 'the request is not valid')

@@ -33,7 +33,7 @@ interface AccountRow {
 
 const SELECT = `SELECT a.*, d.name AS domain_name, d.name_key AS domain_key
   FROM accounts a JOIN domains d ON d.id = a.domain_id`
-const QUALIFIED = `d.name || '\\' || a.name`
+const QUALIFIED = 'd.name || \'\\\' || a.name'
 
 export interface AccountFields {
   displayName?: string | null | undefined

@@ -38,7 +38,6 @@ export interface ComputerFields {
   controlPanel?: ControlPanel | null | undefined
 }
 
-
 const SELECT = `SELECT c.*, d.name AS domain_name, d.name_key AS domain_key
   FROM computers c JOIN domains d ON d.id = c.domain_id`
 

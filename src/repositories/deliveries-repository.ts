@@ -37,7 +37,7 @@ export interface ClaimedRecipient extends RecipientRow {
   message: string | null
 }
 
-const DUE = `((state IN ('queued', 'retrying') AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until <= ?))`
+const DUE = '((state IN (\'queued\', \'retrying\') AND next_attempt_at <= ?) OR (state = \'sending\' AND lease_until <= ?))'
 
 export class DeliveriesRepository {
   constructor (private readonly db: Db) {}

@@ -56,7 +56,7 @@ export class InvitationsRepository {
 
   /** Marks open invitations past their expiry as expired (lazily: whenever invitations are read). */
   expireDue (now: string): number {
-    return this.db.prepare(`UPDATE invitations SET state = 'expired', ended_at = expires_at WHERE state = 'open' AND expires_at <= ?`).run(now).changes
+    return this.db.prepare('UPDATE invitations SET state = \'expired\', ended_at = expires_at WHERE state = \'open\' AND expires_at <= ?').run(now).changes
   }
 
   /** Newest first. */
@@ -90,13 +90,13 @@ export class InvitationsRepository {
 
   /** Open or locked → revoked. Returns whether it changed. */
   revoke (id: string, now: string): boolean {
-    return this.db.prepare(`UPDATE invitations SET state = 'revoked', revoked_at = ?, ended_at = ? WHERE id = ? AND state IN ('open', 'locked')`)
+    return this.db.prepare('UPDATE invitations SET state = \'revoked\', revoked_at = ?, ended_at = ? WHERE id = ? AND state IN (\'open\', \'locked\')')
       .run(now, now, id).changes === 1
   }
 
   /** A redeemed invitation whose session is being ended by its novice → revoked. */
   revokeRedeemed (id: string, now: string): boolean {
-    return this.db.prepare(`UPDATE invitations SET state = 'revoked', revoked_at = ? WHERE id = ? AND state = 'redeemed'`).run(now, id).changes === 1
+    return this.db.prepare('UPDATE invitations SET state = \'revoked\', revoked_at = ? WHERE id = ? AND state = \'redeemed\'').run(now, id).changes === 1
   }
 
   /** Deletes invitations that ended without a session and expired before `before`. */

@@ -38,7 +38,7 @@ export class KeysRepository {
   }
 
   insert (row: Omit<KeyRow, 'retired_at' | 'max_expires_at'>): void {
-    this.db.prepare(`INSERT INTO signing_keys (kid, alg, public_jwk, private_key, encrypted, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+    this.db.prepare('INSERT INTO signing_keys (kid, alg, public_jwk, private_key, encrypted, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(row.kid, row.alg, row.public_jwk, row.private_key, row.encrypted, row.created_at)
   }
 
@@ -52,7 +52,7 @@ export class KeysRepository {
 
   /** Records that the key signed a ticket expiring at `expiresAt` (it must keep verifying until then). */
   extendUse (kid: string, expiresAt: string): void {
-    this.db.prepare(`UPDATE signing_keys SET max_expires_at = ? WHERE kid = ? AND (max_expires_at IS NULL OR max_expires_at < ?)`)
+    this.db.prepare('UPDATE signing_keys SET max_expires_at = ? WHERE kid = ? AND (max_expires_at IS NULL OR max_expires_at < ?)')
       .run(expiresAt, kid, expiresAt)
   }
 }

@@ -65,7 +65,7 @@ const SELECT = `SELECT s.*, cd.name || '\\' || c.name AS computer_name,
   JOIN accounts n ON n.id = s.novice_id JOIN domains nd ON nd.id = n.domain_id
   JOIN accounts e ON e.id = s.expert_id JOIN domains ed ON ed.id = e.domain_id`
 
-const LIVE = `('awaiting-novice', 'active', 'control-requested', 'in-control')`
+const LIVE = '(\'awaiting-novice\', \'active\', \'control-requested\', \'in-control\')'
 
 export class SessionsRepository {
   constructor (private readonly db: Db) {}
@@ -105,17 +105,17 @@ export class SessionsRepository {
   }
 
   pendingRequest (sessionId: string): ControlRequestRow | undefined {
-    return this.db.prepare(`SELECT * FROM control_requests WHERE session_id = ? AND state = 'pending'`).get(sessionId) as ControlRequestRow | undefined
+    return this.db.prepare('SELECT * FROM control_requests WHERE session_id = ? AND state = \'pending\'').get(sessionId) as ControlRequestRow | undefined
   }
 
   insertRequest (sessionId: string, deadline: string): string {
     const id = newId()
-    this.db.prepare(`INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, 'pending', ?, ?)`).run(id, sessionId, nowIso(), deadline)
+    this.db.prepare('INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, \'pending\', ?, ?)').run(id, sessionId, nowIso(), deadline)
     return id
   }
 
   answerRequest (id: string, state: Exclude<ControlRequestRow['state'], 'pending'>, reason: string | null): void {
-    this.db.prepare(`UPDATE control_requests SET state = ?, answered_at = ?, reason = ? WHERE id = ? AND state = 'pending'`).run(state, nowIso(), reason, id)
+    this.db.prepare('UPDATE control_requests SET state = ?, answered_at = ?, reason = ? WHERE id = ? AND state = \'pending\'').run(state, nowIso(), reason, id)
   }
 
   request (id: string): ControlRequestRow | undefined {
@@ -125,8 +125,8 @@ export class SessionsRepository {
   /** Sessions whose novice did not answer in time, and control requests past their deadline. */
   due (now: string): { sessions: string[], requests: Array<{ id: string, session_id: string }> } {
     return {
-      sessions: (this.db.prepare(`SELECT id FROM sessions WHERE state = 'awaiting-novice' AND accept_deadline <= ?`).all(now) as Array<{ id: string }>).map((r) => r.id),
-      requests: this.db.prepare(`SELECT id, session_id FROM control_requests WHERE state = 'pending' AND deadline <= ?`).all(now) as Array<{ id: string, session_id: string }>
+      sessions: (this.db.prepare('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?').all(now) as Array<{ id: string }>).map((r) => r.id),
+      requests: this.db.prepare('SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?').all(now) as Array<{ id: string, session_id: string }>
     }
   }
 

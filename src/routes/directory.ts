@@ -73,7 +73,13 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
   const { directory: service, repos } = fastify.services
 
   resource(fastify, {
-    path: '/v1/domains', noun: 'domain', params: RefParams.domain, create: DomainCreateSchema, update: DomainUpdateSchema, item: DomainSchema, listQuery: DomainListQuery,
+    path: '/v1/domains',
+    noun: 'domain',
+    params: RefParams.domain,
+    create: DomainCreateSchema,
+    update: DomainUpdateSchema,
+    item: DomainSchema,
+    listQuery: DomainListQuery,
     list: (q) => repos.domains.list(q),
     get: (id) => repos.domains.get(id),
     add: (body, ctx) => service.createDomain(body, ctx),
@@ -81,7 +87,12 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
     remove: (id, ctx) => service.deleteDomain(id, ctx)
   })
   resource(fastify, {
-    path: '/v1/users', noun: 'user', params: RefParams.account, create: UserCreateSchema, update: UserUpdateSchema, item: UserSchema,
+    path: '/v1/users',
+    noun: 'user',
+    params: RefParams.account,
+    create: UserCreateSchema,
+    update: UserUpdateSchema,
+    item: UserSchema,
     list: (q) => repos.accounts.listUsers(q),
     get: (id) => repos.accounts.getUser(id),
     add: (body, ctx) => service.createUser(body, ctx),
@@ -89,7 +100,12 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
     remove: (id, ctx) => service.deleteUser(id, ctx)
   })
   resource(fastify, {
-    path: '/v1/groups', noun: 'group', params: RefParams.account, create: GroupCreateSchema, update: GroupUpdateSchema, item: GroupSchema,
+    path: '/v1/groups',
+    noun: 'group',
+    params: RefParams.account,
+    create: GroupCreateSchema,
+    update: GroupUpdateSchema,
+    item: GroupSchema,
     list: (q) => repos.accounts.listGroups(q),
     get: (id) => repos.accounts.getGroup(id),
     add: (body, ctx) => service.createGroup(body, ctx),
@@ -97,7 +113,12 @@ const directory: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async 
     remove: (id, ctx) => service.deleteGroup(id, ctx)
   })
   resource(fastify, {
-    path: '/v1/computers', noun: 'computer', params: RefParams.computer, create: ComputerCreateSchema, update: ComputerUpdateSchema, item: ComputerSchema,
+    path: '/v1/computers',
+    noun: 'computer',
+    params: RefParams.computer,
+    create: ComputerCreateSchema,
+    update: ComputerUpdateSchema,
+    item: ComputerSchema,
     list: (q) => repos.computers.list(q),
     get: (id) => repos.computers.get(id),
     add: (body, ctx) => service.createComputer(body, ctx),

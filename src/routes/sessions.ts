@@ -119,10 +119,11 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
         busy = false
       }
     }
-    const onEvent = (sessionId: string) => { if (sessionId === id) void flush() }
+    const flushLogged = () => { flush().catch((err: unknown) => request.log.error({ err }, 'session event stream failed')) }
+    const onEvent = (sessionId: string) => { if (sessionId === id) flushLogged() }
     service.notifier.on('event', onEvent)
     // Events stored by another process of the service reach this stream too.
-    const poll = setInterval(() => void flush(), 1000)
+    const poll = setInterval(flushLogged, 1000)
     reply.sse.onClose(() => {
       service.notifier.off('event', onEvent)
       clearInterval(poll)

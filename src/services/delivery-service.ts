@@ -209,7 +209,6 @@ export class DeliveryService {
     }
   }
 
-
   /** Next time a recipient is due (for the worker's timer). */
   nextDueAt (): string | undefined {
     return this.repos.deliveries.nextDueAt()

@@ -127,4 +127,3 @@ export function openMigratedDatabase (config: Config): { db: Db, applied: string
     throw err
   }
 }
-

@@ -73,11 +73,24 @@ export class InvitationService {
       const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt })
       const deliveryId = this.db.transaction(() => {
         this.repos.invitations.insert({
-          id, computer_id: computer.id, novice_id: novice.id, created_by: caller.ctx.actor, mode: decision.mode!, lifetime_minutes: lifetime,
-          created_at: createdAt.toISOString(), expires_at: expiresAt.toISOString(), kid, jti, password_hash: passwordHash, ticket_hash: TicketService.hashOf(ticket)
+          id,
+          computer_id: computer.id,
+          novice_id: novice.id,
+          created_by: caller.ctx.actor,
+          mode: decision.mode!,
+          lifetime_minutes: lifetime,
+          created_at: createdAt.toISOString(),
+          expires_at: expiresAt.toISOString(),
+          kid,
+          jti,
+          password_hash: passwordHash,
+          ticket_hash: TicketService.hashOf(ticket)
         })
         this.audit.record({
-          ...caller.ctx, action: 'invitation.create', target: `invitations/${id}`, outcome: 'success',
+          ...caller.ctx,
+          action: 'invitation.create',
+          target: `invitations/${id}`,
+          outcome: 'success',
           details: { computer: computer.name, novice: novice.name, mode: decision.mode, lifetimeMinutes: lifetime, expiresAt: expiresAt.toISOString(), passwordProtected: passwordHash !== null, rules: decision.checks.map((c) => c.rule), kid }
         })
         // An inline delivery is queued in the same transaction as its invitation.
@@ -250,7 +263,6 @@ export class InvitationService {
     throw new AppError('PASSWORD_INCORRECT', 'wrong password', { field: 'password' })
   }
 
-
   private noviceFor (input: InvitationCreate, principal: Principal): { id: string, name: string } {
     if (principal.kind === 'user') {
       if (input.novice !== undefined && input.novice.toUpperCase() !== principal.name.toUpperCase()) {
@@ -270,9 +282,7 @@ export class InvitationService {
     if (!computer) throw new AppError('UNKNOWN_REFERENCE', `computer: there is no computer ${ref}`, { field: 'computer' })
     return computer
   }
-
 }
-
 
 function toInvitation (r: InvitationRow): Invitation {
   return {

@@ -90,7 +90,7 @@ t.test('when the database cannot commit, the answer is 503 STORAGE_UNAVAILABLE a
   const w = await world(t)
   const db = w.app.services.db
   const countOf = (sql: string) => (db.prepare(sql).get() as { n: number }).n
-  const before = { invitations: countOf('SELECT count(*) AS n FROM invitations'), audit: countOf(`SELECT count(*) AS n FROM audit_events WHERE action = 'invitation.create'`) }
+  const before = { invitations: countOf('SELECT count(*) AS n FROM invitations'), audit: countOf('SELECT count(*) AS n FROM audit_events WHERE action = \'invitation.create\'') }
   // Every invitation insert leaves a deferred foreign key violated: the commit fails, as on a full disk.
   db.exec(`CREATE TEMP TABLE parent (id TEXT PRIMARY KEY);
     CREATE TEMP TABLE child (parent_id TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
@@ -101,7 +101,7 @@ t.test('when the database cannot commit, the answer is 503 STORAGE_UNAVAILABLE a
   t.ok(Number(res.headers['retry-after']) >= 1, 'Retry-After')
   t.notMatch(res.body, /ticket|FOREIGN|sqlite/i, 'no ticket and no driver text in the answer')
   t.equal(countOf('SELECT count(*) AS n FROM invitations'), before.invitations, 'no invitation stored')
-  t.equal(countOf(`SELECT count(*) AS n FROM audit_events WHERE action = 'invitation.create'`), before.audit, 'no audit event for what did not happen')
+  t.equal(countOf('SELECT count(*) AS n FROM audit_events WHERE action = \'invitation.create\''), before.audit, 'no audit event for what did not happen')
   db.exec('DROP TRIGGER temp.break_commit')
   t.equal((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, w.alice)).statusCode, 201, 'the next request works')
 })
@@ -113,5 +113,5 @@ t.test('the app closes with a group still open: the group is committed, not lost
   await app.close()
   const reader = new Database(path.join(dir, 'ra.sqlite'), { readonly: true })
   t.teardown(() => reader.close())
-  t.equal((reader.prepare(`SELECT count(*) AS n FROM domains WHERE name = 'FABRIKAM'`).get() as { n: number }).n, 1)
+  t.equal((reader.prepare('SELECT count(*) AS n FROM domains WHERE name = \'FABRIKAM\'').get() as { n: number }).n, 1)
 })

@@ -1,3 +1,4 @@
+/* eslint-disable no-template-curly-in-string -- Compose's ${VAR:-default} syntax, in plain strings on purpose */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'

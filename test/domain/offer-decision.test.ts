@@ -161,12 +161,12 @@ t.test('readiness: the seeds\' exact strings as remedies, per platform (F1–F4,
   const remedies = (r: typeof xp) => r.checks.filter((c) => !c.passed).map((c) => c.remedy!)
   t.match(xp.checks.find((c) => c.rule === 'O8'), { passed: false, remedy: /EnableDCOM = Y/ })
   t.ok(remedies(xp).includes(`In Windows Firewall: Domain Profile, add to "Define program exceptions": ${ENTRIES.helpctr}`), 'F1 Helpctr.exe')
-  t.ok(remedies(xp).includes(`In Windows Firewall: Domain Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance`), 'F4 port 135, Domain Profile')
-  t.ok(remedies(xp).includes(`In Windows Firewall: Standard Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance`), 'F4 port 135, Standard Profile')
+  t.ok(remedies(xp).includes('In Windows Firewall: Domain Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'), 'F4 port 135, Domain Profile')
+  t.ok(remedies(xp).includes('In Windows Firewall: Standard Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'), 'F4 port 135, Standard Profile')
   t.notOk(xp.checks.some((c) => c.rule === 'F2' || c.rule === 'F3'), 'F2/F3 are not XP Pro\'s')
 
   const sp2 = readinessChecks({ platform: 'xp-pro-sp2', dcomEnabled: 'Y', firewall: { domain: { allowRemoteDesktopException: true }, standard: {} } })
-  t.ok(remedies(sp2).includes(`In Windows Firewall: Standard Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\Sessmgr.exe:*:Enabled:Remote Assistance`), 'F3 Sessmgr.exe')
+  t.ok(remedies(sp2).includes('In Windows Firewall: Standard Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\Sessmgr.exe:*:Enabled:Remote Assistance'), 'F3 Sessmgr.exe')
   t.match(sp2.warnings, [/F3: Domain Profile.*3389 open/])
 
   const sp1 = readinessChecks({ platform: 'server-2003-sp1', dcomEnabled: 'Y', firewall: { domain: { allowRemoteDesktopException: true }, standard: {} } })

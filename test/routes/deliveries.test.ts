@@ -22,7 +22,8 @@ t.test('S4 Mailto: the message carries the redeem link with the ticket in the fr
   const w = await world(t, smtpEnv(smtp))
   await w.call('PATCH', `/v1/users/${(await w.call('GET', '/v1/users?limit=10')).json().items.find((u: Json) => u.name === 'CONTOSO\\alice').id}`, { displayName: 'Alice Novice' })
   const res = await w.call('POST', '/v1/invitations', {
-    computer: 'CONTOSO\\PC-XP', password: 'Password1',
+    computer: 'CONTOSO\\PC-XP',
+    password: 'Password1',
     delivery: { recipients: ['bob@contoso.com', 'helpdesk@contoso.com'], message: 'Printer <b>again</b> & "urgent"\nThanks!' }
   }, w.alice)
   t.equal(res.statusCode, 201, res.body)

@@ -4,7 +4,6 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { ADMIN_TOKEN, snapshot, type TestApp } from '../helper.js'
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- API bodies are checked field by field below */
 export type Call = TestApp['call']
 export type Json = any
 

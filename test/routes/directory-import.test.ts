@@ -2,7 +2,6 @@ import type { LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
 import { ADMIN_TOKEN, SAMPLE_DIRECTORY, build, listAll, snapshot, type TestApp } from '../helper.js'
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- API bodies are checked field by field below */
 type Call = TestApp['call']
 type Json = any
 

@@ -12,7 +12,6 @@ const helmetHeaders = (t: Test, res: LightMyRequestResponse) => {
   t.ok(res.headers['strict-transport-security'], `${res.statusCode}: HSTS`)
 }
 
-
 t.test('security headers on every response: 200, 401, 404, 429 and 500', async (t) => {
   const limited = await build(t, { RA_RATE_LIMIT_PER_MINUTE: '2' })
   const seen: LightMyRequestResponse[] = [

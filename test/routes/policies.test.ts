@@ -139,7 +139,7 @@ t.test('O9: a change applies to the very next decision, and is audited with befo
     before: { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 2, unit: 'hours' } } },
     after: { solicitedRemoteAssistance: { state: 'disabled' } }
   })
-  const linkEvent = (await app.call('GET', `/v1/audit-events?action=policy.links`)).json().items[0]
+  const linkEvent = (await app.call('GET', '/v1/audit-events?action=policy.links')).json().items[0]
   t.match(linkEvent.details, { before: [], after: [{ policyName: 'Tickets', linkOrder: 1 }] })
 })
 
@@ -182,5 +182,5 @@ t.test('links: unknown policies are refused; deleting a policy removes its links
   t.match((await app.call('GET', `/v1/policies/${p.id}`)).json().links, [{ domain: 'CONTOSO', linkOrder: 1 }])
   t.equal((await app.call('DELETE', `/v1/policies/${p.id}`)).statusCode, 204)
   t.same((await app.call('GET', `/v1/domains/${app.contoso}/policy-links`)).json().links, [])
-  t.equal((await app.call('GET', `/v1/computers/00000000-0000-4000-8000-000000000000/effective-policy`)).statusCode, 404)
+  t.equal((await app.call('GET', '/v1/computers/00000000-0000-4000-8000-000000000000/effective-policy')).statusCode, 404)
 })
