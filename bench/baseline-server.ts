@@ -11,7 +11,11 @@ app.post('/baseline', {
       required: ['computer'],
       properties: {
         computer: { type: 'string', minLength: 1, maxLength: 300 },
-        lifetime: { type: 'object', additionalProperties: false, properties: { value: { type: 'integer', minimum: 1 }, unit: { type: 'string', enum: ['minutes', 'hours', 'days'] } } }
+        lifetime: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { value: { type: 'integer', minimum: 1 }, unit: { type: 'string', enum: ['minutes', 'hours', 'days'] } }
+        }
       }
     },
     response: { 200: { type: 'object', properties: { ok: { type: 'boolean' }, id: { type: 'string' } } } }

@@ -4,7 +4,18 @@
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 
-interface Job { url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string, ticketsFile?: string, connections: number, warmupS: number, durationS: number, warmupRequests?: number, measuredRequests?: number }
+interface Job {
+  url: string
+  method: 'GET' | 'POST'
+  headers: Record<string, string>
+  body?: string
+  ticketsFile?: string
+  connections: number
+  warmupS: number
+  durationS: number
+  warmupRequests?: number
+  measuredRequests?: number
+}
 const job = JSON.parse(process.argv[2]!) as Job
 const tickets = job.ticketsFile ? JSON.parse(readFileSync(job.ticketsFile, 'utf8')) as string[] : null
 let next = 0

@@ -28,15 +28,26 @@ const tickets = endpoint === 'redeem' ? JSON.parse(readFileSync(prepared.tickets
 let next = 0
 const json = { 'content-type': 'application/json' }
 const request = endpoint === 'create'
-  ? { url: `${url}/v1/invitations`, method: 'POST' as const, headers: { ...json, authorization: `Bearer ${prepared.alice}` }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }
+  ? {
+      url: `${url}/v1/invitations`,
+      method: 'POST' as const,
+      headers: { ...json, authorization: `Bearer ${prepared.alice}` },
+      body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } })
+    }
   : endpoint === 'redeem'
-    ? { url: `${url}/v1/redemptions`, method: 'POST' as const, headers: { ...json, authorization: `Bearer ${prepared.bob}` }, setupRequest: (r: any) => ({ ...r, body: JSON.stringify({ ticket: tickets[next++ % tickets.length] }) }) }
+    ? {
+        url: `${url}/v1/redemptions`,
+        method: 'POST' as const,
+        headers: { ...json, authorization: `Bearer ${prepared.bob}` },
+        setupRequest: (r: any) => ({ ...r, body: JSON.stringify({ ticket: tickets[next++ % tickets.length] }) })
+      }
     : endpoint === 'session'
       ? { url: `${url}/v1/sessions/${prepared.sessionId}`, method: 'GET' as const, headers: { authorization: `Bearer ${prepared.bob}` } }
       // The fixed cost of any authenticated call: a one-row list.
       : { url: `${url}/v1/domains?limit=1`, method: 'GET' as const, headers: { authorization: `Bearer ${ADMIN}` } }
 const result = await autocannon({ url: request.url, connections: 50, duration: seconds, requests: [request] })
-console.log(`${endpoint}: ${result.requests.average} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`)
+console.log(`${endpoint}: ${result.requests.average} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
+  `non-2xx ${result.non2xx}, errors ${result.errors}`)
 child.kill('SIGTERM')
 await new Promise((resolve) => child.once('exit', resolve))
 
@@ -70,5 +81,9 @@ profile.samples.forEach((id, i) => {
   }
   for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0))
 })
-const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / total * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')
-console.log(`\nself time by function (${(total / 1e6).toFixed(1)} s sampled):\n${top(byFunction, 40)}\n\nby package or folder:\n${top(byPackage, 25)}\n\ninclusive time of the service's own functions:\n${top(inclusive, 30)}\n\nprofile: ${path.join(profDir, file)}`)
+const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n)
+  .map(([k, v]) => `${(v / total * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')
+console.log(`\nself time by function (${(total / 1e6).toFixed(1)} s sampled):\n${top(byFunction, 40)}\n\n` +
+  `by package or folder:\n${top(byPackage, 25)}\n\n` +
+  `inclusive time of the service's own functions:\n${top(inclusive, 30)}\n\n` +
+  `profile: ${path.join(profDir, file)}`)

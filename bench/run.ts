@@ -41,7 +41,10 @@ function startProcess (args: string[], env: Record<string, string>): Promise<{ c
 
 function load (job: Record<string, unknown>): Promise<Omit<Row, 'name'>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench', 'load.ts'), JSON.stringify({ connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, ...job })], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [
+      '--import', 'tsx', path.join(projectRoot, 'bench', 'load.ts'),
+      JSON.stringify({ connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S, ...job })
+    ], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (c) => { out += c })
     child.once('exit', (code) => code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load exited ${code}`)))
@@ -49,9 +52,17 @@ function load (job: Record<string, unknown>): Promise<Omit<Row, 'name'>> {
 }
 
 /** A fresh database with a directory, tokens, tickets for redemption and one session. */
-export async function prepare (dir: string, tickets: number): Promise<{ databaseFile: string, alice: string, bob: string, ticketsFile: string, sessionId: string }> {
+export async function prepare (
+  dir: string,
+  tickets: number
+): Promise<{ databaseFile: string, alice: string, bob: string, ticketsFile: string, sessionId: string }> {
   const databaseFile = path.join(dir, 'ra.sqlite')
-  const app = await buildApp(loadConfig({ RA_DATABASE_FILE: databaseFile, RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN, RA_LOG_LEVEL: 'error', RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL }))
+  const app = await buildApp(loadConfig({
+    RA_DATABASE_FILE: databaseFile,
+    RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+    RA_LOG_LEVEL: 'error',
+    RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL
+  }))
   const admin = { authorization: `Bearer ${ADMIN}` }
   await app.inject({
     method: 'POST',
@@ -63,7 +74,12 @@ export async function prepare (dir: string, tickets: number): Promise<{ database
       computers: [{ name: 'CONTOSO\\PC-0042', platform: 'windows-10', users: ['CONTOSO\\alice'] }]
     }
   })
-  const token = async (user: string) => (await app.inject({ method: 'POST', url: '/v1/tokens', headers: admin, payload: { principal: { type: 'user', user } } })).json().token as string
+  const token = async (user: string) => (await app.inject({
+    method: 'POST',
+    url: '/v1/tokens',
+    headers: admin,
+    payload: { principal: { type: 'user', user } }
+  })).json().token as string
   const alice = await token('CONTOSO\\alice')
   const bob = await token('CONTOSO\\bob')
   const caller = { principal: app.services.tokens.authenticate(`Bearer ${alice}`), ctx: { actor: 'CONTOSO\\alice', actorTokenId: null, requestId: null } }
@@ -107,16 +123,50 @@ function peakRss (pid: number | undefined): number | null {
   }
 }
 
-export async function measureService (prepared: Awaited<ReturnType<typeof prepare>>, endpoints: Array<'create' | 'redeem' | 'session'> = ['create', 'redeem', 'session'], redeemCount?: { warmup: number, measured: number }): Promise<{ rows: Row[], peakRssBytes: number | null }> {
+export async function measureService (
+  prepared: Awaited<ReturnType<typeof prepare>>,
+  endpoints: Array<'create' | 'redeem' | 'session'> = ['create', 'redeem', 'session'],
+  redeemCount?: { warmup: number, measured: number }
+): Promise<{ rows: Row[], peakRssBytes: number | null }> {
   const service = await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile))
   try {
     const json = { 'content-type': 'application/json' }
     const rows: Row[] = []
     // In the order given (the scale run redeems first, before creating adds invitations).
     for (const endpoint of endpoints) {
-      if (endpoint === 'create') rows.push({ name: 'POST /v1/invitations', ...await load({ url: `${service.url}/v1/invitations`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.alice}` }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }) })
-      if (endpoint === 'redeem') rows.push({ name: 'POST /v1/redemptions', ...await load({ url: `${service.url}/v1/redemptions`, method: 'POST', headers: { ...json, authorization: `Bearer ${prepared.bob}` }, ticketsFile: prepared.ticketsFile, ...(redeemCount ? { warmupRequests: redeemCount.warmup, measuredRequests: redeemCount.measured } : {}) }) })
-      if (endpoint === 'session') rows.push({ name: 'GET /v1/sessions/{id}', ...await load({ url: `${service.url}/v1/sessions/${prepared.sessionId}`, method: 'GET', headers: { authorization: `Bearer ${prepared.bob}` } }) })
+      if (endpoint === 'create') {
+        rows.push({
+          name: 'POST /v1/invitations',
+          ...await load({
+            url: `${service.url}/v1/invitations`,
+            method: 'POST',
+            headers: { ...json, authorization: `Bearer ${prepared.alice}` },
+            body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } })
+          })
+        })
+      }
+      if (endpoint === 'redeem') {
+        rows.push({
+          name: 'POST /v1/redemptions',
+          ...await load({
+            url: `${service.url}/v1/redemptions`,
+            method: 'POST',
+            headers: { ...json, authorization: `Bearer ${prepared.bob}` },
+            ticketsFile: prepared.ticketsFile,
+            ...(redeemCount ? { warmupRequests: redeemCount.warmup, measuredRequests: redeemCount.measured } : {})
+          })
+        })
+      }
+      if (endpoint === 'session') {
+        rows.push({
+          name: 'GET /v1/sessions/{id}',
+          ...await load({
+            url: `${service.url}/v1/sessions/${prepared.sessionId}`,
+            method: 'GET',
+            headers: { authorization: `Bearer ${prepared.bob}` }
+          })
+        })
+      }
     }
     return { rows, peakRssBytes: peakRss(service.child.pid) }
   } finally {
@@ -131,7 +181,15 @@ export async function measureService (prepared: Awaited<ReturnType<typeof prepar
 export async function measureBaseline (): Promise<Row> {
   const baseline = await startProcess(['--import', 'tsx', path.join(projectRoot, 'bench', 'baseline-server.ts')], { LOG_LEVEL: 'info' })
   try {
-    return { name: 'baseline POST (fastify, validated body)', ...await load({ url: `${baseline.url}/baseline`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } }) }) }
+    return {
+      name: 'baseline POST (fastify, validated body)',
+      ...await load({
+        url: `${baseline.url}/baseline`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } })
+      })
+    }
   } finally {
     baseline.child.kill('SIGTERM')
   }
@@ -152,7 +210,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const baseline = await measureBaseline()
   const { rows } = await measureService(prepared)
   const text = table(rows, baseline)
-  const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.`
+  const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
+    `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.`
   console.log(`\n${header}\n\n${text}\n`)
   writeFileSync(path.join(projectRoot, 'bench', 'results.md'), `# Benchmark results (npm run bench)\n\n${header}\n\n${text}\n`)
 }

@@ -23,10 +23,13 @@ function seed (file: string, count: number): void {
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
-  const world = db.prepare('SELECT i.computer_id, i.novice_id, i.kid, i.created_by FROM invitations i LIMIT 1').get() as { computer_id: string, novice_id: string, kid: string, created_by: string }
-  const invitation = db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti, ticket_hash, ended_at, revoked_at)
+  const world = db.prepare('SELECT i.computer_id, i.novice_id, i.kid, i.created_by FROM invitations i LIMIT 1')
+    .get() as { computer_id: string, novice_id: string, kid: string, created_by: string }
+  const invitation = db.prepare('INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, ' +
+    `kid, jti, ticket_hash, ended_at, revoked_at)
     VALUES (?, ?, ?, ?, ?, 'control', 360, ?, ?, ?, ?, ?, ?, ?)`)
-  const audit = db.prepare('INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details) VALUES (?, ?, ?, NULL, \'invitation.create\', ?, \'success\', ?)')
+  const audit = db.prepare('INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details) ' +
+    'VALUES (?, ?, ?, NULL, \'invitation.create\', ?, \'success\', ?)')
   const now = Date.now()
   const batch = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
@@ -35,9 +38,19 @@ function seed (file: string, count: number): void {
       const revoked = i % 10 === 0
       const id = newId()
       invitation.run(id, world.computer_id, world.novice_id, world.created_by, revoked ? 'revoked' : 'expired', created.toISOString(), expires.toISOString(),
-        world.kid, newId(), Buffer.from(newId()).toString('base64url').slice(0, 43), revoked ? created.toISOString() : expires.toISOString(), revoked ? created.toISOString() : null)
+        world.kid, newId(), Buffer.from(newId()).toString('base64url').slice(0, 43),
+        revoked ? created.toISOString() : expires.toISOString(), revoked ? created.toISOString() : null)
       audit.run(created.toISOString(), newId(), world.created_by, `invitations/${id}`,
-        JSON.stringify({ computer: 'CONTOSO\\PC-0042', novice: world.created_by, mode: 'control', lifetimeMinutes: 360, expiresAt: expires.toISOString(), passwordProtected: false, rules: ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'], kid: world.kid }))
+        JSON.stringify({
+          computer: 'CONTOSO\\PC-0042',
+          novice: world.created_by,
+          mode: 'control',
+          lifetimeMinutes: 360,
+          expiresAt: expires.toISOString(),
+          passwordProtected: false,
+          rules: ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'],
+          kid: world.kid
+        }))
     }
   })
   for (let from = 0; from < count; from += 20_000) batch(from, Math.min(count, from + 20_000))
@@ -71,17 +84,25 @@ for (const stored of SCENARIOS) {
 }
 
 const mb = (b: number | null) => b === null ? 'n/a' : `${(b / 1024 / 1024).toFixed(0)} MB`
-const lines = ['| invitations stored | endpoint | requests/s | p50 ms | p99 ms | errors | non-2xx | vs. smallest | database | service peak RSS |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+const lines = [
+  '| invitations stored | endpoint | requests/s | p50 ms | p99 ms | errors | non-2xx | vs. smallest | database | service peak RSS |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+]
 const first = results[0]!
 for (const r of results) {
   for (const row of r.rows) {
     const base = first.rows.find((x) => x.name === row.name)!
-    lines.push(`| ${r.stored.toLocaleString('en')} | ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ${(row.rps / base.rps * 100).toFixed(0)} % | ${mb(r.dbBytes)} | ${mb(r.peakRssBytes)} |`)
+    lines.push(`| ${r.stored.toLocaleString('en')} | ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ` +
+      `${(row.rps / base.rps * 100).toFixed(0)} % | ${mb(r.dbBytes)} | ${mb(r.peakRssBytes)} |`)
   }
 }
 const last = results.at(-1)!
 const perMillion = results.length > 1 ? (last.dbBytes - first.dbBytes) / ((last.stored - first.stored) / 1_000_000) : null
-const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; 50 connections; redemption: ${WARMUP_REDEMPTIONS.toLocaleString('en')} tickets to warm up, then ${(TICKETS - WARMUP_REDEMPTIONS).toLocaleString('en')} measured; creation: ${process.env['BENCH_WARMUP_S'] ?? 3} s warm-up, ${process.env['BENCH_DURATION_S'] ?? 10} s measured (after the redemptions). Stored invitations each have their audit event.`
+const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
+  '50 connections; ' +
+  `redemption: ${WARMUP_REDEMPTIONS.toLocaleString('en')} tickets to warm up, then ${(TICKETS - WARMUP_REDEMPTIONS).toLocaleString('en')} measured; ` +
+  `creation: ${process.env['BENCH_WARMUP_S'] ?? 3} s warm-up, ${process.env['BENCH_DURATION_S'] ?? 10} s measured (after the redemptions). ` +
+  'Stored invitations each have their audit event.'
 const sizeLine = perMillion === null ? '' : `\nDatabase size per million invitations (with their audit events and indexes): ${mb(perMillion)}.\n`
 const text = `${header}\n\n${lines.join('\n')}\n${sizeLine}`
 console.log(`\n${text}`)

@@ -13,12 +13,21 @@ const ADMIN = 'crash-test-admin-token-0123456789abcdefghij'
 interface Server { url: string, child: ChildProcess, exited: Promise<void> }
 
 async function start (databaseFile: string): Promise<Server> {
-  const server = startServer({ RA_DATABASE_FILE: databaseFile, RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN, RA_RATE_LIMIT_PER_MINUTE: '1000000', RA_MAX_EVENT_LOOP_DELAY_MS: '0' })
+  const server = startServer({
+    RA_DATABASE_FILE: databaseFile,
+    RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+    RA_RATE_LIMIT_PER_MINUTE: '1000000',
+    RA_MAX_EVENT_LOOP_DELAY_MS: '0'
+  })
   return { url: await server.url, child: server.child, exited: server.exit.then(() => {}) }
 }
 
 async function call (base: string, method: string, url: string, token: string, body?: unknown): Promise<{ status: number, json: any }> {
-  const res = await fetch(base + url, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) })
+  const res = await fetch(base + url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {})
+  })
   const text = await res.text()
   return { status: res.status, json: text ? JSON.parse(text) : null }
 }

@@ -4,7 +4,14 @@ import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import type { Server } from 'node:http'
-import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions
+} from 'fastify'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
@@ -117,7 +124,10 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(tokens)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(policies)
-  await fastify.register(invitations, { redemptionsPerMinute: config.limits.redemptionsPerMinute, redemptionsPerAddressPerMinute: config.limits.redemptionsPerAddressPerMinute })
+  await fastify.register(invitations, {
+    redemptionsPerMinute: config.limits.redemptionsPerMinute,
+    redemptionsPerAddressPerMinute: config.limits.redemptionsPerAddressPerMinute
+  })
   await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
   await fastify.register(offers)
   await fastify.register(audit)

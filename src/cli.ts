@@ -59,7 +59,11 @@ export async function run (argv: string[], out: (line: string) => void): Promise
       return 0
     }
     if (command === 'tokens create') {
-      const kinds = [values.admin ? 'admin' : null, values.user !== undefined ? 'user' : null, values.integration !== undefined ? 'integration' : null].filter(Boolean)
+      const kinds = [
+        values.admin ? 'admin' : null,
+        values.user !== undefined ? 'user' : null,
+        values.integration !== undefined ? 'integration' : null
+      ].filter(Boolean)
       if (kinds.length !== 1) { out('tokens create needs exactly one of --admin, --user, --integration'); return 2 }
       const input = {
         principal: values.admin
@@ -85,8 +89,15 @@ export async function run (argv: string[], out: (line: string) => void): Promise
       do {
         const page = services.tokens.list({ limit: 500, cursor, includeRevoked: values.all === true })
         for (const t of page.items) {
-          const who = t.principal.type === 'user' ? `user ${t.principal.user}` : t.principal.type === 'integration' ? `integration ${t.principal.name} [${t.principal.scopes?.join(' ')}]` : 'admin'
-          out(`${t.id}  ${who}  created ${t.createdAt}${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}${t.expiresAt ? `  expires ${t.expiresAt}` : ''}${t.label ? `  "${t.label}"` : ''}`)
+          const who = t.principal.type === 'user'
+            ? `user ${t.principal.user}`
+            : t.principal.type === 'integration'
+              ? `integration ${t.principal.name} [${t.principal.scopes?.join(' ')}]`
+              : 'admin'
+          out(`${t.id}  ${who}  created ${t.createdAt}` +
+            `${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}` +
+            `${t.expiresAt ? `  expires ${t.expiresAt}` : ''}` +
+            `${t.label ? `  "${t.label}"` : ''}`)
         }
         cursor = page.nextCursor ?? undefined
       } while (cursor)
@@ -108,7 +119,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     process.exitCode = await run(process.argv.slice(2), (line) => process.stdout.write(line + '\n'))
   } catch (err) {
-    if (err instanceof AppError || err instanceof ConfigError || err instanceof MigrationError || err instanceof ConfigurationError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (
+      err instanceof AppError ||
+      err instanceof ConfigError ||
+      err instanceof MigrationError ||
+      err instanceof ConfigurationError ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    ) {
       process.stderr.write(`ra-cli: ${(err as Error).message}\n`)
       process.exitCode = 2
     } else {

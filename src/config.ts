@@ -8,50 +8,223 @@ import { Ajv } from 'ajv'
  * The README's table of variables is checked against this schema by a test.
  */
 export const ConfigSchema = Type.Object({
-  RA_DATABASE_FILE: Type.String({ minLength: 1, default: './data/ra.sqlite', description: 'SQLite database file; its folder is created if missing and also holds the generated administrator token file.' }),
+  RA_DATABASE_FILE: Type.String({
+    minLength: 1,
+    default: './data/ra.sqlite',
+    description: 'SQLite database file; its folder is created if missing and also holds the generated administrator token file.'
+  }),
   RA_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on.' }),
   RA_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to listen on (0 picks a free one).' }),
-  RA_PUBLIC_BASE_URL: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', description: 'The URL clients use to reach the service (ticket issuer, links in e-mail). Default: http://RA_HOST:RA_PORT.' })),
+  RA_PUBLIC_BASE_URL: Type.Optional(Type.String({
+    format: 'uri',
+    pattern: '^https?://',
+    description: 'The URL clients use to reach the service (ticket issuer, links in e-mail). Default: http://RA_HOST:RA_PORT.'
+  })),
   RA_LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level.' }
   ),
-  RA_BOOTSTRAP_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'Registered at start as a token of the built-in administrator (idempotent). At least 32 printable characters.' })),
-  RA_KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1024, description: 'Encrypts ticket-signing private keys at rest (AES-256-GCM, key derived with scrypt). At least 32 characters. Without it, keys are stored in clear (a warning is logged).' })),
-  RA_INVITATION_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 30, description: 'Days an invitation that ended without redemption (expired, revoked, locked) is kept after its expiry before it is purged; its audit events stay.' }),
-  RA_TICKET_CLOCK_TOLERANCE_S: Type.Integer({ minimum: 0, maximum: 5, default: 5, description: 'Clock skew allowed when checking a ticket\'s iat/nbf/exp (seconds). The server\'s own expiry check is exact.' }),
-  RA_SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://', format: 'uri', description: 'The mail server, as smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://… (TLS from the start). Unset: messages are written as .eml files into RA_MAIL_DIR.' })),
-  RA_SMTP_FROM: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\r\\n]+$', default: 'Remote Assistance <remote-assistance@localhost>', description: 'The From address of invitation e-mail.' }),
-  RA_SMTP_TLS_REJECT_UNAUTHORIZED: Type.Boolean({ default: true, description: 'Refuse mail servers whose TLS certificate does not verify (set false only for a test server).' }),
+  RA_BOOTSTRAP_ADMIN_TOKEN: Type.Optional(Type.String({
+    minLength: 32,
+    maxLength: 512,
+    pattern: '^[\\x21-\\x7e]+$',
+    description: 'Registered at start as a token of the built-in administrator (idempotent). At least 32 printable characters.'
+  })),
+  RA_KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({
+    minLength: 32,
+    maxLength: 1024,
+    description: 'Encrypts ticket-signing private keys at rest (AES-256-GCM, key derived with scrypt). At least 32 characters. ' +
+      'Without it, keys are stored in clear (a warning is logged).'
+  })),
+  RA_INVITATION_RETENTION_DAYS: Type.Integer({
+    minimum: 0,
+    maximum: 3650,
+    default: 30,
+    description: 'Days an invitation that ended without redemption (expired, revoked, locked) is kept after its expiry before it is purged; ' +
+      'its audit events stay.'
+  }),
+  RA_TICKET_CLOCK_TOLERANCE_S: Type.Integer({
+    minimum: 0,
+    maximum: 5,
+    default: 5,
+    description: 'Clock skew allowed when checking a ticket\'s iat/nbf/exp (seconds). The server\'s own expiry check is exact.'
+  }),
+  RA_SMTP_URL: Type.Optional(Type.String({
+    pattern: '^smtps?://',
+    format: 'uri',
+    description: 'The mail server, as smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://… (TLS from the start). ' +
+      'Unset: messages are written as .eml files into RA_MAIL_DIR.'
+  })),
+  RA_SMTP_FROM: Type.String({
+    minLength: 3,
+    maxLength: 320,
+    pattern: '^[^\\r\\n]+$',
+    default: 'Remote Assistance <remote-assistance@localhost>',
+    description: 'The From address of invitation e-mail.'
+  }),
+  RA_SMTP_TLS_REJECT_UNAUTHORIZED: Type.Boolean({
+    default: true,
+    description: 'Refuse mail servers whose TLS certificate does not verify (set false only for a test server).'
+  }),
   RA_SMTP_REQUIRE_TLS: Type.Boolean({ default: false, description: 'With smtp://, refuse to send unless the server offers STARTTLS.' }),
-  RA_SMTP_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000, description: 'Connection, greeting and socket timeout for the mail server.' }),
-  RA_MAIL_DIR: Type.Optional(Type.String({ minLength: 1, description: 'Where .eml files go when RA_SMTP_URL is unset. Default: a folder "mail" beside the database file.' })),
-  RA_DELIVERY_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8, description: 'Attempts per recipient before a temporary failure becomes failed.' }),
-  RA_DELIVERY_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3600000, default: 30000, description: 'First retry delay; each next one doubles (with jitter), up to one hour.' }),
-  RA_DELIVERY_POLL_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 5000, description: 'How often the outbox worker looks for due deliveries (it also wakes when one is queued).' }),
-  RA_SESSION_ACCEPT_TIMEOUT_S: Type.Integer({ minimum: 5, maximum: 86400, default: 120, description: 'A session the novice has not accepted within this time expires (C1: no answer is a no).' }),
-  RA_CONTROL_REQUEST_TIMEOUT_S: Type.Integer({ minimum: 5, maximum: 3600, default: 60, description: 'A control request the novice has not answered within this time is denied.' }),
-  RA_SSE_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 300000, default: 15000, description: 'Interval of the keep-alive comment on idle session event streams.' }),
-  RA_OFFER_MAX_PENDING_PER_COMPUTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'At most this many offers may await the novice of one computer at once (429 beyond).' }),
-  RA_OFFER_MAX_PER_EXPERT_PER_HOUR: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'At most this many offers per expert in any hour (429 with Retry-After beyond).' }),
-  RA_TRUST_PROXY: Type.String({ default: 'false', pattern: '^(true|false|\\d+|[0-9a-fA-F:.,/ ]+)$', description: 'Whether to believe X-Forwarded-For: false (default), true (any proxy: only behind one you control), a hop count, or a comma-separated list of proxy addresses/CIDRs.' }),
-  RA_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute to /v1 per API token (per client address without one); 429 with Retry-After beyond.' }),
-  RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Redemption attempts per minute per token (ticket and password guessing).' }),
-  RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'Redemption attempts per minute per client address, whatever the token (guessing with many tokens); higher than the per-token limit, because many experts may share one address.' }),
-  RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Failed authentications per minute per client address; beyond, failing attempts from it get 429 until the minute is over (a valid token still authenticates).' }),
-  RA_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'Answer 503 at once while the event loop lags more than this (0: off).' }),
+  RA_SMTP_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600000,
+    default: 30000,
+    description: 'Connection, greeting and socket timeout for the mail server.'
+  }),
+  RA_MAIL_DIR: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Where .eml files go when RA_SMTP_URL is unset. Default: a folder "mail" beside the database file.'
+  })),
+  RA_DELIVERY_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 8,
+    description: 'Attempts per recipient before a temporary failure becomes failed.'
+  }),
+  RA_DELIVERY_RETRY_BASE_MS: Type.Integer({
+    minimum: 10,
+    maximum: 3600000,
+    default: 30000,
+    description: 'First retry delay; each next one doubles (with jitter), up to one hour.'
+  }),
+  RA_DELIVERY_POLL_MS: Type.Integer({
+    minimum: 10,
+    maximum: 600000,
+    default: 5000,
+    description: 'How often the outbox worker looks for due deliveries (it also wakes when one is queued).'
+  }),
+  RA_SESSION_ACCEPT_TIMEOUT_S: Type.Integer({
+    minimum: 5,
+    maximum: 86400,
+    default: 120,
+    description: 'A session the novice has not accepted within this time expires (C1: no answer is a no).'
+  }),
+  RA_CONTROL_REQUEST_TIMEOUT_S: Type.Integer({
+    minimum: 5,
+    maximum: 3600,
+    default: 60,
+    description: 'A control request the novice has not answered within this time is denied.'
+  }),
+  RA_SSE_HEARTBEAT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 300000,
+    default: 15000,
+    description: 'Interval of the keep-alive comment on idle session event streams.'
+  }),
+  RA_OFFER_MAX_PENDING_PER_COMPUTER: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 3,
+    description: 'At most this many offers may await the novice of one computer at once (429 beyond).'
+  }),
+  RA_OFFER_MAX_PER_EXPERT_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
+    default: 20,
+    description: 'At most this many offers per expert in any hour (429 with Retry-After beyond).'
+  }),
+  RA_TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: '^(true|false|\\d+|[0-9a-fA-F:.,/ ]+)$',
+    description: 'Whether to believe X-Forwarded-For: false (default), true (any proxy: only behind one you control), ' +
+      'a hop count, or a comma-separated list of proxy addresses/CIDRs.'
+  }),
+  RA_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    default: 1200,
+    description: 'Requests per minute to /v1 per API token (per client address without one); 429 with Retry-After beyond.'
+  }),
+  RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 100000,
+    default: 30,
+    description: 'Redemption attempts per minute per token (ticket and password guessing).'
+  }),
+  RA_REDEMPTION_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    default: 300,
+    description: 'Redemption attempts per minute per client address, whatever the token (guessing with many tokens); ' +
+      'higher than the per-token limit, because many experts may share one address.'
+  }),
+  RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 100000,
+    default: 30,
+    description: 'Failed authentications per minute per client address; ' +
+      'beyond, failing attempts from it get 429 until the minute is over (a valid token still authenticates).'
+  }),
+  RA_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 1000,
+    description: 'Answer 503 at once while the event loop lags more than this (0: off).'
+  }),
   RA_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the V8 heap uses more than this (0: off).' }),
   RA_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Answer 503 while the process\'s resident memory exceeds this (0: off).' }),
-  RA_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10485760, default: 16384, description: 'Largest accepted request body in bytes; larger bodies get 413.' }),
-  RA_IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 4194304, description: 'Largest body accepted by POST /v1/directory/import.' }),
-  RA_DB_BUSY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a write waits for a database lock held by another connection.' }),
-  RA_DB_CHECKPOINT_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 500, description: 'How often a worker thread copies the WAL into the database file (a PASSIVE checkpoint, off the request path). 0: SQLite checkpoints inline, in the commit that crosses 1000 pages.' }),
-  RA_DB_SYNCHRONOUS: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], { default: 'NORMAL', description: 'SQLite synchronous mode. NORMAL (with WAL): a committed write survives a crash of the process, but the last commits may be lost on power loss or an OS crash. FULL: also survives those, at the cost of an fsync per commit.' }),
-  RA_MAX_CONNECTIONS: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'Most client connections open at once; beyond it, new connections are closed at once. Default: half the process\'s open-file limit, at most 10000.' })),
-  RA_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000, description: 'A request (headers and body) must arrive within this time; a slower one gets 408 and its connection is closed.' }),
-  RA_HEADERS_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3600000, description: 'A request\'s headers must arrive within this time of the connection opening (or of the previous response); at most RA_REQUEST_TIMEOUT_MS. Default: 10000, or RA_REQUEST_TIMEOUT_MS if that is shorter.' })),
-  RA_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 72000, description: 'How long an idle keep-alive connection stays open between requests (longer than a load balancer\'s idle timeout).' }),
-  RA_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' })
+  RA_BODY_LIMIT: Type.Integer({
+    minimum: 1024,
+    maximum: 10485760,
+    default: 16384,
+    description: 'Largest accepted request body in bytes; larger bodies get 413.'
+  }),
+  RA_IMPORT_BODY_LIMIT: Type.Integer({
+    minimum: 1024,
+    maximum: 104857600,
+    default: 4194304,
+    description: 'Largest body accepted by POST /v1/directory/import.'
+  }),
+  RA_DB_BUSY_TIMEOUT_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 5000,
+    description: 'How long a write waits for a database lock held by another connection.'
+  }),
+  RA_DB_CHECKPOINT_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600000,
+    default: 500,
+    description: 'How often a worker thread copies the WAL into the database file (a PASSIVE checkpoint, off the request path). ' +
+      '0: SQLite checkpoints inline, in the commit that crosses 1000 pages.'
+  }),
+  RA_DB_SYNCHRONOUS: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], {
+    default: 'NORMAL',
+    description: 'SQLite synchronous mode. NORMAL (with WAL): a committed write survives a crash of the process, ' +
+      'but the last commits may be lost on power loss or an OS crash. FULL: also survives those, at the cost of an fsync per commit.'
+  }),
+  RA_MAX_CONNECTIONS: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    description: 'Most client connections open at once; beyond it, new connections are closed at once. ' +
+      'Default: half the process\'s open-file limit, at most 10000.'
+  })),
+  RA_REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 3600000,
+    default: 30000,
+    description: 'A request (headers and body) must arrive within this time; a slower one gets 408 and its connection is closed.'
+  }),
+  RA_HEADERS_TIMEOUT_MS: Type.Optional(Type.Integer({
+    minimum: 1000,
+    maximum: 3600000,
+    description: 'A request\'s headers must arrive within this time of the connection opening (or of the previous response); at most RA_REQUEST_TIMEOUT_MS. ' +
+      'Default: 10000, or RA_REQUEST_TIMEOUT_MS if that is shorter.'
+  })),
+  RA_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600000,
+    default: 72000,
+    description: 'How long an idle keep-alive connection stays open between requests (longer than a load balancer\'s idle timeout).'
+  }),
+  RA_SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600000,
+    default: 10000,
+    description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.'
+  })
 }, { additionalProperties: false })
 
 export type RawConfig = Static<typeof ConfigSchema>
@@ -78,7 +251,15 @@ export interface Config {
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
   offers: { maxPendingPerComputer: number, maxPerExpertPerHour: number }
   trustProxy: boolean | number | string
-  limits: { perMinute: number, redemptionsPerMinute: number, redemptionsPerAddressPerMinute: number, authFailuresPerMinute: number, maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number }
+  limits: {
+    perMinute: number
+    redemptionsPerMinute: number
+    redemptionsPerAddressPerMinute: number
+    authFailuresPerMinute: number
+    maxEventLoopDelayMs: number
+    maxHeapUsedBytes: number
+    maxRssBytes: number
+  }
   bodyLimit: number
   importBodyLimit: number
   dbBusyTimeoutMs: number

@@ -179,7 +179,10 @@ export function assertNoSecrets (text: string, where: string): void {
   }
 }
 
-/** The whole audit trail as text; a database that can't be read fails the test (no test needs to opt out: even those that break a table on purpose leave the audit trail readable). */
+/**
+ * The whole audit trail as text; a database that can't be read fails the test (no test needs to opt
+ * out: even those that break a table on purpose leave the audit trail readable).
+ */
 function auditTrail (file: string): string {
   if (!existsSync(file)) return ''
   const db = new Database(file, { readonly: true, fileMustExist: true })

@@ -13,7 +13,9 @@ t.test('openapi/openapi.json is what the route schemas generate (run `npm run op
 t.test('the document covers the API and its security', async (t) => {
   const doc = JSON.parse(await openApiDocument(path.join(t.testdir(), 'ra.sqlite')))
   t.equal(doc.openapi, '3.1.0')
-  for (const p of ['/v1/tokens', '/v1/domains', '/v1/users/{id}', '/v1/groups', '/v1/computers/{id}', '/v1/directory/import', '/v1/audit-events', '/healthz', '/readyz']) {
+  for (const p of [
+    '/v1/tokens', '/v1/domains', '/v1/users/{id}', '/v1/groups', '/v1/computers/{id}', '/v1/directory/import', '/v1/audit-events', '/healthz', '/readyz'
+  ]) {
     t.ok(doc.paths[p], p)
   }
   t.same(doc.security, [{ bearerAuth: [] }])

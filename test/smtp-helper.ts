@@ -48,7 +48,9 @@ export async function smtpServer (t: Test, options: Partial<SMTPServerOptions> =
         logger: false,
         onRcptTo (address, _session, callback) {
           if (state.mode === 'accept') return callback()
-          const err = new Error(state.mode === 'temporary' ? 'Mailbox busy, try again later' : `No such user here: ${address.address}`) as Error & { responseCode: number }
+          const err = new Error(
+            state.mode === 'temporary' ? 'Mailbox busy, try again later' : `No such user here: ${address.address}`
+          ) as Error & { responseCode: number }
           err.responseCode = state.mode === 'temporary' ? 451 : 550
           callback(err)
         },
@@ -85,7 +87,12 @@ export async function smtpServer (t: Test, options: Partial<SMTPServerOptions> =
  * SMTP server received a message), until `check` returns a value. No sleeping;
  * the deadline only bounds a hang, it is not a timing assertion.
  */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, what: string, wake: { emitter: EventEmitter, event: string }, deadlineMs = 30_000): Promise<T> {
+export async function eventually<T> (
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  wake: { emitter: EventEmitter, event: string },
+  deadlineMs = 30_000
+): Promise<T> {
   const deadline = AbortSignal.timeout(deadlineMs)
   for (;;) {
     // Listening before checking: an event between the check and the wait is not missed.

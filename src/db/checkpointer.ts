@@ -54,7 +54,12 @@ export class Checkpointer {
     db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`)
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs }
+      workerData: {
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        file,
+        intervalMs: options.intervalMs,
+        busyTimeoutMs: options.busyTimeoutMs
+      }
     })
     this.worker.unref()
     this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()))

@@ -67,10 +67,13 @@ export function migrate (db: Db, dir: string): MigrationResult {
     for (const row of applied) {
       const file = files[row.version - 1]
       if (!file) {
-        throw new MigrationError(`the database has migration ${row.version} (${row.name}) applied, but there is no such file in ${dir}: this database belongs to a newer version of the service`)
+        throw new MigrationError(`the database has migration ${row.version} (${row.name}) applied, but there is no such file in ${dir}: ` +
+          'this database belongs to a newer version of the service')
       }
       if (file.checksum !== row.checksum) {
-        throw new MigrationError(`migration ${file.file} was changed after it was applied (checksum ${file.checksum.slice(0, 12)}…, applied ${row.checksum.slice(0, 12)}…): restore the original file and put the change in a new migration`)
+        throw new MigrationError(`migration ${file.file} was changed after it was applied ` +
+          `(checksum ${file.checksum.slice(0, 12)}…, applied ${row.checksum.slice(0, 12)}…): ` +
+          'restore the original file and put the change in a new migration')
       }
     }
     const pending = files.slice(applied.length)

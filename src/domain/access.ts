@@ -75,7 +75,11 @@ export const POLICY_EDITOR_GROUPS = ['Domain Admins', 'Enterprise Admins', 'Grou
  * Enterprise Admins of any domain. `userGroups` are the user's groups as
  * `DOMAIN\name`, nested membership already resolved.
  */
-export function policyEditCheck (principal: Principal, userGroups: string[], domains: string[]): { rule: 'O11', passed: boolean, detail: string, remedy?: string } {
+export function policyEditCheck (
+  principal: Principal,
+  userGroups: string[],
+  domains: string[]
+): { rule: 'O11', passed: boolean, detail: string, remedy?: string } {
   if (principal.kind !== 'user') return { rule: 'O11', passed: true, detail: `${actorName(principal)} may edit policy` }
   const held = new Set(userGroups.map((g) => g.toUpperCase()))
   const enterprise = userGroups.find((g) => g.toUpperCase().endsWith('\\ENTERPRISE ADMINS'))

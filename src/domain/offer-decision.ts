@@ -43,7 +43,8 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
   const e = f.expert
   const identities = e ? [e.name, ...e.groups] : []
 
-  // O2 and O3 belong to the Offer setting: without it enabled (O1 fails) there is no list and no permission to check.
+  // O2 and O3 belong to the Offer setting: without it enabled (O1 fails) there is no list
+  // and no permission to check.
   const offerOn = f.policy.offerRemoteAssistance.value === 'enabled'
   // O2: the helpers list, directly or through nested groups.
   const helpers = f.policy.offerHelpers.value
@@ -54,32 +55,74 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
     push({ rule: 'O2', passed: false, detail: `${e.name} is disabled`, remedy: `Enable ${e.name} in the directory` })
   } else if (offerOn) {
     push(listed
-      ? { rule: 'O2', passed: true, detail: nameKey(listed) === nameKey(e.name) ? `${e.name} is in the helpers list` : `${e.name} is in the helpers list through ${listed}` }
-      : { rule: 'O2', passed: false, detail: `neither ${e.name} nor any group it belongs to is in the helpers list (${describeSource(f.policy.offerHelpers.source)})`, remedy: `Add ${e.name}, or a domain group it belongs to, to the helpers of Configure Offer Remote Assistance` })
+      ? {
+          rule: 'O2',
+          passed: true,
+          detail: nameKey(listed) === nameKey(e.name) ? `${e.name} is in the helpers list` : `${e.name} is in the helpers list through ${listed}`
+        }
+      : {
+          rule: 'O2',
+          passed: false,
+          detail: `neither ${e.name} nor any group it belongs to is in the helpers list (${describeSource(f.policy.offerHelpers.source)})`,
+          remedy: `Add ${e.name}, or a domain group it belongs to, to the helpers of Configure Offer Remote Assistance`
+        })
   }
 
   // O3: one permission for the whole list.
   const permission = f.policy.offerPermission.value
-  if (permission) checks.push({ rule: 'O3', passed: true, detail: permission === 'control' ? 'helpers may view and control the computer (one permission for the whole list)' : 'helpers may only view the computer (one permission for the whole list)' })
+  if (permission) {
+    checks.push({
+      rule: 'O3',
+      passed: true,
+      detail: permission === 'control'
+        ? 'helpers may view and control the computer (one permission for the whole list)'
+        : 'helpers may only view the computer (one permission for the whole list)'
+    })
+  }
 
   // O4: same domain, or the computer's domain trusts the expert's.
   if (e) {
     const trusted = nameKey(e.domain) === nameKey(c.domain) || f.trustedDomains.some((d) => nameKey(d) === nameKey(e.domain))
     checks.push(trusted
-      ? { rule: 'O4', passed: true, detail: nameKey(e.domain) === nameKey(c.domain) ? `expert and computer are both in ${c.domain}` : `${c.domain} trusts ${e.domain}` }
-      : { rule: 'O4', passed: false, detail: `${c.domain} does not trust ${e.domain} (trust is directed: ${e.domain} trusting ${c.domain} is not enough)`, remedy: `Make ${c.domain} trust ${e.domain}` })
+      ? {
+          rule: 'O4',
+          passed: true,
+          detail: nameKey(e.domain) === nameKey(c.domain) ? `expert and computer are both in ${c.domain}` : `${c.domain} trusts ${e.domain}`
+        }
+      : {
+          rule: 'O4',
+          passed: false,
+          detail: `${c.domain} does not trust ${e.domain} (trust is directed: ${e.domain} trusting ${c.domain} is not enough)`,
+          remedy: `Make ${c.domain} trust ${e.domain}`
+        })
   }
 
   // O5: local Administrators (XP/2003) or Offer Remote Assistance Helpers (Vista and later).
   const family = c.platform ? PLATFORMS[c.platform].family : null
   if (e) {
-    const [group, members] = family === 'vista-or-later' ? ['Offer Remote Assistance Helpers', c.offerRaHelpers] as const : ['Administrators', c.localAdministrators] as const
+    const [group, members] = family === 'vista-or-later'
+      ? ['Offer Remote Assistance Helpers', c.offerRaHelpers] as const
+      : ['Administrators', c.localAdministrators] as const
     const member = family === null ? undefined : has(members, identities)
     checks.push(family === null
-      ? { rule: 'O5', passed: false, detail: `the platform of ${c.name} is unknown, so its local group cannot be checked`, remedy: `Record the platform of ${c.name}` }
+      ? {
+          rule: 'O5',
+          passed: false,
+          detail: `the platform of ${c.name} is unknown, so its local group cannot be checked`,
+          remedy: `Record the platform of ${c.name}`
+        }
       : member
-        ? { rule: 'O5', passed: true, detail: `${e.name} is in the local ${group} group of ${c.name}${nameKey(member) === nameKey(e.name) ? '' : ` through ${member}`}` }
-        : { rule: 'O5', passed: false, detail: `${e.name} is not in the local ${group} group of ${c.name}`, remedy: `Add ${e.name} (or a domain group it belongs to) to the local ${group} group of ${c.name}` })
+        ? {
+            rule: 'O5',
+            passed: true,
+            detail: `${e.name} is in the local ${group} group of ${c.name}${nameKey(member) === nameKey(e.name) ? '' : ` through ${member}`}`
+          }
+        : {
+            rule: 'O5',
+            passed: false,
+            detail: `${e.name} is not in the local ${group} group of ${c.name}`,
+            remedy: `Add ${e.name} (or a domain group it belongs to) to the local ${group} group of ${c.name}`
+          })
   }
 
   // O6: both platforms known and eligible; never XP Home.
@@ -93,7 +136,12 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
     checks.push(p === null
       ? { rule: 'O6', passed: false, detail: `the platform of ${who} ${computer.name} is unknown`, remedy: `Record the platform of ${computer.name}` }
       : p === 'xp-home'
-        ? { rule: 'O6', passed: false, detail: `${computer.name} runs Windows XP Home Edition, where Offer Remote Assistance is not available`, remedy: 'Use Windows XP Professional or later' }
+        ? {
+            rule: 'O6',
+            passed: false,
+            detail: `${computer.name} runs Windows XP Home Edition, where Offer Remote Assistance is not available`,
+            remedy: 'Use Windows XP Professional or later'
+          }
         : { rule: 'O6', passed: true, detail: `${computer.name} runs ${PLATFORMS[p].label}` })
   }
 

@@ -80,19 +80,34 @@ export function normalizeSettings (input: Partial<PolicySettings>, prefix = 'set
     if (!setting || setting['state'] === 'enabled') continue
     const option = OPTIONS[name].find((o) => setting[o] !== undefined)
     if (option) {
-      return { problem: { field: `${prefix}.${name}.${option}`, message: `${prefix}.${name}.${option} may only be given when the setting is enabled (it is ${String(setting['state'])})` } }
+      return {
+        problem: {
+          field: `${prefix}.${name}.${option}`,
+          message: `${prefix}.${name}.${option} may only be given when the setting is enabled (it is ${String(setting['state'])})`
+        }
+      }
     }
   }
   const messages = input.customMessages
   if (messages?.state === 'enabled' && !messages.viewMessage && !messages.shareControlMessage) {
-    return { problem: { field: `${prefix}.customMessages`, message: `${prefix}.customMessages: an enabled setting needs viewMessage, shareControlMessage or both` } }
+    return {
+      problem: {
+        field: `${prefix}.customMessages`,
+        message: `${prefix}.customMessages: an enabled setting needs viewMessage, shareControlMessage or both`
+      }
+    }
   }
   const solicited = input.solicitedRemoteAssistance ?? { state: 'not-configured' }
   const offer = input.offerRemoteAssistance ?? { state: 'not-configured' }
   return {
     settings: {
       solicitedRemoteAssistance: solicited.state === 'enabled'
-        ? { state: 'enabled', permitRemoteControl: solicited.permitRemoteControl ?? 'control', maxTicketTime: solicited.maxTicketTime ?? { value: 1, unit: 'hours' }, emailMethod: solicited.emailMethod ?? 'mailto' }
+        ? {
+            state: 'enabled',
+            permitRemoteControl: solicited.permitRemoteControl ?? 'control',
+            maxTicketTime: solicited.maxTicketTime ?? { value: 1, unit: 'hours' },
+            emailMethod: solicited.emailMethod ?? 'mailto'
+          }
         : { state: solicited.state },
       offerRemoteAssistance: offer.state === 'enabled'
         ? { state: 'enabled', permission: offer.permission ?? 'control', helpers: offer.helpers ?? [] }

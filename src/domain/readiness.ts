@@ -53,7 +53,14 @@ export function hasException (firewall: Firewall, profile: FirewallProfile, entr
  */
 export function firewallChecks (rule: string, firewall: Firewall, platform: Platform | null, entries: string[], what: string): Check[] {
   const profiles = profilesOf(platform)
-  if (profiles.length === 0) return [{ rule, passed: false, detail: `the platform is unknown, so the firewall profiles for ${what} cannot be checked`, remedy: 'Record the computer\'s platform' }]
+  if (profiles.length === 0) {
+    return [{
+      rule,
+      passed: false,
+      detail: `the platform is unknown, so the firewall profiles for ${what} cannot be checked`,
+      remedy: 'Record the computer\'s platform'
+    }]
+  }
   const checks: Check[] = []
   for (const profile of profiles) {
     const settings = firewall[profile]
@@ -98,15 +105,26 @@ export function readinessChecks (c: { platform: Platform | null, dcomEnabled: 'Y
     for (const profile of profilesOf(p)) {
       const on = c.firewall[profile]?.allowRemoteDesktopException === true || c.firewall[profile]?.enabled === false
       checks.push(on
-        ? { rule: 'F2', passed: true, detail: `${PROFILE_LABEL[profile]}: Allow Remote Desktop Exception is enabled (the Sessmgr.exe exception does not work on Server 2003 SP1)` }
-        : { rule: 'F2', passed: false, detail: `${PROFILE_LABEL[profile]}: on Windows Server 2003 SP1 the Sessmgr.exe exception does not work; Remote Assistance needs the Remote Desktop exception`, remedy: `Enable "Windows Firewall: Allow Remote Desktop Exception" in the ${PROFILE_LABEL[profile]}` })
+        ? {
+            rule: 'F2',
+            passed: true,
+            detail: `${PROFILE_LABEL[profile]}: Allow Remote Desktop Exception is enabled (the Sessmgr.exe exception does not work on Server 2003 SP1)`
+          }
+        : {
+            rule: 'F2',
+            passed: false,
+            detail: `${PROFILE_LABEL[profile]}: on Windows Server 2003 SP1 the Sessmgr.exe exception does not work; ` +
+              'Remote Assistance needs the Remote Desktop exception',
+            remedy: `Enable "Windows Firewall: Allow Remote Desktop Exception" in the ${PROFILE_LABEL[profile]}`
+          })
     }
   }
   if (p === 'xp-pro-sp2' || p === 'xp-x64-sp1') {
     checks.push(...firewallChecks('F3', c.firewall, p, [ENTRIES.sessmgr], 'Remote Assistance'))
     for (const profile of profilesOf(p)) {
       if (c.firewall[profile]?.allowRemoteDesktopException === true) {
-        warnings.push(`F3: ${PROFILE_LABEL[profile]}: the Remote Desktop exception works, but keeps port 3389 open all the time; the Sessmgr.exe exception opens it only while needed`)
+        warnings.push(`F3: ${PROFILE_LABEL[profile]}: the Remote Desktop exception works, but keeps port 3389 open all the time; ` +
+          'the Sessmgr.exe exception opens it only while needed')
       }
     }
   }
@@ -117,5 +135,10 @@ export function readinessChecks (c: { platform: Platform | null, dcomEnabled: 'Y
 export function dcomCheck (dcom: 'Y' | 'N' | null): Check {
   return dcom === 'Y'
     ? { rule: 'O8', passed: true, detail: 'EnableDCOM is Y' }
-    : { rule: 'O8', passed: false, detail: `EnableDCOM is ${dcom === null ? 'missing' : 'N'}: Remote Assistance uses DCOM and will not work`, remedy: 'Set the string value EnableDCOM = Y under HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole' }
+    : {
+        rule: 'O8',
+        passed: false,
+        detail: `EnableDCOM is ${dcom === null ? 'missing' : 'N'}: Remote Assistance uses DCOM and will not work`,
+        remedy: 'Set the string value EnableDCOM = Y under HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole'
+      }
 }

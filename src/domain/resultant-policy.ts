@@ -112,7 +112,8 @@ export function resolvePolicy (layers: PolicyLayer[], computer: ComputerFacts): 
     emailMethod = {
       value: 'smapi',
       source: platformSource,
-      note: `${computer.platform === null ? 'The platform is unknown; only' : 'On Vista and later only'} SMAPI invitations exist: the Mailto method set by ${describeSource(emailMethod.source)} does not apply`
+      note: `${computer.platform === null ? 'The platform is unknown; only' : 'On Vista and later only'} SMAPI invitations exist: ` +
+        `the Mailto method set by ${describeSource(emailMethod.source)} does not apply`
     }
   }
 

@@ -64,7 +64,11 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
       // not audited one by one), but a valid token from the same address (a NAT, a proxy) still authenticates.
       const wait = failures.blockedFor(request.ip)
       if (wait > 0) {
-        return sendError(reply, request, new AppError('AUTH_RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} s`, { retryAfterS: wait }))
+        return sendError(reply, request, new AppError(
+          'AUTH_RATE_LIMITED',
+          `too many failed authentications from this address; retry in ${wait} s`,
+          { retryAfterS: wait }
+        ))
       }
       failures.hit(request.ip)
       audit.record({

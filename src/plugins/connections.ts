@@ -11,7 +11,10 @@ import { ERROR_CODES, reasonPhrase, type ErrorCode } from '../errors.js'
  * (RA_MAX_CONNECTIONS), so no client can hold descriptors or memory for
  * long, or use up the process's open-file limit.
  */
-export function connectionOptions (config: Config): Pick<FastifyHttpOptions<Server>, 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'http' | 'clientErrorHandler'> {
+export function connectionOptions (config: Config): Pick<
+  FastifyHttpOptions<Server>,
+  'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'http' | 'clientErrorHandler'
+> {
   const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, idleTimeoutMs } = config.connections
   return {
     connectionTimeout: idleTimeoutMs,

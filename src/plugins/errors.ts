@@ -46,8 +46,13 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
   let app: AppError | undefined
   const fe = error as FastifyError
   if (error instanceof AppError) app = error
-  else if (error instanceof CommitFailedError) app = new AppError('STORAGE_UNAVAILABLE', 'the change could not be saved (the database did not commit it); nothing was changed, retry shortly', { retryAfterS: 5 })
-  else if (fe?.validation) app = fromValidation(fe)
+  else if (error instanceof CommitFailedError) {
+    app = new AppError(
+      'STORAGE_UNAVAILABLE',
+      'the change could not be saved (the database did not commit it); nothing was changed, retry shortly',
+      { retryAfterS: 5 }
+    )
+  } else if (fe?.validation) app = fromValidation(fe)
   else if (fe?.code && FASTIFY_CODES[fe.code]) app = new AppError(FASTIFY_CODES[fe.code]!, fe.message)
   else if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Other client errors fastify raises (malformed JSON, prototype poisoning…): their messages are about the input.

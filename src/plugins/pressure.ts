@@ -82,7 +82,9 @@ export class PressureMonitor extends EventEmitter<{ sample: [PressureReason | nu
       if (this.reason !== 'monitor-error') this.log.warn({ err }, 'the load monitor could not read the process\'s figures: shedding load until it can')
     }
     // The figures go to the log, never to a client.
-    if (next !== null && next !== 'monitor-error' && this.reason === null) this.log.warn({ reason: next, ...figures, limits: this.limits }, 'under pressure: answering 503 until it passes')
+    if (next !== null && next !== 'monitor-error' && this.reason === null) {
+      this.log.warn({ reason: next, ...figures, limits: this.limits }, 'under pressure: answering 503 until it passes')
+    }
     if (next === null && this.reason !== null) this.log.info({ ...figures }, 'no longer under pressure')
     this.reason = next
     this.emit('sample', next)

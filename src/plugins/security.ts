@@ -23,7 +23,14 @@ export function rateKey (request: FastifyRequest): string {
 
 const HELMET: HelmetOptions = {
   // The API answers JSON; the strict default policy is fine for it and for the docs page.
-  contentSecurityPolicy: { directives: { 'default-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'style-src': ["'self'", "'unsafe-inline'"], 'script-src': ["'self'"] } },
+  contentSecurityPolicy: {
+    directives: {
+      'default-src': ["'self'"],
+      'img-src': ["'self'", 'data:'],
+      'style-src': ["'self'", "'unsafe-inline'"],
+      'script-src': ["'self'"]
+    }
+  },
   crossOriginResourcePolicy: { policy: 'same-origin' }
 }
 
@@ -57,7 +64,11 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     allowList: (request) => !request.url.startsWith('/v1'),
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
     errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `too many requests: at most ${context.max} a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, { retryAfterS: context.ttl / 1000 })
+      new AppError(
+        'RATE_LIMITED',
+        `too many requests: at most ${context.max} a minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        { retryAfterS: context.ttl / 1000 }
+      )
   })
 
   const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = config.limits

@@ -37,7 +37,11 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   }
   if (config.keyEncryptionSecret === undefined) fastify.log.warn('RA_KEY_ENCRYPTION_SECRET is not set: ticket-signing keys are stored in clear in the database')
   const checkpoints = config.dbCheckpointIntervalMs > 0
-    ? new Checkpointer(db, config.databaseFile, { intervalMs: config.dbCheckpointIntervalMs, busyTimeoutMs: config.dbBusyTimeoutMs, onError: (message) => fastify.log.warn({ error: message }, 'WAL checkpoint failed') })
+    ? new Checkpointer(db, config.databaseFile, {
+      intervalMs: config.dbCheckpointIntervalMs,
+      busyTimeoutMs: config.dbBusyTimeoutMs,
+      onError: (message) => fastify.log.warn({ error: message }, 'WAL checkpoint failed')
+    })
     : null
   services.checkpoints = checkpoints
   fastify.decorate('services', services)

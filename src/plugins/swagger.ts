@@ -5,7 +5,8 @@ import { ErrorSchema } from '../schemas/common.js'
 
 export const API_DESCRIPTION = `The control plane for Remote Assistance: who may connect to which computer, in which mode, until when.
 
-Every \`/v1\` call needs \`Authorization: Bearer <api token>\`. Errors are \`{ statusCode, code, error, message }\` with a stable \`code\`, and \`field\` when one input field is at fault.`
+Every \`/v1\` call needs \`Authorization: Bearer <api token>\`. ` +
+  'Errors are `{ statusCode, code, error, message }` with a stable `code`, and `field` when one input field is at fault.'
 
 /**
  * A query parameter with a default (`limit`) is not required of the caller,

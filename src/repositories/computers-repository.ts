@@ -99,7 +99,8 @@ export class ComputersRepository {
 
   /** Whether invitations or sessions name the computer (their history must keep it). */
   inUse (id: string): boolean {
-    return this.db.prepare('SELECT 1 FROM invitations WHERE computer_id = ? UNION ALL SELECT 1 FROM sessions WHERE computer_id = ? LIMIT 1').get(id, id) !== undefined
+    return this.db.prepare('SELECT 1 FROM invitations WHERE computer_id = ? UNION ALL SELECT 1 FROM sessions WHERE computer_id = ? LIMIT 1')
+      .get(id, id) !== undefined
   }
 
   /** Cached until the directory changes; the computer is frozen (shared between requests). */

@@ -73,7 +73,8 @@ export class DeliveriesRepository {
    */
   claimDue (now: string, leaseUntil: string): ClaimedRecipient | undefined {
     return this.db.transaction(() => {
-      const row = this.db.prepare(`SELECT id FROM delivery_recipients WHERE ${DUE} ORDER BY next_attempt_at LIMIT 1`).get(now, now) as { id: string } | undefined
+      const row = this.db.prepare(`SELECT id FROM delivery_recipients WHERE ${DUE} ORDER BY next_attempt_at LIMIT 1`)
+        .get(now, now) as { id: string } | undefined
       if (!row) return undefined
       const claimed = this.db.prepare(`UPDATE delivery_recipients SET state = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ?
         WHERE id = ? AND ${DUE}`).run(leaseUntil, now, row.id, now, now).changes === 1
@@ -85,8 +86,10 @@ export class DeliveriesRepository {
 
   markSent (id: string, reply: string, location: string | null): void {
     const now = nowIso()
-    this.db.prepare(`UPDATE delivery_recipients SET state = 'sent', server_reply = ?, location = ?, sent_at = ?, lease_until = NULL, last_error = NULL, updated_at = ?
-      WHERE id = ? AND state = 'sending'`).run(reply, location, now, now, id)
+    this.db.prepare(
+      `UPDATE delivery_recipients SET state = 'sent', server_reply = ?, location = ?, sent_at = ?, lease_until = NULL, last_error = NULL, updated_at = ?
+      WHERE id = ? AND state = 'sending'`
+    ).run(reply, location, now, now, id)
   }
 
   markRetry (id: string, nextAttemptAt: string, error: string): void {

@@ -44,10 +44,15 @@ export const PASSWORD_ATTEMPTS = 5
 export class InvitationsRepository {
   constructor (private readonly db: Db) {}
 
-  insert (row: Pick<InvitationRow, 'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' | 'kid' | 'jti' | 'password_hash' | 'ticket_hash'>): void {
-    this.db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti, password_hash, ticket_hash)
+  insert (row: Pick<InvitationRow,
+    'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' |
+    'kid' | 'jti' | 'password_hash' | 'ticket_hash'
+  >): void {
+    this.db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
+        kid, jti, password_hash, ticket_hash)
       VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at, row.kid, row.jti, row.password_hash, row.ticket_hash)
+      row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
+      row.kid, row.jti, row.password_hash, row.ticket_hash)
   }
 
   get (id: string): InvitationRow | undefined {
@@ -60,7 +65,13 @@ export class InvitationsRepository {
   }
 
   /** Newest first. */
-  list (query: { limit: number, cursor?: string | undefined, noviceId?: string | undefined, computerId?: string | undefined, state?: string | undefined }): PageOf<InvitationRow> {
+  list (query: {
+    limit: number
+    cursor?: string | undefined
+    noviceId?: string | undefined
+    computerId?: string | undefined
+    state?: string | undefined
+  }): PageOf<InvitationRow> {
     const { where, args } = whereOf([
       ['i.novice_id = ?', query.noviceId], ['i.computer_id = ?', query.computerId], ['i.state = ?', query.state],
       ['(i.created_at, i.id) < (?, ?)', decodeCursor(query.cursor, 2)]

@@ -20,7 +20,9 @@ export class KeysRepository {
 
   /** Cached until a key is added, retired or re-encrypted (by any process). */
   active (): KeyRow | undefined {
-    return this.cached('active', () => ({ row: this.db.prepare('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get() as KeyRow | undefined }))!.row
+    return this.cached('active', () => ({
+      row: this.db.prepare('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get() as KeyRow | undefined
+    }))!.row
   }
 
   get (kid: string): KeyRow | undefined {

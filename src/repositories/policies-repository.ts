@@ -69,7 +69,8 @@ export class PoliciesRepository {
   }
 
   localPolicy (computerId: string): { settings: PolicySettings, updatedAt: string } | undefined {
-    const row = this.db.prepare('SELECT settings, updated_at FROM computer_local_policies WHERE computer_id = ?').get(computerId) as { settings: string, updated_at: string } | undefined
+    const row = this.db.prepare('SELECT settings, updated_at FROM computer_local_policies WHERE computer_id = ?')
+      .get(computerId) as { settings: string, updated_at: string } | undefined
     return row && { settings: JSON.parse(row.settings) as PolicySettings, updatedAt: row.updated_at }
   }
 

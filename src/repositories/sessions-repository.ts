@@ -71,11 +71,23 @@ export class SessionsRepository {
   constructor (private readonly db: Db) {}
 
   /** A new session awaiting the novice (C1). */
-  insert (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], createdAt: string, acceptDeadline: string, expertTokenId: string | null }): string {
+  insert (f: {
+    origin: SessionRow['origin']
+    invitationId: string | null
+    computerId: string
+    noviceId: string
+    expertId: string
+    permittedMode: SessionRow['permitted_mode']
+    createdAt: string
+    acceptDeadline: string
+    expertTokenId: string | null
+  }): string {
     const id = newId()
     const now = f.createdAt
-    this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at, accept_deadline, expert_token_id)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`).run(id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
+    this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
+        accept_deadline, expert_token_id)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`).run(
+      id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
     return id
   }
 
@@ -110,7 +122,8 @@ export class SessionsRepository {
 
   insertRequest (sessionId: string, deadline: string): string {
     const id = newId()
-    this.db.prepare('INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, \'pending\', ?, ?)').run(id, sessionId, nowIso(), deadline)
+    this.db.prepare('INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, \'pending\', ?, ?)')
+      .run(id, sessionId, nowIso(), deadline)
     return id
   }
 
@@ -125,8 +138,10 @@ export class SessionsRepository {
   /** Sessions whose novice did not answer in time, and control requests past their deadline. */
   due (now: string): { sessions: string[], requests: Array<{ id: string, session_id: string }> } {
     return {
-      sessions: (this.db.prepare('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?').all(now) as Array<{ id: string }>).map((r) => r.id),
-      requests: this.db.prepare('SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?').all(now) as Array<{ id: string, session_id: string }>
+      sessions: (this.db.prepare('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?')
+        .all(now) as Array<{ id: string }>).map((r) => r.id),
+      requests: this.db.prepare('SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?')
+        .all(now) as Array<{ id: string, session_id: string }>
     }
   }
 
@@ -147,7 +162,8 @@ export class SessionsRepository {
   }
 
   events (sessionId: string, afterId: number, limit = 1000): SessionEventRow[] {
-    return this.db.prepare('SELECT * FROM session_events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?').all(sessionId, afterId, limit) as SessionEventRow[]
+    return this.db.prepare('SELECT * FROM session_events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?')
+      .all(sessionId, afterId, limit) as SessionEventRow[]
   }
 
   /**

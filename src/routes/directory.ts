@@ -57,7 +57,13 @@ function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fast
 
   app.patch<{ Params: IdParams, Body: Static<U> }>(`${r.path}/:id`, {
     config: { ...write, ...byRef },
-    schema: { tags, summary: `Change a ${r.noun} (fields given replace, lists whole)`, params: r.params, body: r.update, response: { 200: r.item, ...errorResponses(404, 409, 413, 422) } }
+    schema: {
+      tags,
+      summary: `Change a ${r.noun} (fields given replace, lists whole)`,
+      params: r.params,
+      body: r.update,
+      response: { 200: r.item, ...errorResponses(404, 409, 413, 422) }
+    }
   }, async (request) => r.change(request.params.id, request.body, actorContext(request)))
 
   app.delete<{ Params: IdParams }>(`${r.path}/:id`, {

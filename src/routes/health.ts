@@ -12,7 +12,12 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async () => ({ status: 'ok' }))
 
   fastify.get('/readyz', {
-    schema: { tags: ['Operations'], summary: 'Readiness: the database is open, every migration applied, and the service not under pressure (503 then)', security: [], response: { 200: Status, 503: Type.Ref('Error') } }
+    schema: {
+      tags: ['Operations'],
+      summary: 'Readiness: the database is open, every migration applied, and the service not under pressure (503 then)',
+      security: [],
+      response: { 200: Status, 503: Type.Ref('Error') }
+    }
   }, async () => {
     let ready = false
     try { ready = fastify.services.isReady() } catch {}

@@ -6,7 +6,10 @@ import { sendError } from '../plugins/errors.js'
 import { rateKey } from '../plugins/security.js'
 import { WindowLimiter } from '../plugins/window-limiter.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
-import { DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery, InvitationSchema, RedemptionSchema, SessionSchema } from '../schemas/invitations.js'
+import {
+  DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery,
+  InvitationSchema, RedemptionSchema, SessionSchema
+} from '../schemas/invitations.js'
 
 const tags = ['Invitations']
 /** Tickets in a body are secrets: never cached anywhere. */
@@ -35,7 +38,12 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
 
   fastify.get('/v1/invitations', {
     config: { access: { scope: 'invitations:read', users: true } },
-    schema: { tags, summary: 'Invitations, newest first: a user sees their own; administrators and integrations filter by computer, novice, state', querystring: InvitationListQuery, response: { 200: Page(InvitationSchema), ...errorResponses() } }
+    schema: {
+      tags,
+      summary: 'Invitations, newest first: a user sees their own; administrators and integrations filter by computer, novice, state',
+      querystring: InvitationListQuery,
+      response: { 200: Page(InvitationSchema), ...errorResponses() }
+    }
   }, async (request) => service.list(request.query, principalOf(request)))
 
   fastify.get('/v1/invitations/:id', {
@@ -65,7 +73,12 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
 
   fastify.get('/v1/invitations/:id/deliveries', {
     config: { access: { scope: 'invitations:read', users: true } },
-    schema: { tags, summary: 'Each recipient\'s delivery status', params: IdParamsSchema, response: { 200: Type.Object({ items: Type.Array(DeliveryStatusSchema) }), ...errorResponses(404) } }
+    schema: {
+      tags,
+      summary: 'Each recipient\'s delivery status',
+      params: IdParamsSchema,
+      response: { 200: Type.Object({ items: Type.Array(DeliveryStatusSchema) }), ...errorResponses(404) }
+    }
   }, async (request) => ({ items: fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
   fastify.post('/v1/redemptions', {
@@ -73,7 +86,13 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
     config: { access: { scope: null, users: true }, rateLimit: { max: opts.redemptionsPerMinute, timeWindow: 60_000, keyGenerator: rateKey } },
     onRequest: async (request, reply) => {
       const wait = perAddress.blockedFor(request.ip)
-      if (wait > 0) return sendError(reply, request, new AppError('RATE_LIMITED', `too many redemption attempts from this address: at most ${opts.redemptionsPerAddressPerMinute} a minute; retry in ${wait} s`, { retryAfterS: wait }))
+      if (wait > 0) {
+        return sendError(reply, request, new AppError(
+          'RATE_LIMITED',
+          `too many redemption attempts from this address: at most ${opts.redemptionsPerAddressPerMinute} a minute; retry in ${wait} s`,
+          { retryAfterS: wait }
+        ))
+      }
       perAddress.hit(request.ip)
     },
     schema: {

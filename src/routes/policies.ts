@@ -33,7 +33,13 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.patch('/v1/policies/:id', {
     config: write,
-    schema: { tags, summary: 'Change a policy object (O11); applies to the next decision (O9)', params: IdParamsSchema, body: PolicyUpdateSchema, response: { 200: PolicySavedSchema, ...errorResponses(404, 409, 413, 422) } }
+    schema: {
+      tags,
+      summary: 'Change a policy object (O11); applies to the next decision (O9)',
+      params: IdParamsSchema,
+      body: PolicyUpdateSchema,
+      response: { 200: PolicySavedSchema, ...errorResponses(404, 409, 413, 422) }
+    }
   }, async (request) => service.update(request.params.id, request.body, callerOf(request)))
 
   fastify.delete('/v1/policies/:id', {
@@ -46,12 +52,23 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/v1/domains/:id/policy-links', {
     config: { ...read, ref: 'domain' },
-    schema: { tags, summary: 'A domain\'s policy links, link order 1 first', params: RefParams.domain, response: { 200: PolicyLinksSchema, ...errorResponses(404) } }
+    schema: {
+      tags,
+      summary: 'A domain\'s policy links, link order 1 first',
+      params: RefParams.domain,
+      response: { 200: PolicyLinksSchema, ...errorResponses(404) }
+    }
   }, async (request) => service.domainLinks(request.params.id))
 
   fastify.put('/v1/domains/:id/policy-links', {
     config: { ...write, ref: 'domain' },
-    schema: { tags, summary: 'Replace a domain\'s ordered policy links (O11)', params: RefParams.domain, body: PolicyLinksPutSchema, response: { 200: PolicyLinksSchema, ...errorResponses(404, 422) } }
+    schema: {
+      tags,
+      summary: 'Replace a domain\'s ordered policy links (O11)',
+      params: RefParams.domain,
+      body: PolicyLinksPutSchema,
+      response: { 200: PolicyLinksSchema, ...errorResponses(404, 422) }
+    }
   }, async (request) => service.setDomainLinks(request.params.id, request.body.policies, callerOf(request)))
 
   fastify.get('/v1/computers/:id/local-policy', {
@@ -61,12 +78,23 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.put('/v1/computers/:id/local-policy', {
     config: { ...write, ref: 'computer' },
-    schema: { tags, summary: 'Replace a computer\'s Local Computer Policy (O11)', params: RefParams.computer, body: LocalPolicyPutSchema, response: { 200: LocalPolicySavedSchema, ...errorResponses(404, 422) } }
+    schema: {
+      tags,
+      summary: 'Replace a computer\'s Local Computer Policy (O11)',
+      params: RefParams.computer,
+      body: LocalPolicyPutSchema,
+      response: { 200: LocalPolicySavedSchema, ...errorResponses(404, 422) }
+    }
   }, async (request) => service.setLocalPolicy(request.params.id, request.body.settings, callerOf(request)))
 
   fastify.get('/v1/computers/:id/effective-policy', {
     config: { access: { scope: 'policies:read' as const }, ref: 'computer' },
-    schema: { tags, summary: 'Resultant policy: every setting with its value and its source', params: RefParams.computer, response: { 200: EffectivePolicySchema, ...errorResponses(404) } }
+    schema: {
+      tags,
+      summary: 'Resultant policy: every setting with its value and its source',
+      params: RefParams.computer,
+      response: { 200: EffectivePolicySchema, ...errorResponses(404) }
+    }
   }, async (request) => service.effectivePolicy(request.params.id))
 }
 export default policies

@@ -30,17 +30,33 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
 
   fastify.get('/v1/sessions', {
     config: read,
-    schema: { tags, summary: 'The caller\'s sessions (all, for administrators and integrations), newest first', querystring: SessionListQuery, response: { 200: Page(SessionSchema), ...errorResponses() } }
+    schema: {
+      tags,
+      summary: 'The caller\'s sessions (all, for administrators and integrations), newest first',
+      querystring: SessionListQuery,
+      response: { 200: Page(SessionSchema), ...errorResponses() }
+    }
   }, async (request) => service.list(request.query, principalOf(request)))
 
   fastify.get('/v1/sessions/:id', {
     config: read,
-    schema: { tags, summary: 'State, mode, parties, origin, and what to show the novice before consenting', params: IdParamsSchema, response: { 200: SessionSchema, ...errorResponses(404) } }
+    schema: {
+      tags,
+      summary: 'State, mode, parties, origin, and what to show the novice before consenting',
+      params: IdParamsSchema,
+      response: { 200: SessionSchema, ...errorResponses(404) }
+    }
   }, async (request) => service.get(request.params.id, principalOf(request)))
 
   fastify.post('/v1/sessions/:id/accept', {
     config: act,
-    schema: { tags, summary: 'The novice accepts the expert (C1): needs "confirm": true', params: IdParamsSchema, body: StrictObject({ confirm: Type.Boolean({ description: 'Must be true: acceptance is explicit.' }) }), response: responses }
+    schema: {
+      tags,
+      summary: 'The novice accepts the expert (C1): needs "confirm": true',
+      params: IdParamsSchema,
+      body: StrictObject({ confirm: Type.Boolean({ description: 'Must be true: acceptance is explicit.' }) }),
+      response: responses
+    }
   }, async (request) => service.act(request.params.id, 'accept', callerOf(request), { confirm: request.body.confirm }))
 
   fastify.post('/v1/sessions/:id/decline', {
@@ -50,7 +66,12 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
 
   fastify.post('/v1/sessions/:id/control-requests', {
     config: act,
-    schema: { tags, summary: 'The expert asks for control (C3): only in an active session, and only when policy permits (S2/S6/O3)', params: IdParamsSchema, response: { 201: SessionSchema, ...errorResponses(404, 409, 422) } }
+    schema: {
+      tags,
+      summary: 'The expert asks for control (C3): only in an active session, and only when policy permits (S2/S6/O3)',
+      params: IdParamsSchema,
+      response: { 201: SessionSchema, ...errorResponses(404, 409, 422) }
+    }
   }, async (request, reply) => reply.code(201).send(service.act(request.params.id, 'request-control', callerOf(request))))
 
   fastify.post('/v1/sessions/:id/control-requests/:rid/grant', {
@@ -89,7 +110,8 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
     sse: { kind: 'only' },
     schema: {
       tags,
-      summary: 'Server-sent events: every transition and security event, with increasing ids; reconnect with Last-Event-ID to get exactly what was missed. Closes when the session ends.',
+      summary: 'Server-sent events: every transition and security event, with increasing ids; ' +
+        'reconnect with Last-Event-ID to get exactly what was missed. Closes when the session ends.',
       params: IdParamsSchema
     }
   }, async (request, reply) => {
@@ -110,7 +132,11 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
           again = false
           for (const e of await service.eventsAfter(id, cursor)) {
             if (!reply.sse.isConnected) return
-            await reply.sse.send({ id: String(e.id), event: e.type, data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) } })
+            await reply.sse.send({
+              id: String(e.id),
+              event: e.type,
+              data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) }
+            })
             cursor = e.id
           }
         } while (again)

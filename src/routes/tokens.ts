@@ -24,7 +24,12 @@ const tokens: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/v1/tokens', {
     config: adminOnly,
-    schema: { tags: ['Tokens'], summary: 'List API tokens (never their secrets)', querystring: TokenListQuery, response: { 200: Page(TokenSchema), ...errorResponses() } }
+    schema: {
+      tags: ['Tokens'],
+      summary: 'List API tokens (never their secrets)',
+      querystring: TokenListQuery,
+      response: { 200: Page(TokenSchema), ...errorResponses() }
+    }
   }, async (request) => service.list(request.query))
 
   fastify.get('/v1/tokens/:id', {

@@ -33,11 +33,20 @@ export const ComputerRef = Type.String({
 })
 /** `:id` path parameters of directory objects: the id, or the name (`\\` percent-encoded as `%5C`). */
 export const RefParams = {
-  domain: StrictObject({ id: Type.String({ maxLength: 300, pattern: `^(?:${UUID}|${inner(DOMAIN_NAME_PATTERN)})$`, description: 'The domain\'s id, or its name.' }) }),
-  account: StrictObject({ id: Type.String({ maxLength: 300, pattern: `^(?:${UUID}|${inner(ACCOUNT_NAME_PATTERN)})$`, description: 'The id, or `DOMAIN\\name` (`%5C` in a URL).' }) }),
+  domain: StrictObject({
+    id: Type.String({ maxLength: 300, pattern: `^(?:${UUID}|${inner(DOMAIN_NAME_PATTERN)})$`, description: 'The domain\'s id, or its name.' })
+  }),
+  account: StrictObject({
+    id: Type.String({ maxLength: 300, pattern: `^(?:${UUID}|${inner(ACCOUNT_NAME_PATTERN)})$`, description: 'The id, or `DOMAIN\\name` (`%5C` in a URL).' })
+  }),
   computer: StrictObject({ id: ComputerRef })
 }
-const DisplayName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: 'No control characters (it reaches e-mail headers).' })
+const DisplayName = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[^\\x00-\\x1f\\x7f]+$',
+  description: 'No control characters (it reaches e-mail headers).'
+})
 const Description = Type.String({ maxLength: 1024 })
 const Email = Type.String({ format: 'email', maxLength: 254 })
 const AccountList = (description: string) => Type.Array(AccountName, { maxItems: 5000, uniqueItems: true, description })
@@ -46,8 +55,16 @@ const Id = Type.String({ format: 'uuid' })
 
 // Domains --------------------------------------------------------------------------------
 const domainFields = {
-  dnsName: Nullable(Type.String({ maxLength: 253, pattern: '^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$', description: 'DNS name of the domain (optional).' })),
-  trusts: Type.Array(DomainName, { maxItems: 1000, uniqueItems: true, description: 'Domains this domain trusts: their accounts may be used on this domain\'s computers. Trust is directed.' })
+  dnsName: Nullable(Type.String({
+    maxLength: 253,
+    pattern: '^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$',
+    description: 'DNS name of the domain (optional).'
+  })),
+  trusts: Type.Array(DomainName, {
+    maxItems: 1000,
+    uniqueItems: true,
+    description: 'Domains this domain trusts: their accounts may be used on this domain\'s computers. Trust is directed.'
+  })
 }
 export const DomainCreateSchema = StrictObject({ name: DomainName, ...partial(domainFields) }, { title: 'DomainCreate' })
 export const DomainUpdateSchema = StrictObject({ name: Type.Optional(DomainName), ...partial(domainFields) }, { title: 'DomainUpdate', minProperties: 1 })
@@ -112,7 +129,10 @@ export const FirewallSchema = follows<Firewall>()(StrictObject({
   standard: Type.Optional(FirewallProfileSchema),
   private: Type.Optional(FirewallProfileSchema),
   public: Type.Optional(FirewallProfileSchema)
-}, { description: 'Windows Firewall configuration per profile (XP SP2/2003: domain, standard; Vista and later: domain, private, public). A profile not described is unknown.' }))
+}, {
+  description: 'Windows Firewall configuration per profile (XP SP2/2003: domain, standard; Vista and later: domain, private, public). ' +
+    'A profile not described is unknown.'
+}))
 export type { ControlPanel, Firewall }
 
 export const TicketTimeSchema = follows<TicketTime>()(StrictObject({
@@ -135,7 +155,10 @@ const computerFields = {
   controlPanel: Nullable(ControlPanelSchema)
 }
 export const ComputerCreateSchema = StrictObject({ name: ComputerName, ...partial(computerFields) }, { title: 'ComputerCreate' })
-export const ComputerUpdateSchema = StrictObject({ name: Type.Optional(ComputerName), ...partial(computerFields) }, { title: 'ComputerUpdate', minProperties: 1 })
+export const ComputerUpdateSchema = StrictObject({ name: Type.Optional(ComputerName), ...partial(computerFields) }, {
+  title: 'ComputerUpdate',
+  minProperties: 1
+})
 export const ComputerSchema = Type.Object({ id: Id, name: ComputerName, domain: DomainName, ...computerFields, ...Stamps }, { title: 'Computer' })
 
 // Import ---------------------------------------------------------------------------------
@@ -146,7 +169,8 @@ export const DirectoryImportSchema = StrictObject({
   computers: Type.Optional(Type.Array(ComputerCreateSchema, { maxItems: 100000 }))
 }, {
   title: 'DirectoryImport',
-  description: 'A whole directory. Objects are matched by name: new ones are created, existing ones get the fields given. References may point to objects defined anywhere in the same document. All or nothing.'
+  description: 'A whole directory. Objects are matched by name: new ones are created, existing ones get the fields given. ' +
+    'References may point to objects defined anywhere in the same document. All or nothing.'
 })
 const ImportCounts = Type.Object({ created: Type.Integer(), updated: Type.Integer() })
 export const DirectoryImportResultSchema = Type.Object({

@@ -2,12 +2,20 @@ import { Type, type Static } from '@sinclair/typebox'
 import { AccountName, ComputerRef } from './directory.js'
 import { CheckSchema, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
-const Mode = Type.Union([Type.Literal('view'), Type.Literal('control')], { description: '`view`: the expert may only view; `control`: view, and request control (granted only by the novice).' })
+const Mode = Type.Union([Type.Literal('view'), Type.Literal('control')], {
+  description: '`view`: the expert may only view; `control`: view, and request control (granted only by the novice).'
+})
 const InvitationState = Type.Union(['open', 'redeemed', 'expired', 'revoked', 'locked'].map((s) => Type.Literal(s)))
 
 export const DeliverySchema = StrictObject({
-  recipients: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 10, description: '1–10 addresses; each gets its own message.' }),
-  method: Type.Optional(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')], { description: 'Default: the effective policy\'s method (S4); SMAPI on Vista and later, where Mailto does not exist.' })),
+  recipients: Type.Array(Type.String({ format: 'email', maxLength: 254 }), {
+    minItems: 1,
+    maxItems: 10,
+    description: '1–10 addresses; each gets its own message.'
+  }),
+  method: Type.Optional(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')], {
+    description: 'Default: the effective policy\'s method (S4); SMAPI on Vista and later, where Mailto does not exist.'
+  })),
   message: Type.Optional(Type.String({ maxLength: 2000, description: 'A personal message, shown (escaped) in the e-mail.' }))
 }, { description: 'Send the invitation by e-mail: Mailto (a link in the message) or SMAPI (the invitation file attached).' })
 
@@ -33,7 +41,9 @@ export const DeliveryStatusSchema = Type.Object({
 }, { title: 'Delivery' })
 export const DeliveryCreatedSchema = Type.Object({
   delivery: DeliveryStatusSchema,
-  mailtoUri: Type.Optional(Type.String({ description: 'Mailto deliveries: an RFC 6068 URI the novice\'s own mail program can open. Carries the ticket: shown only here.' }))
+  mailtoUri: Type.Optional(Type.String({
+    description: 'Mailto deliveries: an RFC 6068 URI the novice\'s own mail program can open. Carries the ticket: shown only here.'
+  }))
 })
 
 export const InvitationCreateSchema = StrictObject({
@@ -43,7 +53,11 @@ export const InvitationCreateSchema = StrictObject({
     value: Type.Integer({ minimum: 1, maximum: 142560 }),
     unit: Type.Union([Type.Literal('minutes'), Type.Literal('hours'), Type.Literal('days')])
   }, { description: 'How long the invitation stays open. Default, and most: the effective maximum ticket time (S3).' })),
-  password: Type.Optional(Type.String({ minLength: 6, maxLength: 256, description: 'The expert must give it to redeem. Stored only as a scrypt hash; 5 wrong tries lock the invitation.' })),
+  password: Type.Optional(Type.String({
+    minLength: 6,
+    maxLength: 256,
+    description: 'The expert must give it to redeem. Stored only as a scrypt hash; 5 wrong tries lock the invitation.'
+  })),
   delivery: Type.Optional(DeliverySchema)
 }, { description: 'A user asks for help from a computer they sit at; an integration (or the administrator) names the novice in `novice`.' })
 
@@ -83,12 +97,16 @@ export const InvitationListQuery = StrictObject({
 const Party = Type.Object({ name: Type.String({ description: '`DOMAIN\\name`, from the directory.' }), displayName: Nullable(Type.String()) })
 export const SessionSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  origin: Type.Union([Type.Literal('invitation'), Type.Literal('offer')], { description: '`invitation`: the novice asked for help; `offer`: the expert offered it unasked.' }),
+  origin: Type.Union([Type.Literal('invitation'), Type.Literal('offer')], {
+    description: '`invitation`: the novice asked for help; `offer`: the expert offered it unasked.'
+  }),
   invitationId: Nullable(Type.String()),
   computer: Type.String(),
   novice: Party,
   expert: Party,
-  state: Type.Union(['awaiting-novice', 'active', 'control-requested', 'in-control', 'ended', 'declined', 'expired'].map((s) => Type.Literal(s)), { description: 'Starts as `awaiting-novice` (C1): nothing is visible before the novice accepts.' }),
+  state: Type.Union(['awaiting-novice', 'active', 'control-requested', 'in-control', 'ended', 'declined', 'expired'].map((s) => Type.Literal(s)), {
+    description: 'Starts as `awaiting-novice` (C1): nothing is visible before the novice accepts.'
+  }),
   mode: Type.Union([Type.Literal('none'), Type.Literal('view'), Type.Literal('control')], { description: 'What the expert may do right now.' }),
   permittedMode: Mode,
   consent: Type.Object({

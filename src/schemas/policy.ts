@@ -2,7 +2,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { AccountName, TicketTimeSchema } from './directory.js'
 import { CheckSchema, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
-const State = Type.Union([Type.Literal('not-configured'), Type.Literal('enabled'), Type.Literal('disabled')], { description: 'Three-state, as in Group Policy.' })
+const State = Type.Union([Type.Literal('not-configured'), Type.Literal('enabled'), Type.Literal('disabled')], {
+  description: 'Three-state, as in Group Policy.'
+})
 const Permission = Type.Union([Type.Literal('control'), Type.Literal('view')])
 const Message = Type.String({ maxLength: 4096 })
 
@@ -10,14 +12,24 @@ const Message = Type.String({ maxLength: 4096 })
 export const PolicySettingsInputSchema = StrictObject({
   solicitedRemoteAssistance: Type.Optional(StrictObject({
     state: State,
-    permitRemoteControl: Type.Optional(Type.Union([Type.Literal('control'), Type.Literal('view')], { description: '*Permit remote control of this computer* (`fAllowFullControl`): helpers may control, or only view. Default when enabled: control.' })),
+    permitRemoteControl: Type.Optional(Type.Union([Type.Literal('control'), Type.Literal('view')], {
+      description: '*Permit remote control of this computer* (`fAllowFullControl`): helpers may control, or only view. Default when enabled: control.'
+    })),
     maxTicketTime: Type.Optional(TicketTimeSchema),
-    emailMethod: Type.Optional(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')], { description: '*Method for sending e-mail invitations* (`fUseMailto`). Default when enabled: mailto. Vista and later use SMAPI whatever this says.' }))
+    emailMethod: Type.Optional(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')], {
+      description: '*Method for sending e-mail invitations* (`fUseMailto`). Default when enabled: mailto. Vista and later use SMAPI whatever this says.'
+    }))
   }, { description: 'Configure Solicited Remote Assistance (`fAllowToGetHelp`). Maximum ticket time defaults to 1 hour when enabled.' })),
   offerRemoteAssistance: Type.Optional(StrictObject({
     state: State,
-    permission: Type.Optional(Type.Union([Type.Literal('control'), Type.Literal('view')], { description: '`fAllowUnsolicitedFullControl`: view, or view and control (default when enabled).' })),
-    helpers: Type.Optional(Type.Array(AccountName, { maxItems: 1000, uniqueItems: true, description: 'Helpers: `DOMAIN\\user` and `DOMAIN\\group` entries (`RAUnsolicit`). Entries unknown to the directory are saved with a warning (O10).' }))
+    permission: Type.Optional(Type.Union([Type.Literal('control'), Type.Literal('view')], {
+      description: '`fAllowUnsolicitedFullControl`: view, or view and control (default when enabled).'
+    })),
+    helpers: Type.Optional(Type.Array(AccountName, {
+      maxItems: 1000,
+      uniqueItems: true,
+      description: 'Helpers: `DOMAIN\\user` and `DOMAIN\\group` entries (`RAUnsolicit`). Entries unknown to the directory are saved with a warning (O10).'
+    }))
   }, { description: 'Configure Offer Remote Assistance (`fAllowUnsolicited`).' })),
   sessionLogging: Type.Optional(StrictObject({ state: State }, { description: 'Turn on session logging (`LoggingEnabled`).' })),
   encryptedOnlyTickets: Type.Optional(StrictObject({ state: State }, { description: 'Allow only Vista or later connections (`CreateEncryptedOnlyTickets`).' })),
@@ -29,9 +41,16 @@ export const PolicySettingsInputSchema = StrictObject({
 }, { description: 'Remote Assistance settings, as in RemoteAssistance.admx.' })
 
 /** Settings as stored and returned: all five, complete. */
-const Setting = (options: Record<string, TSchema> = {}) => Type.Object({ state: State, ...Object.fromEntries(Object.entries(options).map(([k, v]) => [k, Type.Optional(v)])) })
+const Setting = (options: Record<string, TSchema> = {}) => Type.Object({
+  state: State,
+  ...Object.fromEntries(Object.entries(options).map(([k, v]) => [k, Type.Optional(v)]))
+})
 export const PolicySettingsSchema = Type.Object({
-  solicitedRemoteAssistance: Setting({ permitRemoteControl: Permission, maxTicketTime: TicketTimeSchema, emailMethod: Type.Union([Type.Literal('mailto'), Type.Literal('smapi')]) }),
+  solicitedRemoteAssistance: Setting({
+    permitRemoteControl: Permission,
+    maxTicketTime: TicketTimeSchema,
+    emailMethod: Type.Union([Type.Literal('mailto'), Type.Literal('smapi')])
+  }),
   offerRemoteAssistance: Setting({ permission: Permission, helpers: Type.Array(Type.String()) }),
   sessionLogging: Setting(),
   encryptedOnlyTickets: Setting(),
@@ -69,7 +88,11 @@ export const PolicySavedSchema = Type.Object({
 })
 
 export const PolicyLinksPutSchema = StrictObject({
-  policies: Type.Array(Type.String({ format: 'uuid' }), { maxItems: 100, uniqueItems: true, description: 'Policy ids in link order: the first has link order 1, the highest precedence.' })
+  policies: Type.Array(Type.String({ format: 'uuid' }), {
+    maxItems: 100,
+    uniqueItems: true,
+    description: 'Policy ids in link order: the first has link order 1, the highest precedence.'
+  })
 })
 export const PolicyLinksSchema = Type.Object({
   domain: Type.String(),
@@ -109,7 +132,9 @@ export const EffectivePolicySchema = Type.Object({
     encryptedOnlyTickets: Effective(State),
     customMessages: Effective(Nullable(Type.Object({ viewMessage: Type.String(), shareControlMessage: Type.String() })))
   }),
-  offer: Type.Object({ allowed: Type.Boolean(), checks: Type.Array(CheckSchema) }, { description: 'Whether Offer Remote Assistance is in force on this computer at all (O1, S7/O7); the per-expert checks are the offer-check\'s.' })
+  offer: Type.Object({ allowed: Type.Boolean(), checks: Type.Array(CheckSchema) }, {
+    description: 'Whether Offer Remote Assistance is in force on this computer at all (O1, S7/O7); the per-expert checks are the offer-check\'s.'
+  })
 }, { title: 'EffectivePolicy' })
 
 export const PolicyListQuery = StrictObject({ ...PagingQuery })

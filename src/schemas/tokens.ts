@@ -6,10 +6,17 @@ import { Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 export type { Scope }
 export const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)))
 
-const IntegrationName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'Service account name: lower-case letters, digits, `.`, `_`, `-`.', examples: ['servicenow'] })
+const IntegrationName = Type.String({
+  pattern: '^[a-z0-9][a-z0-9._-]{0,62}$',
+  description: 'Service account name: lower-case letters, digits, `.`, `_`, `-`.',
+  examples: ['servicenow']
+})
 
 export const PrincipalSchema = StrictObject({
-  type: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('integration')], { description: '`admin`: the built-in administrator; `user`: a directory user acting as themselves; `integration`: a named service account with scopes.' }),
+  type: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('integration')], {
+    description: '`admin`: the built-in administrator; `user`: a directory user acting as themselves; ' +
+      '`integration`: a named service account with scopes.'
+  }),
   user: Type.Optional(AccountName),
   name: Type.Optional(IntegrationName),
   scopes: Type.Optional(Type.Array(ScopeSchema, { minItems: 1, uniqueItems: true }))

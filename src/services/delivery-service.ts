@@ -67,7 +67,12 @@ export class DeliveryService {
   plan (input: DeliveryInput, computer: Computer, policy: ResultantPolicy): DeliveryPlan {
     const family = computer.platform === null ? null : platformFamily(computer.platform)
     if (input.method === 'mailto' && family !== 'xp-2003') {
-      throw new AppError('METHOD_NOT_AVAILABLE', `delivery.method: Mailto invitations exist only on Windows XP and Server 2003; ${computer.name} runs ${computer.platform ?? 'an unknown platform'}, which uses SMAPI (S4)`, { field: 'delivery.method' })
+      throw new AppError(
+        'METHOD_NOT_AVAILABLE',
+        'delivery.method: Mailto invitations exist only on Windows XP and Server 2003; ' +
+          `${computer.name} runs ${computer.platform ?? 'an unknown platform'}, which uses SMAPI (S4)`,
+        { field: 'delivery.method' }
+      )
     }
     const seen = new Set<string>()
     input.recipients.forEach((r, i) => {
@@ -85,7 +90,13 @@ export class DeliveryService {
       { invitation_id: invitationId, method: plan.method, message: plan.message, created_by: ctx.actor },
       plan.recipients.map((address) => ({ address, messageId: `<${randomUUID()}@${host}>` }))
     )
-    this.audit.record({ ...ctx, action: 'delivery.queued', target: `invitations/${invitationId}/deliveries/${id}`, outcome: 'success', details: { method: plan.method, recipients: plan.recipients } })
+    this.audit.record({
+      ...ctx,
+      action: 'delivery.queued',
+      target: `invitations/${invitationId}/deliveries/${id}`,
+      outcome: 'success',
+      details: { method: plan.method, recipients: plan.recipients }
+    })
     return id
   }
 
@@ -150,7 +161,13 @@ export class DeliveryService {
   /** Cancels what invitations that are no longer open (revoked, redeemed, locked, expired) still had queued. */
   cancelUnsent (): void {
     for (const r of this.repos.deliveries.cancelEnded(nowIso())) {
-      this.audit.record({ ...SYSTEM_CONTEXT, action: 'delivery.cancelled', target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`, outcome: 'success', details: { recipient: r.address, reason: 'the invitation is no longer open' } })
+      this.audit.record({
+        ...SYSTEM_CONTEXT,
+        action: 'delivery.cancelled',
+        target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`,
+        outcome: 'success',
+        details: { recipient: r.address, reason: 'the invitation is no longer open' }
+      })
     }
   }
 

@@ -180,7 +180,14 @@ export class DirectoryService {
   }
 
   // Shared rules -------------------------------------------------------------------------
-  private change<T> (ctx: ActorContext, resource: Resource, verb: 'create' | 'update', save: () => Saved, read: (id: string) => T & { name: string }, input: object): T {
+  private change<T> (
+    ctx: ActorContext,
+    resource: Resource,
+    verb: 'create' | 'update',
+    save: () => Saved,
+    read: (id: string) => T & { name: string },
+    input: object
+  ): T {
     return this.db.transaction(() => {
       const { id } = save()
       const saved = read(id)
@@ -206,7 +213,9 @@ export class DirectoryService {
     this.remove(ctx, kind === 'user' ? 'users' : 'groups', id, () => {
       const account = kind === 'user' ? this.repos.accounts.getUser(id) : this.repos.accounts.getGroup(id)
       if (!account) throw notFound(kind, id)
-      if (this.repos.accounts.inUse(id)) throw new AppError('IN_USE', `${account.name} has invitations or sessions, which keep it for their history; disable the account instead`)
+      if (this.repos.accounts.inUse(id)) {
+        throw new AppError('IN_USE', `${account.name} has invitations or sessions, which keep it for their history; disable the account instead`)
+      }
       this.repos.accounts.delete(id)
       return account.name
     })
@@ -267,7 +276,11 @@ export class DirectoryService {
     if (cycle) {
       const names = cycle.map((id) => this.repos.accounts.getGroup(id)!.name)
       const index = resolved.findIndex((a) => a.id === cycle[1])
-      throw new AppError('GROUP_CYCLE', `members[${index}]: ${names[1]} would make the group contain itself (${names.join(' → ')})`, { field: `members[${index}]` })
+      throw new AppError(
+        'GROUP_CYCLE',
+        `members[${index}]: ${names[1]} would make the group contain itself (${names.join(' → ')})`,
+        { field: `members[${index}]` }
+      )
     }
     this.repos.accounts.setMembers(groupId, resolved.map((a) => a.id))
   }
@@ -304,7 +317,11 @@ export class DirectoryService {
       const account = this.repos.accounts.findByName(name)
       if (!account) throw new AppError('UNKNOWN_REFERENCE', `${field}[${i}]: there is no user or group ${name}`, { field: `${field}[${i}]` })
       if (!kinds.includes(account.kind)) {
-        throw new AppError('INVALID_REFERENCE', `${field}[${i}]: ${account.name} is a ${account.kind}; only ${kinds.join(' or ')}s belong here`, { field: `${field}[${i}]` })
+        throw new AppError(
+          'INVALID_REFERENCE',
+          `${field}[${i}]: ${account.name} is a ${account.kind}; only ${kinds.join(' or ')}s belong here`,
+          { field: `${field}[${i}]` }
+        )
       }
       return account
     })

@@ -65,7 +65,8 @@ export function composeInvitationMail (ctx: InvitationMailContext): InvitationMa
   ].join('\n')
   const html = [
     '<!doctype html><html><body>',
-    `<p><strong>${escapeHtml(who)}</strong> is asking for your help with the computer <strong>${escapeHtml(ctx.computer)}</strong> through Remote Assistance.</p>`,
+    `<p><strong>${escapeHtml(who)}</strong> is asking for your help with the computer ` +
+      `<strong>${escapeHtml(ctx.computer)}</strong> through Remote Assistance.</p>`,
     `<p>The invitation is open until ${escapeHtml(until)}.<br>${escapeHtml(password)}</p>`,
     ...(ctx.personalMessage ? [`<p>Message from the sender:</p><blockquote>${escapeHtml(ctx.personalMessage).replace(/\r?\n/g, '<br>')}</blockquote>`] : []),
     ctx.method === 'mailto'
@@ -81,7 +82,9 @@ export function composeInvitationMail (ctx: InvitationMailContext): InvitationMa
 }
 
 /** The [MS-RAI] fields for this invitation: the service's address, the invitation id and the signed ticket in RCTICKET. */
-export function invitationFileFor (ctx: Pick<InvitationMailContext, 'invitationId' | 'novice' | 'createdAt' | 'expiresAt' | 'passwordRequired' | 'ticket' | 'publicBaseUrl'>) {
+export function invitationFileFor (
+  ctx: Pick<InvitationMailContext, 'invitationId' | 'novice' | 'createdAt' | 'expiresAt' | 'passwordRequired' | 'ticket' | 'publicBaseUrl'>
+) {
   const url = new URL(ctx.publicBaseUrl)
   const port = url.port || (url.protocol === 'https:' ? '443' : '80')
   return {

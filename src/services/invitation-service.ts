@@ -50,7 +50,10 @@ export class InvitationService {
     private readonly onQueued: () => void = () => {}
   ) {}
 
-  async create (input: InvitationCreate, caller: Caller): Promise<{ invitation: Invitation, ticket: string, checks: Check[], delivery?: { delivery: DeliveryStatus, mailtoUri?: string } }> {
+  async create (
+    input: InvitationCreate,
+    caller: Caller
+  ): Promise<{ invitation: Invitation, ticket: string, checks: Check[], delivery?: { delivery: DeliveryStatus, mailtoUri?: string } }> {
     try {
       const novice = this.noviceFor(input, caller.principal)
       const computer = this.computerFor(input.computer)
@@ -61,7 +64,12 @@ export class InvitationService {
       const max = decision.maxLifetimeMinutes!
       const lifetime = input.lifetime ? input.lifetime.value * MINUTES_PER_UNIT[input.lifetime.unit] : max
       if (lifetime > max) {
-        throw new AppError('TICKET_LIFETIME_EXCEEDS_POLICY', `lifetime: at most ${describeTicketTime(policy.maxTicketTime.value!)} (${max} minutes), the maximum ticket time from ${describeSource(policy.maxTicketTime.source)}`, { field: 'lifetime' })
+        throw new AppError(
+          'TICKET_LIFETIME_EXCEEDS_POLICY',
+          `lifetime: at most ${describeTicketTime(policy.maxTicketTime.value!)} (${max} minutes), ` +
+            `the maximum ticket time from ${describeSource(policy.maxTicketTime.source)}`,
+          { field: 'lifetime' }
+        )
       }
       const deliveryPlan = input.delivery === undefined ? undefined : this.deliveries.plan(input.delivery, computer, policy)
       const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
@@ -91,7 +99,16 @@ export class InvitationService {
           action: 'invitation.create',
           target: `invitations/${id}`,
           outcome: 'success',
-          details: { computer: computer.name, novice: novice.name, mode: decision.mode, lifetimeMinutes: lifetime, expiresAt: expiresAt.toISOString(), passwordProtected: passwordHash !== null, rules: decision.checks.map((c) => c.rule), kid }
+          details: {
+            computer: computer.name,
+            novice: novice.name,
+            mode: decision.mode,
+            lifetimeMinutes: lifetime,
+            expiresAt: expiresAt.toISOString(),
+            passwordProtected: passwordHash !== null,
+            rules: decision.checks.map((c) => c.rule),
+            kid
+          }
         })
         // An inline delivery is queued in the same transaction as its invitation.
         return deliveryPlan && this.deliveries.store(id, deliveryPlan, caller.ctx)
@@ -152,7 +169,13 @@ export class InvitationService {
         throw new AppError('INVITATION_NOT_OPEN', 'the invitation was redeemed and its session is over: there is nothing left to revoke')
       }
       this.repos.invitations.revokeRedeemed(row.id, nowIso())
-      this.audit.record({ ...caller.ctx, action: 'invitation.revoke', target: `invitations/${row.id}`, outcome: 'success', details: { previousState: row.state, endedSession: true } })
+      this.audit.record({
+        ...caller.ctx,
+        action: 'invitation.revoke',
+        target: `invitations/${row.id}`,
+        outcome: 'success',
+        details: { previousState: row.state, endedSession: true }
+      })
       return toInvitation(this.repos.invitations.get(row.id)!)
     }).immediate()
   }
@@ -202,7 +225,11 @@ export class InvitationService {
   }
 
   /** Redemption, step 3: the password, and the policy decided again now (O9); the session gets the lesser mode. */
-  private async decideRedemption (row: InvitationRow, password: string | undefined, caller: Caller): Promise<{ permittedMode: 'view' | 'control', rules: string[] }> {
+  private async decideRedemption (
+    row: InvitationRow,
+    password: string | undefined,
+    caller: Caller
+  ): Promise<{ permittedMode: 'view' | 'control', rules: string[] }> {
     if (row.password_hash !== null) await this.checkPassword(row, password, caller)
     const computer = this.repos.computers.get(row.computer_id)!
     const { decision } = decideInvitation(this.policy, computer, row.novice_name)
@@ -212,12 +239,30 @@ export class InvitationService {
   }
 
   /** Redemption, step 4: one conditional update decides among concurrent redemptions; the winner gets a session awaiting the novice (C1). */
-  private commitRedemption (row: InvitationRow, decided: { permittedMode: 'view' | 'control', rules: string[] }, caller: Caller & { principal: Extract<Principal, { kind: 'user' }> }): Session {
+  private commitRedemption (
+    row: InvitationRow,
+    decided: { permittedMode: 'view' | 'control', rules: string[] },
+    caller: Caller & { principal: Extract<Principal, { kind: 'user' }> }
+  ): Session {
     const expert = caller.principal
     const sessionId = this.db.transaction(() => {
       if (!this.repos.invitations.redeem(row.id, expert.accountId, nowIso())) return null
-      const id = this.sessionService.open({ origin: 'invitation', invitationId: row.id, computerId: row.computer_id, noviceId: row.novice_id, expertId: expert.accountId, permittedMode: decided.permittedMode, expertTokenId: expert.tokenId }, caller.ctx)
-      this.audit.record({ ...caller.ctx, action: 'invitation.redeem', target: `invitations/${row.id}`, outcome: 'success', details: { session: id, expert: expert.name, permittedMode: decided.permittedMode, rules: decided.rules } })
+      const id = this.sessionService.open({
+        origin: 'invitation',
+        invitationId: row.id,
+        computerId: row.computer_id,
+        noviceId: row.novice_id,
+        expertId: expert.accountId,
+        permittedMode: decided.permittedMode,
+        expertTokenId: expert.tokenId
+      }, caller.ctx)
+      this.audit.record({
+        ...caller.ctx,
+        action: 'invitation.redeem',
+        target: `invitations/${row.id}`,
+        outcome: 'success',
+        details: { session: id, expert: expert.name, permittedMode: decided.permittedMode, rules: decided.rules }
+      })
       this.deliveries.cancelUnsent() // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
       return id
     }).immediate()
@@ -230,7 +275,12 @@ export class InvitationService {
     const sub = TicketService.claimsOf(ticket)?.sub
     if (typeof sub !== 'string' || !UUID_PATTERN.test(sub)) return undefined
     const row = this.repos.invitations.get(sub)
-    if (!row || !this.tickets.matchesIssued(ticket, { ticketHash: row.ticket_hash, kid: row.kid, notBefore: new Date(row.created_at), expiresAt: new Date(row.expires_at) })) return undefined
+    if (!row || !this.tickets.matchesIssued(ticket, {
+      ticketHash: row.ticket_hash,
+      kid: row.kid,
+      notBefore: new Date(row.created_at),
+      expiresAt: new Date(row.expires_at)
+    })) return undefined
     return { verified: { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }, row }
   }
 
@@ -257,7 +307,13 @@ export class InvitationService {
     if (await verifyPassword(password, row.password_hash!)) return
     const state = this.repos.invitations.recordPasswordFailure(row.id, nowIso())
     if (state === 'locked') {
-      this.audit.record({ ...caller.ctx, action: 'invitation.lock', target: `invitations/${row.id}`, outcome: 'success', details: { reason: 'too many wrong passwords' } })
+      this.audit.record({
+        ...caller.ctx,
+        action: 'invitation.lock',
+        target: `invitations/${row.id}`,
+        outcome: 'success',
+        details: { reason: 'too many wrong passwords' }
+      })
       throw new AppError('INVITATION_LOCKED', 'wrong password: the invitation is now locked and can only be revoked', { field: 'password' })
     }
     throw new AppError('PASSWORD_INCORRECT', 'wrong password', { field: 'password' })
@@ -270,7 +326,9 @@ export class InvitationService {
       }
       return { id: principal.accountId, name: principal.name }
     }
-    if (input.novice === undefined) throw new AppError('VALIDATION_FAILED', `novice is required when ${actorName(principal)} creates an invitation`, { field: 'novice' })
+    if (input.novice === undefined) {
+      throw new AppError('VALIDATION_FAILED', `novice is required when ${actorName(principal)} creates an invitation`, { field: 'novice' })
+    }
     const account = this.repos.accounts.findByName(input.novice)
     if (!account || account.kind !== 'user') throw new AppError('UNKNOWN_REFERENCE', `novice: there is no user ${input.novice}`, { field: 'novice' })
     if (!account.enabled) throw new AppError('INVALID_REFERENCE', `novice: ${account.name} is disabled`, { field: 'novice' })

@@ -17,7 +17,14 @@ export function encryptSecret (plaintext: string, secret: string, aad: string): 
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   cipher.setAAD(Buffer.from(aad))
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-  const envelope: Envelope = { v: 1, kdf: 'scrypt', salt: salt.toString('base64url'), iv: iv.toString('base64url'), tag: cipher.getAuthTag().toString('base64url'), ct: ct.toString('base64url') }
+  const envelope: Envelope = {
+    v: 1,
+    kdf: 'scrypt',
+    salt: salt.toString('base64url'),
+    iv: iv.toString('base64url'),
+    tag: cipher.getAuthTag().toString('base64url'),
+    ct: ct.toString('base64url')
+  }
   return JSON.stringify(envelope)
 }
 

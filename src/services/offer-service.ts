@@ -68,7 +68,12 @@ export class OfferService {
     const computer = this.repos.computers.findByRef(input.computer)
     try {
       if (!computer) {
-        throw policyDenied(`${p.name} may not offer help to ${input.computer}`, [{ rule: 'O6', passed: false, detail: `${input.computer} is not in the directory`, remedy: 'Add the computer to the directory' }])
+        throw policyDenied(`${p.name} may not offer help to ${input.computer}`, [{
+          rule: 'O6',
+          passed: false,
+          detail: `${input.computer} is not in the directory`,
+          remedy: 'Add the computer to the directory'
+        }])
       }
       // Decide first: a refusal is a 403 with its checks, and tells nothing of the offers waiting there.
       // Only an allowed offer counts against, or is stopped by, the flood limits.
@@ -79,8 +84,22 @@ export class OfferService {
       const novice = this.noviceFor(computer, input.novice)
       this.rateLimit(computer, p.accountId)
       return this.db.transaction(() => {
-        const id = this.sessions.open({ origin: 'offer', invitationId: null, computerId: computer.id, noviceId: novice.id, expertId: p.accountId, permittedMode: decision.permission!, expertTokenId: p.tokenId }, caller.ctx)
-        this.audit.record({ ...caller.ctx, action: 'offer.create', target: `sessions/${id}`, outcome: 'success', details: { computer: computer.name, novice: novice.name, permission: decision.permission, rules: decision.checks.map((c) => c.rule) } })
+        const id = this.sessions.open({
+          origin: 'offer',
+          invitationId: null,
+          computerId: computer.id,
+          noviceId: novice.id,
+          expertId: p.accountId,
+          permittedMode: decision.permission!,
+          expertTokenId: p.tokenId
+        }, caller.ctx)
+        this.audit.record({
+          ...caller.ctx,
+          action: 'offer.create',
+          target: `sessions/${id}`,
+          outcome: 'success',
+          details: { computer: computer.name, novice: novice.name, permission: decision.permission, rules: decision.checks.map((c) => c.rule) }
+        })
         return this.sessions.view(this.repos.sessions.get(id)!)
       }).immediate()
     } catch (err) {
@@ -121,12 +140,20 @@ export class OfferService {
     this.sessions.sweep()
     const pending = this.repos.sessions.pendingOffers(computer.id)
     if (pending.count >= this.limits.maxPendingPerComputer) {
-      throw new AppError('OFFER_RATE_LIMITED', `${computer.name} already has ${pending.count} offers waiting for its user`, { retryAfterS: (Date.parse(pending.firstDeadline!) - Date.now()) / 1000 })
+      throw new AppError(
+        'OFFER_RATE_LIMITED',
+        `${computer.name} already has ${pending.count} offers waiting for its user`,
+        { retryAfterS: (Date.parse(pending.firstDeadline!) - Date.now()) / 1000 }
+      )
     }
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString()
     const recent = this.repos.sessions.offersSince(expertId, hourAgo)
     if (recent.count >= this.limits.maxPerExpertPerHour) {
-      throw new AppError('OFFER_RATE_LIMITED', `at most ${this.limits.maxPerExpertPerHour} offers an hour`, { retryAfterS: (Date.parse(recent.oldest!) + 3_600_000 - Date.now()) / 1000 })
+      throw new AppError(
+        'OFFER_RATE_LIMITED',
+        `at most ${this.limits.maxPerExpertPerHour} offers an hour`,
+        { retryAfterS: (Date.parse(recent.oldest!) + 3_600_000 - Date.now()) / 1000 }
+      )
     }
   }
 
@@ -136,10 +163,17 @@ export class OfferService {
     const pick = named ?? (users.length === 1 ? users[0] : undefined)
     if (pick === undefined) {
       throw users.length === 0
-        ? policyDenied('nobody can accept the offer', [{ rule: 'C1', passed: false, detail: `no user sits at ${computer.name}`, remedy: `Add the computer's user to ${computer.name} in the directory` }])
+        ? policyDenied('nobody can accept the offer', [{
+          rule: 'C1',
+          passed: false,
+          detail: `no user sits at ${computer.name}`,
+          remedy: `Add the computer's user to ${computer.name} in the directory`
+        }])
         : new AppError('VALIDATION_FAILED', `novice: several users sit at ${computer.name}; name the one to ask`, { field: 'novice' })
     }
-    if (!users.some((u) => nameKey(u) === nameKey(pick))) throw new AppError('INVALID_REFERENCE', `novice: ${pick} does not sit at ${computer.name}`, { field: 'novice' })
+    if (!users.some((u) => nameKey(u) === nameKey(pick))) {
+      throw new AppError('INVALID_REFERENCE', `novice: ${pick} does not sit at ${computer.name}`, { field: 'novice' })
+    }
     const account = this.repos.accounts.findByName(pick)!
     if (!account.enabled) throw new AppError('INVALID_REFERENCE', `novice: ${account.name} is disabled`, { field: 'novice' })
     return { id: account.id, name: account.name }

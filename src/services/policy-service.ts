@@ -126,7 +126,11 @@ export class PolicyService {
   }
 
   /** Replaces a computer's Local Computer Policy (settings left out become not configured). */
-  setLocalPolicy (computerId: string, input: PolicySettingsInput, editor: Editor): { localPolicy: ReturnType<PolicyService['localPolicy']>, warnings: Warning[] } {
+  setLocalPolicy (
+    computerId: string,
+    input: PolicySettingsInput,
+    editor: Editor
+  ): { localPolicy: ReturnType<PolicyService['localPolicy']>, warnings: Warning[] } {
     this.requireEditor(editor, [splitQualifiedName(this.localPolicy(computerId).computer).domain])
     return this.changed(() => {
       const before = this.localPolicy(computerId)

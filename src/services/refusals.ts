@@ -7,7 +7,12 @@ import type { ActorContext } from './context.js'
  * failed, plus `details` the caller adds; nothing else of the input (which may
  * hold a ticket or a password). Errors that are not refusals are not audited here.
  */
-export function auditRefusal (audit: AuditRepository, ctx: ActorContext, refusal: { action: string, target: string | null, details?: Record<string, unknown> }, err: unknown): void {
+export function auditRefusal (
+  audit: AuditRepository,
+  ctx: ActorContext,
+  refusal: { action: string, target: string | null, details?: Record<string, unknown> },
+  err: unknown
+): void {
   if (!(err instanceof AppError)) return
   const rules = err.checks && [...new Set(err.checks.filter((c) => !c.passed).map((c) => c.rule))]
   audit.record({

@@ -52,7 +52,18 @@ export class SessionService {
   ) {}
 
   /** Opens a session awaiting the novice; call inside the caller's transaction (redemption, offer). */
-  open (f: { origin: SessionRow['origin'], invitationId: string | null, computerId: string, noviceId: string, expertId: string, permittedMode: SessionRow['permitted_mode'], expertTokenId: string | null }, ctx: ActorContext): string {
+  open (
+    f: {
+      origin: SessionRow['origin']
+      invitationId: string | null
+      computerId: string
+      noviceId: string
+      expertId: string
+      permittedMode: SessionRow['permitted_mode']
+      expertTokenId: string | null
+    },
+    ctx: ActorContext
+  ): string {
     // One reading of the clock: the deadline is exactly the accept timeout after creation.
     const createdAt = Date.now()
     const acceptDeadline = new Date(createdAt + this.timeouts.acceptTimeoutS * 1000).toISOString()
@@ -88,11 +99,19 @@ export class SessionService {
   /** A page of the session's whole event history (transitions and every security event), oldest first. */
   history (id: string, principal: Principal, query: { limit: number, cursor?: string | undefined }): PageOf<SessionHistoryEntry> {
     const afterId = query.cursor === undefined ? 0 : Number(query.cursor)
-    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new AppError('VALIDATION_FAILED', 'query field cursor is not a cursor this service gave', { field: 'cursor' })
+    if (!Number.isSafeInteger(afterId) || afterId < 0) {
+      throw new AppError('VALIDATION_FAILED', 'query field cursor is not a cursor this service gave', { field: 'cursor' })
+    }
     const { events } = this.events(id, principal, afterId, query.limit + 1)
     const rows = events.slice(0, query.limit)
     return {
-      items: rows.map((e) => ({ id: e.id, type: e.type, occurredAt: e.occurred_at, actor: e.actor, data: e.data ? JSON.parse(e.data) as Record<string, unknown> : null })),
+      items: rows.map((e) => ({
+        id: e.id,
+        type: e.type,
+        occurredAt: e.occurred_at,
+        actor: e.actor,
+        data: e.data ? JSON.parse(e.data) as Record<string, unknown> : null
+      })),
       nextCursor: events.length > query.limit ? String(rows[rows.length - 1]!.id) : null
     }
   }
@@ -109,7 +128,12 @@ export class SessionService {
   }
 
   /** A party's command: accept, decline, request control, grant, deny, stop control, end. */
-  act (id: string, command: Exclude<Command['type'], 'expire' | 'request-timeout' | 'drop-control' | 'terminate'>, caller: Caller, args: { confirm?: boolean, requestId?: string, reason?: string } = {}): Session {
+  act (
+    id: string,
+    command: Exclude<Command['type'], 'expire' | 'request-timeout' | 'drop-control' | 'terminate'>,
+    caller: Caller,
+    args: { confirm?: boolean, requestId?: string, reason?: string } = {}
+  ): Session {
     this.sweep()
     const row = this.visible(id, caller.principal)
     const role = this.roleOf(row, caller.principal)
@@ -124,7 +148,9 @@ export class SessionService {
         case 'grant': {
           const decision = this.controlDecision(current)
           checks = decision.checks
-          cmd = command === 'grant' ? { type: 'grant', requestId: args.requestId ?? '', permitted: decision.allowed } : { type: 'request-control', permitted: decision.allowed }
+          cmd = command === 'grant'
+            ? { type: 'grant', requestId: args.requestId ?? '', permitted: decision.allowed }
+            : { type: 'request-control', permitted: decision.allowed }
           break
         }
         case 'deny': cmd = { type: 'deny', requestId: args.requestId ?? '' }; break
@@ -196,7 +222,13 @@ export class SessionService {
     return 1
   }
 
-  private apply (current: SessionRow, next: SessionRow['state'], event: string | null, ctx: ActorContext, info: { reason?: string | undefined, requestId?: string | undefined, checks?: Check[] | undefined, cmd: Command }): void {
+  private apply (
+    current: SessionRow,
+    next: SessionRow['state'],
+    event: string | null,
+    ctx: ActorContext,
+    info: { reason?: string | undefined, requestId?: string | undefined, checks?: Check[] | undefined, cmd: Command }
+  ): void {
     if (event === null) return
     const now = nowIso()
     const ending = !isLive(next)
@@ -239,7 +271,15 @@ export class SessionService {
     const { policy } = this.policy.resultantFor(computer)
     const decision = controlDecision(policy, s.origin)
     if (s.permitted_mode === 'view' && decision.allowed) {
-      return { allowed: false, checks: [...decision.checks, { rule: s.origin === 'offer' ? 'O3' : 'S2', passed: false, detail: 'this session was opened for viewing only', remedy: 'Start a new session once policy permits control' }] }
+      return {
+        allowed: false,
+        checks: [...decision.checks, {
+          rule: s.origin === 'offer' ? 'O3' : 'S2',
+          passed: false,
+          detail: 'this session was opened for viewing only',
+          remedy: 'Start a new session once policy permits control'
+        }]
+      }
     }
     return decision
   }

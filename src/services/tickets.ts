@@ -153,7 +153,12 @@ export class TicketService {
         requiredClaims: ['exp', 'jti', 'sub', 'nbf', 'iat'],
         clockTolerance: this.options.clockToleranceS
       })
-      return { invitationId: String(payload.sub), jti: String(payload.jti), kid: String(protectedHeader.kid), expiresAt: new Date((payload as Required<JWTPayload>).exp * 1000) }
+      return {
+        invitationId: String(payload.sub),
+        jti: String(payload.jti),
+        kid: String(protectedHeader.kid),
+        expiresAt: new Date((payload as Required<JWTPayload>).exp * 1000)
+      }
     } catch (err) {
       throw ticketError(err)
     }
@@ -307,7 +312,11 @@ function ticketError (err: unknown): AppError {
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf') return new AppError('TICKET_NOT_YET_VALID', 'the ticket is not valid yet', at)
     if (err.claim === 'aud') return new AppError('TICKET_WRONG_AUDIENCE', 'the ticket is meant for another audience', at)
-    return new AppError('TICKET_CLAIMS_INVALID', `the ticket's ${err.claim} claim is ${err.reason === 'missing' ? 'missing' : 'not what this service issues'}`, at)
+    return new AppError(
+      'TICKET_CLAIMS_INVALID',
+      `the ticket's ${err.claim} claim is ${err.reason === 'missing' ? 'missing' : 'not what this service issues'}`,
+      at
+    )
   }
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
     return new AppError('TICKET_SIGNATURE_INVALID', 'the ticket\'s signature does not verify with a key of this service', at)

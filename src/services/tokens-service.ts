@@ -42,7 +42,13 @@ export class TokensService {
     return this.db.transaction(() => {
       const token = generateToken()
       const info = this.insert(token, input, source)
-      this.audit.record({ ...ctx, action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, label: info.label, source } })
+      this.audit.record({
+        ...ctx,
+        action: 'token.create',
+        target: `tokens/${info.id}`,
+        outcome: 'success',
+        details: { principal: info.principal, label: info.label, source }
+      })
       return { token, tokenInfo: info }
     }).immediate()
   }
@@ -60,7 +66,13 @@ export class TokensService {
         return { created: false, revoked: existing.revoked_at !== null }
       }
       const info = this.insert(token, { principal: { type: 'admin' }, label: 'RA_BOOTSTRAP_ADMIN_TOKEN' }, 'bootstrap')
-      this.audit.record({ ...SYSTEM_CONTEXT, action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, source: 'bootstrap' } })
+      this.audit.record({
+        ...SYSTEM_CONTEXT,
+        action: 'token.create',
+        target: `tokens/${info.id}`,
+        outcome: 'success',
+        details: { principal: info.principal, source: 'bootstrap' }
+      })
       return { created: true, revoked: false }
     }).immediate()
   }
@@ -71,7 +83,13 @@ export class TokensService {
       if (this.tokens.hasUsableAdminToken(nowIso())) return null
       const token = generateToken()
       const info = this.insert(token, { principal: { type: 'admin' }, label: 'generated at first start' }, 'generated')
-      this.audit.record({ ...SYSTEM_CONTEXT, action: 'token.create', target: `tokens/${info.id}`, outcome: 'success', details: { principal: info.principal, source: 'generated' } })
+      this.audit.record({
+        ...SYSTEM_CONTEXT,
+        action: 'token.create',
+        target: `tokens/${info.id}`,
+        outcome: 'success',
+        details: { principal: info.principal, source: 'generated' }
+      })
       return token
     }).immediate()
   }
@@ -128,10 +146,14 @@ export class TokensService {
   private insert (token: string, input: TokenCreate, source: TokenSource): TokenInfo {
     const p = input.principal
     const forbid = (field: 'user' | 'name' | 'scopes') => {
-      if (p[field] !== undefined) throw new AppError('VALIDATION_FAILED', `principal.${field} is not allowed for a principal of type ${p.type}`, { field: `principal.${field}` })
+      if (p[field] !== undefined) {
+        throw new AppError('VALIDATION_FAILED', `principal.${field} is not allowed for a principal of type ${p.type}`, { field: `principal.${field}` })
+      }
     }
     const require = (field: 'user' | 'name' | 'scopes') => {
-      if (p[field] === undefined) throw new AppError('VALIDATION_FAILED', `principal.${field} is required for a principal of type ${p.type}`, { field: `principal.${field}` })
+      if (p[field] === undefined) {
+        throw new AppError('VALIDATION_FAILED', `principal.${field} is required for a principal of type ${p.type}`, { field: `principal.${field}` })
+      }
     }
     let accountId: string | null = null
     if (p.type === 'user') {

@@ -90,7 +90,10 @@ t.test('10,000+ generated forged and mutated tickets: none accepted, none a serv
   }
   t.ok(checked >= 10_000, `${checked} forged tickets sent to POST /v1/redemptions`)
   t.same(unexpected.slice(0, 5), [], 'none accepted, every refusal a 4xx')
-  t.ok(codes.get('TICKET_MALFORMED')! > 0 && codes.get('TICKET_SIGNATURE_INVALID')! > 0 && codes.get('TICKET_CLAIMS_INVALID')! > 0, `refused with their codes: ${JSON.stringify([...codes])}`)
+  t.ok(
+    codes.get('TICKET_MALFORMED')! > 0 && codes.get('TICKET_SIGNATURE_INVALID')! > 0 && codes.get('TICKET_CLAIMS_INVALID')! > 0,
+    `refused with their codes: ${JSON.stringify([...codes])}`
+  )
   t.same((await w.call('GET', '/v1/sessions')).json().items, [], 'no session was opened')
   t.equal((await w.redeem(ticket)).statusCode, 201, 'and the genuine ticket, in its one spelling, still redeems')
 })

@@ -19,7 +19,10 @@ function snapshot (file: string): string {
   return hash.digest('hex')
 }
 
-const UNICODE_EDGES = ['\u0000', '\uD800', '\uDFFF', '\u202Egnp.exe', 'e\u0301', 'İ', 'ß', '\uFEFF', '😀'.repeat(50), '\r\nX-Injected: 1', '%00', '../../etc/passwd', "' OR 1=1 --", '<script>alert(1)</script>']
+const UNICODE_EDGES = [
+  '\u0000', '\uD800', '\uDFFF', '\u202Egnp.exe', 'e\u0301', 'İ', 'ß', '\uFEFF', '😀'.repeat(50),
+  '\r\nX-Injected: 1', '%00', '../../etc/passwd', "' OR 1=1 --", '<script>alert(1)</script>'
+]
 
 /** Percent-encodes anything, lone surrogates included (as the bytes Node would write: invalid UTF-8 on purpose). */
 const percentEncode = (v: string): string => {
@@ -33,7 +36,15 @@ const percentEncode = (v: string): string => {
 /** Bad values for a property of the given JSON-schema type. */
 function wrongFor (schema: Json): fc.Arbitrary<unknown> {
   const type = schema?.type
-  const others: Array<fc.Arbitrary<unknown>> = [fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.string(), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 })]
+  const others: Array<fc.Arbitrary<unknown>> = [
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double(),
+    fc.string(),
+    fc.array(fc.integer(), { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 })
+  ]
   const wrong = others.filter((_a, i) => !(
     (type === 'boolean' && i === 1) || ((type === 'integer' || type === 'number') && (i === 2 || i === 3)) ||
     (type === 'string' && i === 4) || (type === 'array' && i === 5) || (type === 'object' && i === 6)))
@@ -74,11 +85,16 @@ t.test('schema-derived fuzzing of every route: no 5xx, unknown fields 400, over-
         const res = await w.app.inject({
           method: method.toUpperCase() as 'POST',
           url: url + (opts.query ? `?${opts.query}` : ''),
-          headers: { authorization: 'Bearer test-admin-token-0123456789abcdefghijklmnop', ...(opts.payload !== undefined || opts.rawPayload !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            authorization: 'Bearer test-admin-token-0123456789abcdefghijklmnop',
+            ...(opts.payload !== undefined || opts.rawPayload !== undefined ? { 'content-type': 'application/json' } : {})
+          },
           ...(opts.rawPayload !== undefined ? { payload: opts.rawPayload } : opts.payload !== undefined ? { payload: JSON.stringify(opts.payload) } : {})
         })
         if (res.statusCode >= 500) fiveHundreds.push(`${method.toUpperCase()} ${url}: ${res.statusCode} ${res.body.slice(0, 200)}`)
-        if (res.statusCode >= 400 && snapshot(w.config.databaseFile) !== before) t.fail(`${method.toUpperCase()} ${url} was refused (${res.statusCode}) but changed the database`)
+        if (res.statusCode >= 400 && snapshot(w.config.databaseFile) !== before) {
+          t.fail(`${method.toUpperCase()} ${url} was refused (${res.statusCode}) but changed the database`)
+        }
         return res
       }
       if (bodySchema) {
@@ -100,7 +116,10 @@ t.test('schema-derived fuzzing of every route: no 5xx, unknown fields 400, over-
         }
       }
       for (const q of query) {
-        for (const value of fc.sample(fc.oneof(fc.constantFrom(...UNICODE_EDGES), fc.string(), fc.constant('-1'), fc.constant('1e309'), fc.constant('x'.repeat(5000))), { numRuns: 6, seed: requests })) {
+        for (const value of fc.sample(
+          fc.oneof(fc.constantFrom(...UNICODE_EDGES), fc.string(), fc.constant('-1'), fc.constant('1e309'), fc.constant('x'.repeat(5000))),
+          { numRuns: 6, seed: requests }
+        )) {
           await send({ query: `${encodeURIComponent(q.name)}=${percentEncode(value)}` })
         }
       }

@@ -30,7 +30,8 @@ t.test('an authenticated request whose body arrives a byte at a time gets 408 in
   await app.listen({ host: '127.0.0.1', port: 0 })
   const port = (app.server.address() as net.AddressInfo).port
   const body = JSON.stringify({ name: 'CONTOSO' })
-  const head = `POST /v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
+  const head = `POST /v1/domains HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
   const { response, closed, ms } = await slowRequest(port, head, body, 400, 10_000)
   t.match(response, /^HTTP\/1\.1 408 Request Timeout\r\n/, 'the status line')
   t.match(bodyOf(response), { statusCode: 408, code: 'REQUEST_TIMEOUT', error: 'Request Timeout', message: /did not arrive in time/ })

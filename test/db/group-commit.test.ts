@@ -90,7 +90,10 @@ t.test('when the database cannot commit, the answer is 503 STORAGE_UNAVAILABLE a
   const w = await world(t)
   const db = w.app.services.db
   const countOf = (sql: string) => (db.prepare(sql).get() as { n: number }).n
-  const before = { invitations: countOf('SELECT count(*) AS n FROM invitations'), audit: countOf('SELECT count(*) AS n FROM audit_events WHERE action = \'invitation.create\'') }
+  const before = {
+    invitations: countOf('SELECT count(*) AS n FROM invitations'),
+    audit: countOf('SELECT count(*) AS n FROM audit_events WHERE action = \'invitation.create\'')
+  }
   // Every invitation insert leaves a deferred foreign key violated: the commit fails, as on a full disk.
   db.exec(`CREATE TEMP TABLE parent (id TEXT PRIMARY KEY);
     CREATE TEMP TABLE child (parent_id TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);

@@ -172,7 +172,11 @@ t.test('RA_BOOTSTRAP_ADMIN_TOKEN is optional: empty by default (no bootstrap tok
   t.equal(environmentOf(ra)['RA_BOOTSTRAP_ADMIN_TOKEN'], '${RA_BOOTSTRAP_ADMIN_TOKEN:-}')
   t.equal(loadConfig(defaultsOf(ra)).bootstrapAdminToken, undefined, 'empty counts as not set')
   t.equal(loadConfig({ ...defaultsOf(ra), RA_BOOTSTRAP_ADMIN_TOKEN: TOKEN_40 }).bootstrapAdminToken, TOKEN_40, 'a value from the shell is used')
-  t.throws(() => loadConfig({ ...defaultsOf(ra), RA_BOOTSTRAP_ADMIN_TOKEN: 'too-short' }), { code: 'CONFIG_INVALID', variable: 'RA_BOOTSTRAP_ADMIN_TOKEN' }, 'a short token is refused by the service')
+  t.throws(
+    () => loadConfig({ ...defaultsOf(ra), RA_BOOTSTRAP_ADMIN_TOKEN: 'too-short' }),
+    { code: 'CONFIG_INVALID', variable: 'RA_BOOTSTRAP_ADMIN_TOKEN' },
+    'a short token is refused by the service'
+  )
 })
 
 // ---------------------------------------------------------------------------

@@ -22,7 +22,8 @@ t.test('firewall entries in the seeds\' forms parse; malformed ones do not', asy
   t.match(parseProgramException('C:\\Windows\\System32\\msra.exe:LocalSubnet:Disabled:msra'), { program: 'C:\\Windows\\System32\\msra.exe', enabled: false })
   t.equal(parseProgramException('Helpctr.exe:*:On:x'), null)
   t.equal(parseProgramException('Helpctr.exe'), null)
-  t.same(parsePortException('135:TCP:*:Enabled:Offer Remote Assistance'), { port: 135, protocol: 'TCP', scope: '*', enabled: true, name: 'Offer Remote Assistance' })
+  t.same(parsePortException('135:TCP:*:Enabled:Offer Remote Assistance'),
+    { port: 135, protocol: 'TCP', scope: '*', enabled: true, name: 'Offer Remote Assistance' })
   t.equal(parsePortException('70000:TCP:*:Enabled:x'), null)
   t.equal(parsePortException('135:ICMP:*:Enabled:x'), null)
   t.equal(parsePortException('135:TCP:*:Enabled'), null)
@@ -31,7 +32,9 @@ t.test('firewall entries in the seeds\' forms parse; malformed ones do not', asy
 t.test('names: DOMAIN\\name forms and case-insensitive keys', async (t) => {
   const account = new RegExp(ACCOUNT_NAME_PATTERN, 'u')
   for (const ok of ['CONTOSO\\alice', 'CONTOSO\\Domain Admins', 'contoso.local\\Offer Remote Assistance Helpers', 'CONTOSO\\Jürgen']) t.ok(account.test(ok), ok)
-  for (const bad of ['alice', 'CONTOSO\\', '\\alice', 'CONTOSO\\a\\b', 'CONTOSO\\a@b', 'CONTOSO\\trailing.', 'CONTOSO\\ lead', 'ABCDEFGHIJKLMNOP\\x', 'CON TOSO\\x']) t.notOk(account.test(bad), bad)
+  for (const bad of [
+    'alice', 'CONTOSO\\', '\\alice', 'CONTOSO\\a\\b', 'CONTOSO\\a@b', 'CONTOSO\\trailing.', 'CONTOSO\\ lead', 'ABCDEFGHIJKLMNOP\\x', 'CON TOSO\\x'
+  ]) t.notOk(account.test(bad), bad)
   const computer = new RegExp(COMPUTER_NAME_PATTERN, 'u')
   t.ok(computer.test('CONTOSO\\PC-0042'))
   t.notOk(computer.test('CONTOSO\\PC 42'))

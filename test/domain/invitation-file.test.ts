@@ -12,7 +12,12 @@ t.test('reads the [MS-RAI] section 6 XP sample', async (t) => {
   const f = readInvitationFile(fixture('MS-RAI_sec6_sample_type1_XP.msrcincident'))
   t.same(f, {
     username: 'jeff',
-    rcTicket: { version: '65538', addresses: '192.168.1.65:3389;jeff_xp:3389', id: 'ot9B5Ut8n6FmiIOr2Aa915WwuLcMdtNl5AoXFiA4wLg=', parms: '5nKH3X0Ikre0jjL9SaRlfN10p9o=' },
+    rcTicket: {
+      version: '65538',
+      addresses: '192.168.1.65:3389;jeff_xp:3389',
+      id: 'ot9B5Ut8n6FmiIOr2Aa915WwuLcMdtNl5AoXFiA4wLg=',
+      parms: '5nKH3X0Ikre0jjL9SaRlfN10p9o='
+    },
     encrypted: true,
     dtStart: 1160080069,
     dtLength: 60,

@@ -72,7 +72,11 @@ t.test('the baseline passes every rule on every platform under test', async (t) 
     const d = offerDecision(facts({ platform }))
     t.same(failing({ platform }), [], platform)
     t.equal(d.allowed, true)
-    t.same([...new Set(d.checks.map((c) => c.rule))].sort(), ['O1', 'O2', 'O3', 'O4', 'O5', 'O6', 'O8', 'S7', 'F4'].sort(), `${platform}: every rule is checked`)
+    t.same(
+      [...new Set(d.checks.map((c) => c.rule))].sort(),
+      ['O1', 'O2', 'O3', 'O4', 'O5', 'O6', 'O8', 'S7', 'F4'].sort(),
+      `${platform}: every rule is checked`
+    )
   }
 })
 
@@ -113,7 +117,11 @@ t.test('O6: XP Home never; O7: XP SP2 is not stopped by Solicited RA disabled (S
 t.test('O2: listed directly, or through nested groups', async (t) => {
   const direct = offerDecision(facts({ platform: 'windows-10', offer: { state: 'enabled', helpers: ['contoso\\BOB'] }, groups: ['CONTOSO\\Helpdesk'] }))
   t.match(direct.checks.find((c) => c.rule === 'O2'), { passed: true, detail: 'CONTOSO\\bob is in the helpers list' })
-  const nested = offerDecision(facts({ platform: 'windows-10', offer: { state: 'enabled', helpers: ['CONTOSO\\Support'] }, groups: ['CONTOSO\\Tier1', 'CONTOSO\\Helpdesk', 'CONTOSO\\Support'] }))
+  const nested = offerDecision(facts({
+    platform: 'windows-10',
+    offer: { state: 'enabled', helpers: ['CONTOSO\\Support'] },
+    groups: ['CONTOSO\\Tier1', 'CONTOSO\\Helpdesk', 'CONTOSO\\Support']
+  }))
   t.match(nested.checks.find((c) => c.rule === 'O2'), { passed: true, detail: /through CONTOSO\\Support/ })
 })
 
@@ -125,7 +133,10 @@ t.test('O3: the permission caps the session: view only, or view and control', as
 t.test('O4: same domain, trusted, untrusted, and trust in the wrong direction', async (t) => {
   const expert = { expertDomain: 'FABRIKAM', offer: { state: 'enabled' as const, helpers: ['CONTOSO\\Helpdesk'] } }
   t.match(offerDecision(facts({ platform: 'xp-pro' })).checks.find((c) => c.rule === 'O4'), { passed: true, detail: /both in CONTOSO/ })
-  t.match(offerDecision(facts({ platform: 'xp-pro', ...expert, trusted: ['FABRIKAM'] })).checks.find((c) => c.rule === 'O4'), { passed: true, detail: 'CONTOSO trusts FABRIKAM' })
+  t.match(
+    offerDecision(facts({ platform: 'xp-pro', ...expert, trusted: ['FABRIKAM'] })).checks.find((c) => c.rule === 'O4'),
+    { passed: true, detail: 'CONTOSO trusts FABRIKAM' }
+  )
   t.match(offerDecision(facts({ platform: 'xp-pro', ...expert, trusted: [] })).checks.find((c) => c.rule === 'O4'), { passed: false, detail: /directed/, remedy: 'Make CONTOSO trust FABRIKAM' })
 })
 
@@ -142,7 +153,10 @@ t.test('F4: each missing entry in each profile is its own check, with the exact 
   const missing = d.checks.filter((c) => c.rule === 'F4' && !c.passed)
   t.equal(missing.length, 4, 'a profile not described lacks all four entries')
   t.ok(missing.every((c) => /Standard Profile is not described/.test(c.detail) && /^In Windows Firewall: Standard Profile/.test(c.remedy!)))
-  const standard = offerDecision(facts({ platform: 'xp-pro-sp2', firewall: { domain: openFirewall('xp-pro-sp2').domain, standard: { programExceptions: [], portExceptions: [] } } }))
+  const standard = offerDecision(facts({
+    platform: 'xp-pro-sp2',
+    firewall: { domain: openFirewall('xp-pro-sp2').domain, standard: { programExceptions: [], portExceptions: [] } }
+  }))
   t.same(standard.checks.filter((c) => c.rule === 'F4' && !c.passed).map((c) => c.remedy).sort(), [
     `In Windows Firewall: Standard Profile, add to "Define port exceptions": ${ENTRIES.port135}`,
     `In Windows Firewall: Standard Profile, add to "Define program exceptions": ${ENTRIES.helpctr}`,
@@ -151,7 +165,13 @@ t.test('F4: each missing entry in each profile is its own check, with the exact 
   ].sort())
   const off = offerDecision(facts({ platform: 'windows-10', firewall: { ...openFirewall('windows-10'), public: { enabled: false } } }))
   t.same(off.checks.filter((c) => !c.passed), [], 'a profile with the firewall off needs nothing')
-  const disabledEntry = offerDecision(facts({ platform: 'windows-10', firewall: { ...openFirewall('windows-10'), private: { portExceptions: ['135:TCP:*:Disabled:Offer Remote Assistance'], programExceptions: [ENTRIES.msra, ENTRIES.raserver] } } }))
+  const disabledEntry = offerDecision(facts({
+    platform: 'windows-10',
+    firewall: {
+      ...openFirewall('windows-10'),
+      private: { portExceptions: ['135:TCP:*:Disabled:Offer Remote Assistance'], programExceptions: [ENTRIES.msra, ENTRIES.raserver] }
+    }
+  }))
   t.match(disabledEntry.checks.filter((c) => !c.passed), [{ rule: 'F4', remedy: /Private Profile.*135:TCP/ }], 'a disabled exception does not count')
 })
 
@@ -161,12 +181,18 @@ t.test('readiness: the seeds\' exact strings as remedies, per platform (F1–F4,
   const remedies = (r: typeof xp) => r.checks.filter((c) => !c.passed).map((c) => c.remedy!)
   t.match(xp.checks.find((c) => c.rule === 'O8'), { passed: false, remedy: /EnableDCOM = Y/ })
   t.ok(remedies(xp).includes(`In Windows Firewall: Domain Profile, add to "Define program exceptions": ${ENTRIES.helpctr}`), 'F1 Helpctr.exe')
-  t.ok(remedies(xp).includes('In Windows Firewall: Domain Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'), 'F4 port 135, Domain Profile')
-  t.ok(remedies(xp).includes('In Windows Firewall: Standard Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'), 'F4 port 135, Standard Profile')
+  t.ok(remedies(xp).includes(
+    'In Windows Firewall: Domain Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'
+  ), 'F4 port 135, Domain Profile')
+  t.ok(remedies(xp).includes(
+    'In Windows Firewall: Standard Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'
+  ), 'F4 port 135, Standard Profile')
   t.notOk(xp.checks.some((c) => c.rule === 'F2' || c.rule === 'F3'), 'F2/F3 are not XP Pro\'s')
 
   const sp2 = readinessChecks({ platform: 'xp-pro-sp2', dcomEnabled: 'Y', firewall: { domain: { allowRemoteDesktopException: true }, standard: {} } })
-  t.ok(remedies(sp2).includes('In Windows Firewall: Standard Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\Sessmgr.exe:*:Enabled:Remote Assistance'), 'F3 Sessmgr.exe')
+  t.ok(remedies(sp2).includes(
+    'In Windows Firewall: Standard Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\Sessmgr.exe:*:Enabled:Remote Assistance'
+  ), 'F3 Sessmgr.exe')
   t.match(sp2.warnings, [/F3: Domain Profile.*3389 open/])
 
   const sp1 = readinessChecks({ platform: 'server-2003-sp1', dcomEnabled: 'Y', firewall: { domain: { allowRemoteDesktopException: true }, standard: {} } })
@@ -175,9 +201,15 @@ t.test('readiness: the seeds\' exact strings as remedies, per platform (F1–F4,
   const win10 = readinessChecks({ platform: 'windows-10', dcomEnabled: 'Y', firewall: none })
   const w = remedies(win10)
   for (const profile of ['Domain', 'Private', 'Public']) {
-    t.ok(w.includes(`In Windows Firewall: ${profile} Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\msra.exe:*:Enabled:Remote Assistance`), `${profile}: msra.exe`)
-    t.ok(w.includes(`In Windows Firewall: ${profile} Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\raserver.exe:*:Enabled:Offer Remote Assistance`), `${profile}: raserver.exe`)
-    t.ok(w.includes(`In Windows Firewall: ${profile} Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance`), `${profile}: TCP 135`)
+    t.ok(w.includes(
+      `In Windows Firewall: ${profile} Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\msra.exe:*:Enabled:Remote Assistance`
+    ), `${profile}: msra.exe`)
+    t.ok(w.includes(
+      `In Windows Firewall: ${profile} Profile, add to "Define program exceptions": %WINDIR%\\SYSTEM32\\raserver.exe:*:Enabled:Offer Remote Assistance`
+    ), `${profile}: raserver.exe`)
+    t.ok(w.includes(
+      `In Windows Firewall: ${profile} Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance`
+    ), `${profile}: TCP 135`)
   }
   t.notOk(win10.checks.some((c) => c.rule === 'F1'), 'no XP Helpctr.exe on Vista and later')
   const ready = readinessChecks({ platform: 'windows-10', dcomEnabled: 'Y', firewall: openFirewall('windows-10') })

@@ -20,7 +20,10 @@ const enabledSolicited = (o: Partial<PolicySettings['solicitedRemoteAssistance']
 const ctx = { computer: 'CONTOSO\\PC1', user: 'CONTOSO\\alice', sitsAtComputer: true }
 
 t.test('settings: ADMX defaults fill an enabled setting; options of a setting not enabled are refused, naming the field', async (t) => {
-  t.same(settings(enabledSolicited()).solicitedRemoteAssistance, { state: 'enabled', permitRemoteControl: 'control', maxTicketTime: { value: 1, unit: 'hours' }, emailMethod: 'mailto' })
+  t.same(
+    settings(enabledSolicited()).solicitedRemoteAssistance,
+    { state: 'enabled', permitRemoteControl: 'control', maxTicketTime: { value: 1, unit: 'hours' }, emailMethod: 'mailto' }
+  )
   t.same(settings({}), NOT_CONFIGURED, 'a setting left out is not configured')
   const bad = normalizeSettings({ solicitedRemoteAssistance: { state: 'disabled', maxTicketTime: { value: 2, unit: 'hours' } } })
   t.same('problem' in bad && bad.problem.field, 'settings.solicitedRemoteAssistance.maxTicketTime')
@@ -31,7 +34,10 @@ t.test('settings: ADMX defaults fill an enabled setting; options of a setting no
 })
 
 t.test('S1: Solicited RA enabled by policy lets a user at the computer create invitations; S2/S3 come from the same policy', async (t) => {
-  const policy = resolvePolicy([domainLayer('RA', 1, enabledSolicited({ permitRemoteControl: 'view', maxTicketTime: { value: 2, unit: 'hours' } }))], pc('windows-10'))
+  const policy = resolvePolicy(
+    [domainLayer('RA', 1, enabledSolicited({ permitRemoteControl: 'view', maxTicketTime: { value: 2, unit: 'hours' } }))],
+    pc('windows-10')
+  )
   const d = invitationDecision(policy, ctx)
   t.equal(d.allowed, true)
   t.equal(d.maxLifetimeMinutes, 120)
@@ -44,7 +50,10 @@ t.test('S1: Solicited RA enabled by policy lets a user at the computer create in
 })
 
 t.test('S5: Solicited RA disabled by policy blocks invitations, with the policy named in detail and remedy', async (t) => {
-  for (const layer of [domainLayer('Lockdown', 1, { solicitedRemoteAssistance: { state: 'disabled' } }), localLayer({ solicitedRemoteAssistance: { state: 'disabled' } })]) {
+  for (const layer of [
+    domainLayer('Lockdown', 1, { solicitedRemoteAssistance: { state: 'disabled' } }),
+    localLayer({ solicitedRemoteAssistance: { state: 'disabled' } })
+  ]) {
     const d = invitationDecision(resolvePolicy([layer], pc('xp-pro', cpViewOnly)), ctx)
     t.equal(d.allowed, false)
     const s5 = d.checks.find((c) => c.rule === 'S5')
@@ -68,7 +77,9 @@ t.test('S6: not configured anywhere → the Control Panel decides, including a C
 })
 
 t.test('S6/S3: with no policy and no Control Panel recorded, the platform defaults apply: 30 days on XP/2003, 6 hours on Vista and later', async (t) => {
-  const cases: Array<[Platform | null, number]> = [['xp-pro', 43200], ['server-2003-sp1', 43200], ['xp-pro-sp2', 43200], ['vista', 360], ['windows-11', 360], [null, 360]]
+  const cases: Array<[Platform | null, number]> = [
+    ['xp-pro', 43200], ['server-2003-sp1', 43200], ['xp-pro-sp2', 43200], ['vista', 360], ['windows-11', 360], [null, 360]
+  ]
   for (const [platform, minutes] of cases) {
     const policy = resolvePolicy([], pc(platform))
     const d = invitationDecision(policy, ctx)
@@ -113,11 +124,20 @@ t.test('S4: Vista and later force SMAPI whatever the policy says, with a note; X
 })
 
 t.test('S2/S6/O3: control in a solicited session follows Permit remote control or the Control Panel; in an offer, the offer permission', async (t) => {
-  t.match(controlDecision(resolvePolicy([localLayer(enabledSolicited({ permitRemoteControl: 'view' }))], pc('xp-pro')), 'invitation'), { allowed: false, checks: [{ rule: 'S2', passed: false }] })
-  t.match(controlDecision(resolvePolicy([localLayer(enabledSolicited())], pc('xp-pro')), 'invitation'), { allowed: true, mode: 'control', checks: [{ rule: 'S2' }] })
+  t.match(
+    controlDecision(resolvePolicy([localLayer(enabledSolicited({ permitRemoteControl: 'view' }))], pc('xp-pro')), 'invitation'),
+    { allowed: false, checks: [{ rule: 'S2', passed: false }] }
+  )
+  t.match(
+    controlDecision(resolvePolicy([localLayer(enabledSolicited())], pc('xp-pro')), 'invitation'),
+    { allowed: true, mode: 'control', checks: [{ rule: 'S2' }] }
+  )
   t.match(controlDecision(resolvePolicy([], pc('xp-pro', cpViewOnly)), 'invitation'), { allowed: false, checks: [{ rule: 'S6', passed: false }] })
   t.match(controlDecision(resolvePolicy([], pc('xp-pro', cpOff)), 'invitation'), { allowed: false, mode: null })
-  const offerView = resolvePolicy([localLayer({ offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } })], pc('xp-pro'))
+  const offerView = resolvePolicy(
+    [localLayer({ offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } })],
+    pc('xp-pro')
+  )
   t.match(controlDecision(offerView, 'offer'), { allowed: false, checks: [{ rule: 'O3', passed: false }] })
   t.match(controlDecision(offerView, 'invitation'), { allowed: true }, 'the offer permission does not cap a solicited session')
   const offerControl = resolvePolicy([localLayer({ offerRemoteAssistance: { state: 'enabled', permission: 'control' } })], pc('xp-pro'))
@@ -125,7 +145,10 @@ t.test('S2/S6/O3: control in a solicited session follows Permit remote control o
 })
 
 t.test('O1: Offer RA is in force only when enabled; O3 permission and O2 helpers come with it', async (t) => {
-  const on = resolvePolicy([domainLayer('Offer', 1, { offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } })], pc('xp-pro'))
+  const on = resolvePolicy(
+    [domainLayer('Offer', 1, { offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } })],
+    pc('xp-pro')
+  )
   t.match(offerInForceDecision(on, { name: 'CONTOSO\\PC1', platform: 'xp-pro' }), { allowed: true, permission: 'view' })
   t.same(on.offerHelpers.value, ['CONTOSO\\Helpdesk'])
   for (const state of ['disabled', 'not-configured'] as const) {

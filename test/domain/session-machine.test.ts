@@ -35,7 +35,9 @@ t.test('C3: control is requested only by the expert, only in an active session, 
   t.equal(code(at('control-requested', 'r1'), 'expert', { type: 'request-control', permitted: true }), 'CONTROL_REQUEST_PENDING')
   t.equal(code(at('in-control'), 'expert', { type: 'request-control', permitted: true }), 'ALREADY_IN_CONTROL')
   t.match(ok(at('active'), 'expert', { type: 'request-control', permitted: true }), { next: 'control-requested', event: 'control.requested' })
-  for (const s of ['ended', 'declined', 'expired'] as const) t.equal(code(at(s), 'expert', { type: 'request-control', permitted: true }), 'SESSION_NOT_ACTIVE', s)
+  for (const s of ['ended', 'declined', 'expired'] as const) {
+    t.equal(code(at(s), 'expert', { type: 'request-control', permitted: true }), 'SESSION_NOT_ACTIVE', s)
+  }
 })
 
 t.test('C4: control starts only when the novice grants the pending request', async (t) => {
@@ -56,7 +58,9 @@ t.test('C5: the novice stops control at any time, even while a request waits; ei
   t.match(ok(at('active'), 'novice', { type: 'stop-control' }), { next: 'active', event: null }, 'already view only: nothing changes')
   t.equal(code(at('in-control'), 'expert', { type: 'stop-control' }), 'NOT_SESSION_NOVICE')
   for (const role of ['novice', 'expert', 'admin'] as const) {
-    for (const s of ['awaiting-novice', 'active', 'control-requested', 'in-control'] as const) t.match(ok(at(s, 'r1'), role, { type: 'end' }), { next: 'ended' }, `${role} ends from ${s}`)
+    for (const s of ['awaiting-novice', 'active', 'control-requested', 'in-control'] as const) {
+      t.match(ok(at(s, 'r1'), role, { type: 'end' }), { next: 'ended' }, `${role} ends from ${s}`)
+    }
   }
   t.equal(code(at('ended'), 'novice', { type: 'end' }), 'SESSION_NOT_ACTIVE')
   t.match(ok(at('in-control'), 'system', { type: 'drop-control' }), { next: 'active', event: 'control.dropped' })

@@ -22,7 +22,12 @@ t.test('audit events: filters by actor, action, target, outcome and time, newest
 
   const denied = (await call('GET', '/v1/audit-events?outcome=denied')).json().items
   t.equal(denied.length, 1)
-  t.match(denied[0], { actor: 'integration:siem', action: 'auth.denied', target: 'GET /v1/users', details: { code: 'INSUFFICIENT_SCOPE', scope: 'directory:read' } })
+  t.match(denied[0], {
+    actor: 'integration:siem',
+    action: 'auth.denied',
+    target: 'GET /v1/users',
+    details: { code: 'INSUFFICIENT_SCOPE', scope: 'directory:read' }
+  })
   t.equal((await call('GET', '/v1/audit-events?action=auth.failure')).json().items.length, 1)
   t.equal((await call('GET', '/v1/audit-events?actor=integration:siem')).json().items.length, 1)
 
@@ -35,7 +40,8 @@ t.test('audit events: filters by actor, action, target, outcome and time, newest
   const seen: number[] = []
   let cursor: string | null = null
   do {
-    const page: { items: Array<{ id: number }>, nextCursor: string | null } = (await call('GET', `/v1/audit-events?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json()
+    const page: { items: Array<{ id: number }>, nextCursor: string | null } =
+      (await call('GET', `/v1/audit-events?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json()
     t.ok(page.items.length <= 2)
     seen.push(...page.items.map((e) => e.id))
     cursor = page.nextCursor

@@ -11,16 +11,21 @@ const smtpEnv = (smtp: SmtpServer, auth = '') => ({ ...FAST, RA_SMTP_URL: `smtp:
 
 /** Wakes a wait whenever the app's outbox finished a run. */
 const outboxRuns = (w: InvitationWorld) => ({ emitter: w.app.services.outbox!, event: 'run' })
-const deliveries = async (w: InvitationWorld, id: string): Promise<Json[]> => (await w.call('GET', `/v1/invitations/${id}/deliveries`, undefined, w.alice)).json().items
+const deliveries = async (w: InvitationWorld, id: string): Promise<Json[]> =>
+  (await w.call('GET', `/v1/invitations/${id}/deliveries`, undefined, w.alice)).json().items
 const recipients = async (w: InvitationWorld, id: string): Promise<Json[]> => (await deliveries(w, id)).flatMap((d) => d.recipients)
 const allIn = (w: InvitationWorld, id: string, state: string) =>
-  eventually(async () => { const r = await recipients(w, id); return r.length > 0 && r.every((x) => x.state === state) && r }, `every recipient ${state}`, outboxRuns(w))
+  eventually(async () => {
+    const r = await recipients(w, id)
+    return r.length > 0 && r.every((x) => x.state === state) && r
+  }, `every recipient ${state}`, outboxRuns(w))
 
 t.test('S4 Mailto: the message carries the redeem link with the ticket in the fragment; the mailto: URI round-trips', async (t) => {
   const smtp = await smtpServer(t)
   await smtp.start()
   const w = await world(t, smtpEnv(smtp))
-  await w.call('PATCH', `/v1/users/${(await w.call('GET', '/v1/users?limit=10')).json().items.find((u: Json) => u.name === 'CONTOSO\\alice').id}`, { displayName: 'Alice Novice' })
+  const aliceId = (await w.call('GET', '/v1/users?limit=10')).json().items.find((u: Json) => u.name === 'CONTOSO\\alice').id
+  await w.call('PATCH', `/v1/users/${aliceId}`, { displayName: 'Alice Novice' })
   const res = await w.call('POST', '/v1/invitations', {
     computer: 'CONTOSO\\PC-XP',
     password: 'Password1',
@@ -91,7 +96,10 @@ t.test('SMTP down: invitations are still created; when the server comes back eac
   const w = await world(t, smtpEnv(smtp))
   const created: Json[] = []
   for (let i = 0; i < 3; i++) {
-    const r = await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', delivery: { recipients: ['bob@contoso.com', 'carol@contoso.com'] } }, w.alice)
+    const r = await w.call('POST', '/v1/invitations', {
+      computer: 'CONTOSO\\PC-10',
+      delivery: { recipients: ['bob@contoso.com', 'carol@contoso.com'] }
+    }, w.alice)
     t.equal(r.statusCode, 201)
     created.push(r.json())
   }
@@ -115,7 +123,10 @@ t.test('a temporary rejection (451) is retried; a permanent one (550) ends in fa
   smtp.mode = 'temporary'
   const w = await world(t, smtpEnv(smtp))
   const a = await w.invite({ delivery: { recipients: ['bob@contoso.com'] } })
-  const retrying = await eventually(async () => { const [r] = await recipients(w, a.invitation.id); return r.state === 'retrying' && r }, 'retrying', outboxRuns(w))
+  const retrying = await eventually(async () => {
+    const [r] = await recipients(w, a.invitation.id)
+    return r.state === 'retrying' && r
+  }, 'retrying', outboxRuns(w))
   t.match(retrying.lastError, /451/)
   smtp.mode = 'accept'
   const [sent] = await allIn(w, a.invitation.id, 'sent')
@@ -209,9 +220,16 @@ t.test('bad delivery input gets a clear 4xx and queues nothing', async (t) => {
   const revoked = await w.invite()
   await w.call('DELETE', `/v1/invitations/${revoked.invitation.id}`, undefined, w.alice)
   for (const id of [redeemed.invitation.id, revoked.invitation.id]) {
-    t.match((await w.call('POST', `/v1/invitations/${id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN' })
+    t.match(
+      (await w.call('POST', `/v1/invitations/${id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).json(),
+      { statusCode: 409, code: 'INVITATION_NOT_OPEN' }
+    )
   }
-  t.equal((await w.call('POST', `/v1/invitations/${open.invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.carol)).statusCode, 404, 'not carol\'s invitation')
+  t.equal(
+    (await w.call('POST', `/v1/invitations/${open.invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.carol)).statusCode,
+    404,
+    'not carol\'s invitation'
+  )
   const lapsing = await w.invite({ lifetime: { value: 1, unit: 'minutes' } })
   await atTime(Date.parse(lapsing.invitation.expiresAt), async () => {
     t.match((await w.call('POST', `/v1/invitations/${lapsing.invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).json(), { statusCode: 409, code: 'INVITATION_NOT_OPEN', message: /expired/ })
@@ -231,6 +249,8 @@ t.test('SMTP credentials never appear in logs, errors or the audit trail', async
   const a = await w.invite({ delivery: { recipients: ['bob@contoso.com'] } })
   const [failed] = await allIn(w, a.invitation.id, 'failed')
   t.match(failed.lastError, /535|EAUTH/)
-  const everything = JSON.stringify(await recipients(w, a.invitation.id)) + JSON.stringify((await w.call('GET', '/v1/audit-events?limit=500')).json()) + w.logs.join('')
+  const everything = JSON.stringify(await recipients(w, a.invitation.id)) +
+    JSON.stringify((await w.call('GET', '/v1/audit-events?limit=500')).json()) +
+    w.logs.join('')
   t.notMatch(everything, 'S3cr3t')
 })

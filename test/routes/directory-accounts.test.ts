@@ -36,7 +36,10 @@ t.test('a user and a group cannot share a name in one domain (either way round),
 t.test('a group cycle (Helpdesk contains Tier2, then Tier2 made to contain Helpdesk) is 409 GROUP_CYCLE at members[i] and changes nothing', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
-  const err = await refused(t, call, 'PATCH', `/v1/groups/${s.tier2.id}`, { members: ['FABRIKAM\\carol', 'CONTOSO\\Helpdesk'] }, 409, 'GROUP_CYCLE', 'members[1]')
+  const err = await refused(
+    t, call, 'PATCH', `/v1/groups/${s.tier2.id}`, { members: ['FABRIKAM\\carol', 'CONTOSO\\Helpdesk'] },
+    409, 'GROUP_CYCLE', 'members[1]'
+  )
   t.match(err.message, /Helpdesk/)
   t.strictSame((await get(call, `/v1/groups/${s.tier2.id}`)).members, ['FABRIKAM\\carol'], 'Tier2 kept its members')
 })
@@ -46,7 +49,11 @@ t.test('a group containing itself is 409 GROUP_CYCLE, on create and on update', 
   const s = await seed(t, call)
   await refused(t, call, 'PATCH', `/v1/groups/${s.tier2.id}`, { members: ['CONTOSO\\alice', 'contoso\\TIER2'] }, 409, 'GROUP_CYCLE', 'members[1]')
   await refused(t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\Loop', members: ['CONTOSO\\Loop'] }, 409, 'GROUP_CYCLE', 'members[0]')
-  t.equal((await call('GET', '/v1/groups?domain=CONTOSO')).json().items.some((g: Json) => g.name === 'CONTOSO\\Loop'), false, 'the refused group was not created')
+  t.equal(
+    (await call('GET', '/v1/groups?domain=CONTOSO')).json().items.some((g: Json) => g.name === 'CONTOSO\\Loop'),
+    false,
+    'the refused group was not created'
+  )
 })
 
 t.test('a longer loop A→B→C→A is 409 GROUP_CYCLE at the member that closes it, and changes nothing', async (t) => {
@@ -55,7 +62,10 @@ t.test('a longer loop A→B→C→A is 409 GROUP_CYCLE at the member that closes
   const c = await created(t, call, '/v1/groups', { name: 'CONTOSO\\C', members: ['CONTOSO\\alice'] })
   const b = await created(t, call, '/v1/groups', { name: 'CONTOSO\\B', members: ['CONTOSO\\C'] })
   await created(t, call, '/v1/groups', { name: 'CONTOSO\\A', members: ['CONTOSO\\B', 'CONTOSO\\bob'] })
-  const err = await refused(t, call, 'PATCH', `/v1/groups/${c.id}`, { members: ['CONTOSO\\alice', 'CONTOSO\\Tier2', 'CONTOSO\\A'] }, 409, 'GROUP_CYCLE', 'members[2]')
+  const err = await refused(
+    t, call, 'PATCH', `/v1/groups/${c.id}`, { members: ['CONTOSO\\alice', 'CONTOSO\\Tier2', 'CONTOSO\\A'] },
+    409, 'GROUP_CYCLE', 'members[2]'
+  )
   t.match(err.message, /CONTOSO\\A/)
   // A loop through a nested path that does not close is fine: C may contain Tier2 (no path back to C).
   const ok = await patched(t, call, `/v1/groups/${c.id}`, { members: ['CONTOSO\\alice', 'CONTOSO\\Tier2'] })
@@ -70,10 +80,16 @@ t.test('a longer loop A→B→C→A is 409 GROUP_CYCLE at the member that closes
 t.test('an unknown member is 422 UNKNOWN_REFERENCE naming members[1], and changes nothing', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
-  const err = await refused(t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\New', members: ['CONTOSO\\alice', 'CONTOSO\\nobody'] }, 422, 'UNKNOWN_REFERENCE', 'members[1]')
+  const err = await refused(
+    t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\New', members: ['CONTOSO\\alice', 'CONTOSO\\nobody'] },
+    422, 'UNKNOWN_REFERENCE', 'members[1]'
+  )
   t.match(err.message, /nobody/)
   await refused(t, call, 'PATCH', `/v1/groups/${s.helpdesk.id}`, { members: ['CONTOSO\\bob', 'NOWHERE\\bob'] }, 422, 'UNKNOWN_REFERENCE', 'members[1]')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { localAdministrators: ['CONTOSO\\Helpdesk', 'CONTOSO\\ghost'] }, 422, 'UNKNOWN_REFERENCE', 'localAdministrators[1]')
+  await refused(
+    t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { localAdministrators: ['CONTOSO\\Helpdesk', 'CONTOSO\\ghost'] },
+    422, 'UNKNOWN_REFERENCE', 'localAdministrators[1]'
+  )
   await refused(t, call, 'POST', '/v1/domains', { name: 'NEWDOM', trusts: ['CONTOSO', 'NOWHERE'] }, 422, 'UNKNOWN_REFERENCE', 'trusts[1]')
 })
 

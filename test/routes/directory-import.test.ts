@@ -63,7 +63,10 @@ t.test('importing SAMPLE_DIRECTORY creates every object, answers the counts, and
 
   const users = byName(await listAll(call, '/v1/users'))
   t.strictSame(Object.keys(users), ['CONTOSO\\alice', 'CONTOSO\\bob', 'FABRIKAM\\carol'])
-  t.strictSame([users['CONTOSO\\alice'].email, users['CONTOSO\\alice'].displayName, users['CONTOSO\\alice'].enabled], ['alice@contoso.com', 'Alice Novice', true])
+  t.strictSame(
+    [users['CONTOSO\\alice'].email, users['CONTOSO\\alice'].displayName, users['CONTOSO\\alice'].enabled],
+    ['alice@contoso.com', 'Alice Novice', true]
+  )
   t.equal(users['FABRIKAM\\carol'].enabled, false)
   t.strictSame(users['CONTOSO\\bob'].memberOf, ['CONTOSO\\Helpdesk'])
 
@@ -133,7 +136,11 @@ t.test('importing the same document again updates every object and duplicates no
   t.equal(users['CONTOSO\\ALICE'].id, alice.id, 'the same user, now spelt as the document spells it')
   t.strictSame([users['CONTOSO\\ALICE'].displayName, users['CONTOSO\\ALICE'].email], ['Alice N.', 'alice@contoso.com'], 'email kept')
   const groups = byName(now.groups!)
-  t.strictSame(groups['contoso\\helpdesk'] === undefined && groups['CONTOSO\\helpdesk'] !== undefined, true, 'the group takes the document\'s spelling; the domain keeps its own')
+  t.strictSame(
+    groups['contoso\\helpdesk'] === undefined && groups['CONTOSO\\helpdesk'] !== undefined,
+    true,
+    'the group takes the document\'s spelling; the domain keeps its own'
+  )
   t.strictSame(groups['CONTOSO\\helpdesk'].members, ['CONTOSO\\ALICE'], 'members replaced')
   t.strictSame([groups['CONTOSO\\Tier2'].description, groups['CONTOSO\\Tier2'].members], ['Second line', []])
   const pc = now.computers![0]
@@ -147,7 +154,9 @@ t.test('importing the same document again updates every object and duplicates no
 t.test('references may point to objects defined later in the same document (groups, trusts, domains of names)', async (t) => {
   const { call } = await build(t)
   const doc = {
-    computers: [{ name: 'NORTH\\PC-1', platform: 'windows-10', localAdministrators: ['NORTH\\Admins'], offerRaHelpers: ['SOUTH\\Helpers'], users: ['SOUTH\\sam'] }],
+    computers: [
+      { name: 'NORTH\\PC-1', platform: 'windows-10', localAdministrators: ['NORTH\\Admins'], offerRaHelpers: ['SOUTH\\Helpers'], users: ['SOUTH\\sam'] }
+    ],
     groups: [
       { name: 'NORTH\\Admins', members: ['SOUTH\\Helpers', 'NORTH\\nina'] },
       { name: 'SOUTH\\Helpers', members: ['SOUTH\\Tier3'] },
@@ -212,7 +221,11 @@ t.test('the import has its own limit: RA_IMPORT_BODY_LIMIT applies to it and not
   t.equal(config.importBodyLimit, 24576)
   const doc = (n: number) => ({
     domains: [{ name: 'CONTOSO' }],
-    users: Array.from({ length: n }, (_, i) => ({ name: `CONTOSO\\u${i}`, displayName: `Import user number ${i}, padded to a size`, email: `u${i}@contoso.com` }))
+    users: Array.from({ length: n }, (_, i) => ({
+      name: `CONTOSO\\u${i}`,
+      displayName: `Import user number ${i}, padded to a size`,
+      email: `u${i}@contoso.com`
+    }))
   })
   let small = 1
   while (Buffer.byteLength(JSON.stringify(doc(small))) < 20000) small++
@@ -257,7 +270,10 @@ t.test('a group cycle created only by the document is refused as GROUP_CYCLE at 
   const err = await refusedImport(t, call, doc, 409, 'GROUP_CYCLE', 'groups[2].members[1]')
   t.match(err.message, /groups\[2\]\.members\[1\]/, 'the message names the same path')
   // Two groups containing each other, and a group containing itself.
-  await refusedImport(t, call, { groups: [{ name: 'CONTOSO\\X', members: ['CONTOSO\\Y'] }, { name: 'CONTOSO\\Y', members: ['CONTOSO\\X'] }] }, 409, 'GROUP_CYCLE', 'groups[1].members[0]')
+  await refusedImport(
+    t, call, { groups: [{ name: 'CONTOSO\\X', members: ['CONTOSO\\Y'] }, { name: 'CONTOSO\\Y', members: ['CONTOSO\\X'] }] },
+    409, 'GROUP_CYCLE', 'groups[1].members[0]'
+  )
   await refusedImport(t, call, { groups: [{ name: 'CONTOSO\\Self', members: ['contoso\\self'] }] }, 409, 'GROUP_CYCLE', 'groups[0].members[0]')
   // A cycle through an existing group: Tier2 is in Helpdesk already.
   await refusedImport(t, call, { groups: [{ name: 'CONTOSO\\Tier2', members: ['CONTOSO\\Helpdesk'] }] }, 409, 'GROUP_CYCLE', 'groups[0].members[0]')
@@ -302,15 +318,22 @@ t.test('an unknown field in one item is 400 UNKNOWN_FIELD naming its path, and c
   await refusedImport(t, call, doc3, 400, 'UNKNOWN_FIELD', 'groups[0].memberOf')
 })
 
-t.test('other bad items refuse the whole import at their path: wrong type, malformed name, bad firewall entry, group as a computer user, unknown trust, unknown domain', async (t) => {
+t.test('other bad items refuse the whole import at their path: wrong type, malformed name, bad firewall entry, ' +
+  'group as a computer user, unknown trust, unknown domain', async (t) => {
   const { call } = await build(t)
   await imported(t, call, { domains: [{ name: 'CONTOSO' }], users: [{ name: 'CONTOSO\\zed' }] })
   const cases: Array<[(doc: Json) => void, number, string, string]> = [
     [(d) => { d.users[1].enabled = 'yes' }, 400, 'VALIDATION_FAILED', 'users[1].enabled'],
     [(d) => { d.users[1].name = 'CONTOSObob' }, 400, 'VALIDATION_FAILED', 'users[1].name'],
     [(d) => { d.computers[0].name = 'CONTOSO\\4242' }, 400, 'VALIDATION_FAILED', 'computers[0].name'],
-    [(d) => { d.computers[0].controlPanel.maxInvitationTime = { value: 100, unit: 'days' } }, 400, 'VALIDATION_FAILED', 'computers[0].controlPanel.maxInvitationTime.value'],
-    [(d) => { d.computers[0].firewall.domain.portExceptions = [PORT_135, '135:TCP:*:Enabled'] }, 422, 'INVALID_VALUE', 'computers[0].firewall.domain.portExceptions[1]'],
+    [
+      (d) => { d.computers[0].controlPanel.maxInvitationTime = { value: 100, unit: 'days' } },
+      400, 'VALIDATION_FAILED', 'computers[0].controlPanel.maxInvitationTime.value'
+    ],
+    [
+      (d) => { d.computers[0].firewall.domain.portExceptions = [PORT_135, '135:TCP:*:Enabled'] },
+      422, 'INVALID_VALUE', 'computers[0].firewall.domain.portExceptions[1]'
+    ],
     [(d) => { d.computers[0].users = ['CONTOSO\\Tier2'] }, 422, 'INVALID_REFERENCE', 'computers[0].users[0]'],
     [(d) => { d.computers[0].localAdministrators = ['CONTOSO\\Helpdesk', 'contoso\\helpdesk'] }, 422, 'INVALID_VALUE', 'computers[0].localAdministrators[1]'],
     [(d) => { d.domains[1].trusts = ['CONTOSO', 'NOWHERE'] }, 422, 'UNKNOWN_REFERENCE', 'domains[1].trusts[1]'],
@@ -330,7 +353,12 @@ t.test('a malformed or oversized import body is refused before anything is read'
   const { app, call } = await build(t)
   const before = await snapshot(call)
   for (const payload of ['{"users": [', '{"users": [], "__proto__": {"x": 1}}', '[]', 'null']) {
-    const res = await app.inject({ method: 'POST', url: IMPORT, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload })
+    const res = await app.inject({
+      method: 'POST',
+      url: IMPORT,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload
+    })
     t.equal(res.statusCode, 400, payload)
   }
   t.strictSame(await snapshot(call), before)

@@ -1,7 +1,10 @@
 // The directory as a whole: create and read back, refusals that change nothing, PATCH, paging, authorization, audit.
 import t from 'tap'
 import { ADMIN_TOKEN, build, listAll, snapshot } from '../helper.js'
-import { UUID, ISO, MISSING, HELPCTR, SESSMGR, HELPSVC, PORT_135, isError, raw, refused, created, get, patched, seed, names, strip, type Json } from './directory-helper.js'
+import {
+  UUID, ISO, MISSING, HELPCTR, SESSMGR, HELPSVC, PORT_135,
+  isError, raw, refused, created, get, patched, seed, names, strip, type Json
+} from './directory-helper.js'
 
 t.test('domains, a trust, users, nested groups and computers are created and read back by id and in lists, with memberOf and trustedBy derived', async (t) => {
   const { call } = await build(t)
@@ -52,7 +55,12 @@ t.test('domains, a trust, users, nested groups and computers are created and rea
     users: ['CONTOSO\\alice'],
     firewall: {
       domain: { programExceptions: [HELPCTR, SESSMGR, HELPSVC], portExceptions: [PORT_135] },
-      standard: { enabled: false, programExceptions: [SESSMGR], portExceptions: ['135:tcp:localsubnet:Disabled:Offer Remote Assistance'], allowRemoteDesktopException: true }
+      standard: {
+        enabled: false,
+        programExceptions: [SESSMGR],
+        portExceptions: ['135:tcp:localsubnet:Disabled:Offer Remote Assistance'],
+        allowRemoteDesktopException: true
+      }
     },
     controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: false, maxInvitationTime: { value: 30, unit: 'days' } }
   })
@@ -70,7 +78,12 @@ t.test('domains, a trust, users, nested groups and computers are created and rea
   t.strictSame(pc.firewall, {
     // A profile's `enabled` defaults to true when not given; the entries are kept verbatim.
     domain: { enabled: true, programExceptions: [HELPCTR, SESSMGR, HELPSVC], portExceptions: [PORT_135] },
-    standard: { enabled: false, programExceptions: [SESSMGR], portExceptions: ['135:tcp:localsubnet:Disabled:Offer Remote Assistance'], allowRemoteDesktopException: true }
+    standard: {
+      enabled: false,
+      programExceptions: [SESSMGR],
+      portExceptions: ['135:tcp:localsubnet:Disabled:Offer Remote Assistance'],
+      allowRemoteDesktopException: true
+    }
   })
   const srv = await created(t, call, '/v1/computers', { name: 'FABRIKAM\\SRV-01', platform: 'server-2003-sp1', dcomEnabled: 'N' })
   t.equal(srv.dcomEnabled, 'N')
@@ -125,7 +138,9 @@ t.test('derived lists (trustedBy, memberOf) are in the same case-insensitive nam
 t.test('malformed names are 400 VALIDATION_FAILED on name, and change nothing', async (t) => {
   const { call } = await build(t)
   await seed(t, call)
-  for (const name of ['CONTOSOalice', 'CONTOSO\\a@b', 'ABCDEFGHIJKLMNOP\\alice', 'CONTOSO\\', '\\alice', 'CONTOSO\\alice.', 'CONTOSO\\ alice', 'CONTOSO\\a\\b', '']) {
+  for (const name of [
+    'CONTOSOalice', 'CONTOSO\\a@b', 'ABCDEFGHIJKLMNOP\\alice', 'CONTOSO\\', '\\alice', 'CONTOSO\\alice.', 'CONTOSO\\ alice', 'CONTOSO\\a\\b', ''
+  ]) {
     await refused(t, call, 'POST', '/v1/users', { name }, 400, 'VALIDATION_FAILED', 'name')
   }
   await refused(t, call, 'POST', '/v1/groups', { name: 'CONTOSO\\a:b' }, 400, 'VALIDATION_FAILED', 'name')
@@ -151,8 +166,14 @@ t.test('a name in an unknown domain is 422 UNKNOWN_REFERENCE on name, and change
 t.test('the same account listed twice in different case is 422 INVALID_VALUE, and changes nothing', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
-  await refused(t, call, 'PATCH', `/v1/groups/${s.helpdesk.id}`, { members: ['CONTOSO\\bob', 'CONTOSO\\alice', 'contoso\\BOB'] }, 422, 'INVALID_VALUE', 'members[2]')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { offerRaHelpers: ['CONTOSO\\Tier2', 'CONTOSO\\tier2'] }, 422, 'INVALID_VALUE', 'offerRaHelpers[1]')
+  await refused(
+    t, call, 'PATCH', `/v1/groups/${s.helpdesk.id}`, { members: ['CONTOSO\\bob', 'CONTOSO\\alice', 'contoso\\BOB'] },
+    422, 'INVALID_VALUE', 'members[2]'
+  )
+  await refused(
+    t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { offerRaHelpers: ['CONTOSO\\Tier2', 'CONTOSO\\tier2'] },
+    422, 'INVALID_VALUE', 'offerRaHelpers[1]'
+  )
   await refused(t, call, 'PATCH', `/v1/domains/${s.contoso.id}`, { trusts: ['FABRIKAM', 'fabrikam'] }, 422, 'INVALID_VALUE', 'trusts[1]')
   // The exact same spelling twice is refused by the schema.
   await refused(t, call, 'PATCH', `/v1/groups/${s.helpdesk.id}`, { members: ['CONTOSO\\bob', 'CONTOSO\\bob'] }, 400, 'VALIDATION_FAILED')
@@ -164,7 +185,10 @@ t.test('an unknown body field is 400 UNKNOWN_FIELD naming the field, at any dept
   const err = await refused(t, call, 'POST', '/v1/users', { name: 'CONTOSO\\dave', nickname: 'D' }, 400, 'UNKNOWN_FIELD', 'nickname')
   t.match(err.message, /nickname/)
   await refused(t, call, 'PATCH', `/v1/users/${s.alice.id}`, { displayName: 'A', memberOf: ['CONTOSO\\Helpdesk'] }, 400, 'UNKNOWN_FIELD', 'memberOf')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { firewall: { domain: { programExceptions: [HELPCTR], portExceptionz: [PORT_135] } } }, 400, 'UNKNOWN_FIELD', 'firewall.domain.portExceptionz')
+  await refused(
+    t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { firewall: { domain: { programExceptions: [HELPCTR], portExceptionz: [PORT_135] } } },
+    400, 'UNKNOWN_FIELD', 'firewall.domain.portExceptionz'
+  )
   await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { firewall: { home: {} } }, 400, 'UNKNOWN_FIELD', 'firewall.home')
   await refused(t, call, 'POST', '/v1/domains', { name: 'X', id: MISSING }, 400, 'UNKNOWN_FIELD', 'id')
 })
@@ -176,7 +200,11 @@ t.test('a wrong type is 400, never coerced, and changes nothing', async (t) => {
   await refused(t, call, 'PATCH', `/v1/users/${s.alice.id}`, { enabled: 'false' }, 400, 'VALIDATION_FAILED', 'enabled')
   await refused(t, call, 'PATCH', `/v1/users/${s.alice.id}`, { enabled: 0 }, 400, 'VALIDATION_FAILED', 'enabled')
   await refused(t, call, 'PATCH', `/v1/groups/${s.helpdesk.id}`, { members: 'CONTOSO\\bob' }, 400, 'VALIDATION_FAILED', 'members')
-  await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: true, maxInvitationTime: { value: '5', unit: 'days' } } }, 400, 'VALIDATION_FAILED')
+  await refused(
+    t, call, 'PATCH', `/v1/computers/${s.pc.id}`,
+    { controlPanel: { remoteAssistanceEnabled: true, allowRemoteControl: true, maxInvitationTime: { value: '5', unit: 'days' } } },
+    400, 'VALIDATION_FAILED'
+  )
   await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { dcomEnabled: 'yes' }, 400, 'VALIDATION_FAILED', 'dcomEnabled')
   await refused(t, call, 'PATCH', `/v1/computers/${s.pc.id}`, { platform: 'windows-95' }, 400, 'VALIDATION_FAILED', 'platform')
   await refused(t, call, 'POST', '/v1/users', { name: 'CONTOSO\\dave', email: 'not an address' }, 400, 'VALIDATION_FAILED', 'email')
@@ -279,7 +307,9 @@ t.test('PATCH with {} is 400; GET/PATCH/DELETE of an unknown uuid are 404 NOT_FO
   for (const [path, id] of Object.entries(ids)) {
     await refused(t, call, 'PATCH', `/v1/${path}/${id}`, {}, 400, 'VALIDATION_FAILED')
     for (const method of ['GET', 'PATCH', 'DELETE']) {
-      const body = method === 'PATCH' ? (path === 'domains' ? { dnsName: null } : path === 'groups' ? { description: 'x' } : path === 'users' ? { enabled: true } : { dcomEnabled: 'Y' }) : undefined
+      const body = method === 'PATCH'
+        ? (path === 'domains' ? { dnsName: null } : path === 'groups' ? { description: 'x' } : path === 'users' ? { enabled: true } : { dcomEnabled: 'Y' })
+        : undefined
       const err = await refused(t, call, method, `/v1/${path}/${MISSING}`, body, 404, 'NOT_FOUND', null)
       t.match(err.message, MISSING)
       await refused(t, call, method, `/v1/${path}/not%20an%20id%20or%20a%20name!`, body, 400, 'VALIDATION_FAILED', 'id')
@@ -326,7 +356,11 @@ t.test('lists page with limit and nextCursor: every user once, in case-insensiti
   t.equal(all.items.length, 10)
   t.equal(all.nextCursor, null)
 
-  t.strictSame(names(await listAll(call, '/v1/users?domain=FABRIKAM', 1)), ['fabrikam\\Anna', 'fabrikam\\zoe'], '?domain= filters, case-insensitively, across pages')
+  t.strictSame(
+    names(await listAll(call, '/v1/users?domain=FABRIKAM', 1)),
+    ['fabrikam\\Anna', 'fabrikam\\zoe'],
+    '?domain= filters, case-insensitively, across pages'
+  )
   t.strictSame(names(await listAll(call, '/v1/users?domain=contoso', 2)), expected.slice(0, 8))
   t.strictSame(await listAll(call, '/v1/users?domain=NOWHERE'), [])
   t.strictSame(names(await listAll(call, '/v1/domains', 1)), ['CONTOSO', 'fabrikam'])
@@ -347,7 +381,8 @@ t.test('lists page with limit and nextCursor: every user once, in case-insensiti
   isError(t, await call('GET', '/v1/users?sort=name'), 400, 'UNKNOWN_FIELD', 'sort')
 })
 
-t.test('an integration token with directory:read can list and read but gets 403 INSUFFICIENT_SCOPE on writes; a user token gets 403 ADMIN_REQUIRED', async (t) => {
+t.test('an integration token with directory:read can list and read but gets 403 INSUFFICIENT_SCOPE on writes; ' +
+  'a user token gets 403 ADMIN_REQUIRED', async (t) => {
   const { call } = await build(t)
   const s = await seed(t, call)
   const mk = async (principal: Json): Promise<string> => {
@@ -401,7 +436,8 @@ t.test('an integration token with directory:read can list and read but gets 403 
   isError(t, await call('GET', '/v1/users', undefined, 'ra_wrong-token-value'), 401, 'TOKEN_INVALID')
 })
 
-t.test('every successful change is an audit event with actor admin, outcome success and its request id; no token appears in the audit trail or logs', async (t) => {
+t.test('every successful change is an audit event with actor admin, outcome success and its request id; ' +
+  'no token appears in the audit trail or logs', async (t) => {
   const { call, logs } = await build(t)
   const s = await seed(t, call)
   const tokenRes = await call('POST', '/v1/tokens', { principal: { type: 'integration', name: 'helpdesk', scopes: ['directory:read', 'audit:read'] } })
@@ -418,7 +454,11 @@ t.test('every successful change is an audit event with actor admin, outcome succ
   await call('POST', '/v1/users', { name: 'CONTOSO\\alice' })
 
   const creates = (await get(call, '/v1/audit-events?action=user.create')).items
-  t.strictSame(creates.map((e: Json) => e.target).sort(), [`users/${s.alice.id}`, `users/${s.bob.id}`, `users/${s.carol.id}`].sort(), 'one user.create per user created')
+  t.strictSame(
+    creates.map((e: Json) => e.target).sort(),
+    [`users/${s.alice.id}`, `users/${s.bob.id}`, `users/${s.carol.id}`].sort(),
+    'one user.create per user created'
+  )
   t.ok(creates.every((e: Json) => e.action === 'user.create'))
 
   const aliceEvents = (await get(call, `/v1/audit-events?target=users/${s.alice.id}`)).items

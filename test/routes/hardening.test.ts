@@ -39,13 +39,20 @@ t.test('no-store wherever a ticket or token is in the body', async (t) => {
   t.equal((await w.call('POST', '/v1/tokens', { principal: { type: 'admin' } })).headers['cache-control'], 'no-store')
   t.equal((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, w.alice)).headers['cache-control'], 'no-store')
   const { invitation, ticket } = await w.invite()
-  t.equal((await w.call('POST', `/v1/invitations/${invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).headers['cache-control'], 'no-store')
+  t.equal(
+    (await w.call('POST', `/v1/invitations/${invitation.id}/deliveries`, { recipients: ['bob@contoso.com'] }, w.alice)).headers['cache-control'],
+    'no-store'
+  )
   t.equal((await w.redeem(ticket)).headers['cache-control'], 'no-store')
 })
 
 t.test('brute force: failed authentications beyond the limit get 429, and rotating X-Forwarded-For does not reset it', async (t) => {
   const { app } = await build(t, { RA_AUTH_FAILURE_LIMIT_PER_MINUTE: '5' })
-  const attempt = (i: number) => app.inject({ method: 'GET', url: '/v1/users', headers: { authorization: `Bearer ra_guess${i}`, 'x-forwarded-for': `203.0.113.${i % 250}` } })
+  const attempt = (i: number) => app.inject({
+    method: 'GET',
+    url: '/v1/users',
+    headers: { authorization: `Bearer ra_guess${i}`, 'x-forwarded-for': `203.0.113.${i % 250}` }
+  })
   const codes: number[] = []
   for (let i = 0; i < 12; i++) codes.push((await attempt(i)).statusCode)
   t.same(codes.slice(0, 5), [401, 401, 401, 401, 401])
@@ -81,7 +88,12 @@ t.test('brute force: redemption attempts beyond the limit get 429 per token, wha
   const { ticket } = await w.invite({ password: 'Password1' })
   const codes: number[] = []
   for (let i = 0; i < 8; i++) {
-    const res = await w.app.inject({ method: 'POST', url: '/v1/redemptions', headers: { authorization: `Bearer ${w.bob}`, 'x-forwarded-for': `192.0.2.${i}` }, payload: { ticket, password: `guess-${i}` } })
+    const res = await w.app.inject({
+      method: 'POST',
+      url: '/v1/redemptions',
+      headers: { authorization: `Bearer ${w.bob}`, 'x-forwarded-for': `192.0.2.${i}` },
+      payload: { ticket, password: `guess-${i}` }
+    })
     codes.push(res.statusCode)
   }
   t.same(codes.slice(0, 5), [422, 422, 422, 422, 423], 'four wrong passwords, the fifth locks')
@@ -93,7 +105,12 @@ t.test('brute force: redemption attempts are limited per client address too, wha
   const tokens = [w.bob, w.carol]
   const codes: number[] = []
   for (let i = 0; i < 8; i++) {
-    const res = await w.app.inject({ method: 'POST', url: '/v1/redemptions', headers: { authorization: `Bearer ${tokens[i % 2]}`, 'x-forwarded-for': `192.0.2.${i}` }, payload: { ticket: `a.b.c${i}` } })
+    const res = await w.app.inject({
+      method: 'POST',
+      url: '/v1/redemptions',
+      headers: { authorization: `Bearer ${tokens[i % 2]}`, 'x-forwarded-for': `192.0.2.${i}` },
+      payload: { ticket: `a.b.c${i}` }
+    })
     codes.push(res.statusCode)
     if (res.statusCode === 429) {
       t.match(res.json(), { code: 'RATE_LIMITED', message: /from this address/ })
@@ -133,7 +150,12 @@ t.test('load shedding tells strangers nothing of the figures, and never fails th
 t.test('prototype poisoning is refused and changes nothing', async (t) => {
   const { app, call } = await build(t)
   for (const payload of ['{"name":"CONTOSO","__proto__":{"admin":true}}', '{"name":"CONTOSO","constructor":{"prototype":{"admin":true}}}']) {
-    const res = await app.inject({ method: 'POST', url: '/v1/domains', headers: { authorization: 'Bearer test-admin-token-0123456789abcdefghijklmnop', 'content-type': 'application/json' }, payload })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/domains',
+      headers: { authorization: 'Bearer test-admin-token-0123456789abcdefghijklmnop', 'content-type': 'application/json' },
+      payload
+    })
     t.equal(res.statusCode, 400, payload)
   }
   t.same((await call('GET', '/v1/domains')).json().items, [])

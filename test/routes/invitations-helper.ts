@@ -26,7 +26,8 @@ export async function world (t: Test, env: Record<string, string> = {}, dir?: st
   })
   if (imported.statusCode !== 200) throw new Error(imported.body)
   const tokenOf = async (user: string): Promise<string> => (await app.call('POST', '/v1/tokens', { principal: { type: 'user', user } })).json().token
-  const idOf = async (path: string, name: string): Promise<string> => ((await app.call('GET', `${path}?limit=500`)).json().items as Json[]).find((i) => i.name === name).id
+  const idOf = async (path: string, name: string): Promise<string> =>
+    ((await app.call('GET', `${path}?limit=500`)).json().items as Json[]).find((i) => i.name === name).id
   const alice = await tokenOf('CONTOSO\\alice')
   const bob = await tokenOf('CONTOSO\\bob')
   return {

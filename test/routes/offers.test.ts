@@ -6,7 +6,8 @@ const XP_FIREWALL = {
   domain: { programExceptions: [ENTRIES.sessmgr, ENTRIES.helpsvc, ENTRIES.helpctr], portExceptions: [ENTRIES.port135] },
   standard: { programExceptions: [ENTRIES.sessmgr, ENTRIES.helpsvc, ENTRIES.helpctr], portExceptions: [ENTRIES.port135] }
 }
-const WIN10_FIREWALL = Object.fromEntries(['domain', 'private', 'public'].map((p) => [p, { programExceptions: [ENTRIES.msra, ENTRIES.raserver], portExceptions: [ENTRIES.port135] }]))
+const WIN10_FIREWALL = Object.fromEntries(['domain', 'private', 'public'].map((p) =>
+  [p, { programExceptions: [ENTRIES.msra, ENTRIES.raserver], portExceptions: [ENTRIES.port135] }]))
 
 interface OfferWorld extends TestApp {
   tokens: Record<string, string>
@@ -20,20 +21,43 @@ async function setup (t: Test, env: Record<string, string> = {}): Promise<OfferW
   const app = await build(t, env)
   const res = await app.call('POST', '/v1/directory/import', {
     domains: [{ name: 'CONTOSO', trusts: ['FABRIKAM'] }, { name: 'FABRIKAM' }, { name: 'LITWARE', trusts: ['CONTOSO'] }],
-    users: [{ name: 'CONTOSO\\alice' }, { name: 'CONTOSO\\bob', displayName: 'Bob Expert' }, { name: 'CONTOSO\\carol' }, { name: 'FABRIKAM\\dave' }, { name: 'LITWARE\\erin' }],
+    users: [
+      { name: 'CONTOSO\\alice' },
+      { name: 'CONTOSO\\bob', displayName: 'Bob Expert' },
+      { name: 'CONTOSO\\carol' },
+      { name: 'FABRIKAM\\dave' },
+      { name: 'LITWARE\\erin' }
+    ],
     groups: [
       { name: 'CONTOSO\\Helpdesk', members: ['CONTOSO\\Tier1'] },
       { name: 'CONTOSO\\Tier1', members: ['CONTOSO\\Tier2'] },
       { name: 'CONTOSO\\Tier2', members: ['CONTOSO\\bob', 'FABRIKAM\\dave', 'LITWARE\\erin'] }
     ],
     computers: [
-      { name: 'CONTOSO\\PC-XP', platform: 'xp-pro-sp2', dcomEnabled: 'Y', users: ['CONTOSO\\alice'], localAdministrators: ['CONTOSO\\Helpdesk'], firewall: XP_FIREWALL },
-      { name: 'CONTOSO\\PC-10', platform: 'windows-10', dcomEnabled: 'Y', users: ['CONTOSO\\alice'], offerRaHelpers: ['CONTOSO\\Helpdesk'], firewall: WIN10_FIREWALL },
+      {
+        name: 'CONTOSO\\PC-XP',
+        platform: 'xp-pro-sp2',
+        dcomEnabled: 'Y',
+        users: ['CONTOSO\\alice'],
+        localAdministrators: ['CONTOSO\\Helpdesk'],
+        firewall: XP_FIREWALL
+      },
+      {
+        name: 'CONTOSO\\PC-10',
+        platform: 'windows-10',
+        dcomEnabled: 'Y',
+        users: ['CONTOSO\\alice'],
+        offerRaHelpers: ['CONTOSO\\Helpdesk'],
+        firewall: WIN10_FIREWALL
+      },
       { name: 'CONTOSO\\PC-BARE', platform: 'xp-pro', users: ['CONTOSO\\alice'] }
     ]
   })
   t.equal(res.statusCode, 200, res.body)
-  const policy = (await app.call('POST', '/v1/policies', { name: 'Offer RA', settings: { offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } } })).json().policy
+  const policy = (await app.call('POST', '/v1/policies', {
+    name: 'Offer RA',
+    settings: { offerRemoteAssistance: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } }
+  })).json().policy
   const domains = (await app.call('GET', '/v1/domains')).json().items
   await app.call('PUT', `/v1/domains/${domains.find((d: Json) => d.name === 'CONTOSO').id}/policy-links`, { policies: [policy.id] })
   const tokens: Record<string, string> = {}
@@ -59,7 +83,11 @@ t.test('O2 through two levels of nested groups; O3 caps the session; C1: the nov
   t.same(session.consent.expert, { name: 'CONTOSO\\bob', displayName: 'Bob Expert' })
   t.equal(session.consent.solicited, false, 'the novice is told it is unsolicited')
   t.match((await w.check('CONTOSO\\bob', 'CONTOSO\\PC-10')).checks.find((c: Json) => c.rule === 'O2'), { passed: true, detail: /through CONTOSO\\Helpdesk/ })
-  t.match((await w.call('POST', `/v1/sessions/${session.id}/control-requests`, undefined, w.tokens['CONTOSO\\bob'])).json(), { code: 'SESSION_NOT_ACTIVE' }, 'nothing before acceptance')
+  t.match(
+    (await w.call('POST', `/v1/sessions/${session.id}/control-requests`, undefined, w.tokens['CONTOSO\\bob'])).json(),
+    { code: 'SESSION_NOT_ACTIVE' },
+    'nothing before acceptance'
+  )
   await w.call('POST', `/v1/sessions/${session.id}/accept`, { confirm: true }, w.tokens['CONTOSO\\alice'])
   const control = (await w.call('POST', `/v1/sessions/${session.id}/control-requests`, undefined, w.tokens['CONTOSO\\bob'])).json()
   t.match(control, { statusCode: 403, code: 'CONTROL_NOT_PERMITTED', checks: [{ rule: 'O3', passed: false }] }, 'O3: view only')
@@ -104,7 +132,11 @@ t.test('unknown experts and computers are refusals, not errors; offers are audit
   await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-XP')
   await w.offer('CONTOSO\\carol', 'CONTOSO\\PC-XP')
   const created = (await w.call('GET', '/v1/audit-events?action=offer.create')).json().items
-  t.match(created[0].details, { computer: 'CONTOSO\\PC-XP', permission: 'view', rules: ['O1', 'S7', 'O2', 'O3', 'O4', 'O5', 'O6', 'O8', 'F4', 'F4', 'F4', 'F4', 'F4', 'F4', 'F4', 'F4'] })
+  t.match(created[0].details, {
+    computer: 'CONTOSO\\PC-XP',
+    permission: 'view',
+    rules: ['O1', 'S7', 'O2', 'O3', 'O4', 'O5', 'O6', 'O8', 'F4', 'F4', 'F4', 'F4', 'F4', 'F4', 'F4', 'F4']
+  })
   const refused = (await w.call('GET', '/v1/audit-events?action=offer.refused')).json().items
   t.match(refused[0], { actor: 'CONTOSO\\carol', outcome: 'denied', details: { code: 'POLICY_DENIED', rules: ['O2'] } })
   t.match((await w.call('POST', '/v1/offers', { computer: 'CONTOSO\\PC-XP' })).json(), { statusCode: 403, code: 'EXPERT_REQUIRED' })
@@ -132,12 +164,18 @@ t.test('readiness reports each prerequisite with the seed\'s exact entry as reme
   const remedies = bare.checks.filter((c: Json) => !c.passed).map((c: Json) => c.remedy)
   t.ok(remedies.includes('Set the string value EnableDCOM = Y under HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole'))
   t.ok(remedies.includes('In Windows Firewall: Domain Profile, add to "Define port exceptions": 135:TCP:*:Enabled:Offer Remote Assistance'))
-  t.ok(remedies.includes('In Windows Firewall: Standard Profile, add to "Define program exceptions": %WINDIR%\\PCHealth\\HelpCtr\\Binaries\\Helpctr.exe:*:Enabled:Remote Assistance – Windows Messenger and Voice'))
+  t.ok(remedies.includes('In Windows Firewall: Standard Profile, add to "Define program exceptions": ' +
+    '%WINDIR%\\PCHealth\\HelpCtr\\Binaries\\Helpctr.exe:*:Enabled:Remote Assistance – Windows Messenger and Voice'))
   t.match((await w.call('GET', `/v1/computers/${w.computers['CONTOSO\\PC-10']}/readiness`)).json(), { ready: true, warnings: [] })
-  t.equal((await w.call('GET', `/v1/computers/${w.computers['CONTOSO\\PC-10']}/readiness`, undefined, w.tokens['CONTOSO\\alice'])).statusCode, 403, 'for administrators')
+  t.equal(
+    (await w.call('GET', `/v1/computers/${w.computers['CONTOSO\\PC-10']}/readiness`, undefined, w.tokens['CONTOSO\\alice'])).statusCode,
+    403,
+    'for administrators'
+  )
 })
 
-t.test('O2 and O4 are decided before the flood limits: a refused expert gets 403 with its checks, never 429, and learns nothing of the offers waiting', async (t) => {
+t.test('O2 and O4 are decided before the flood limits: a refused expert gets 403 with its checks, ' +
+  'never 429, and learns nothing of the offers waiting', async (t) => {
   const w = await setup(t, { RA_OFFER_MAX_PENDING_PER_COMPUTER: '3', RA_OFFER_MAX_PER_EXPERT_PER_HOUR: '100' })
   for (let i = 0; i < 3; i++) t.equal((await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-XP')).statusCode, 201)
   t.equal((await w.offer('FABRIKAM\\dave', 'CONTOSO\\PC-XP')).statusCode, 429, 'an allowed expert is stopped by the limit')

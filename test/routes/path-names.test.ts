@@ -23,7 +23,11 @@ t.test('path parameters name users, groups, computers and domains by id or by na
   t.match(await byId('/v1/users/CONTOSO%5Calice'), { name: 'CONTOSO\\alice' })
   t.match(await byId('/v1/groups/CONTOSO%5CHelpdesk'), { name: 'CONTOSO\\Helpdesk', members: ['CONTOSO\\bob'] })
   t.match(await byId('/v1/domains/CONTOSO'), { name: 'CONTOSO' })
-  t.same(await byId('/v1/computers/CONTOSO%5CPC-1/effective-policy'), await byId(`/v1/computers/${pc.id}/effective-policy`), 'S6: the same resultant policy by name')
+  t.same(
+    await byId('/v1/computers/CONTOSO%5CPC-1/effective-policy'),
+    await byId(`/v1/computers/${pc.id}/effective-policy`),
+    'S6: the same resultant policy by name'
+  )
   t.same(await byId('/v1/computers/CONTOSO%5CPC-1/readiness'), await byId(`/v1/computers/${pc.id}/readiness`))
   t.match(await byId('/v1/computers/CONTOSO%5CPC-1/offer-check?expert=CONTOSO%5Cbob'), { allowed: false })
   t.match(await byId('/v1/computers/CONTOSO%5CPC-1/local-policy'), { computer: 'CONTOSO\\PC-1' })

@@ -20,7 +20,11 @@ async function setup (t: Tap) {
     computers: [
       { name: 'CONTOSO\\PC-XP', platform: 'xp-pro', users: ['CONTOSO\\alice'] },
       { name: 'CONTOSO\\PC-10', platform: 'windows-10', users: ['CONTOSO\\alice'] },
-      { name: 'CONTOSO\\PC-OFF', platform: 'xp-pro', controlPanel: { remoteAssistanceEnabled: false, allowRemoteControl: true, maxInvitationTime: { value: 1, unit: 'hours' } } }
+      {
+        name: 'CONTOSO\\PC-OFF',
+        platform: 'xp-pro',
+        controlPanel: { remoteAssistanceEnabled: false, allowRemoteControl: true, maxInvitationTime: { value: 1, unit: 'hours' } }
+      }
     ]
   })
   t.equal(res.statusCode, 200, res.body)
@@ -61,9 +65,21 @@ t.test('O10: a policy saved with a helper the directory does not know succeeds w
 t.test('bad settings are refused naming the field, and change nothing', async (t) => {
   const app = await setup(t)
   const cases: Array<[Json, number, string]> = [
-    [{ solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 100, unit: 'hours' } } }, 400, 'settings.solicitedRemoteAssistance.maxTicketTime.value'],
-    [{ solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 0, unit: 'hours' } } }, 400, 'settings.solicitedRemoteAssistance.maxTicketTime.value'],
-    [{ solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 5, unit: 'weeks' } } }, 400, 'settings.solicitedRemoteAssistance.maxTicketTime.unit'],
+    [
+      { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 100, unit: 'hours' } } },
+      400,
+      'settings.solicitedRemoteAssistance.maxTicketTime.value'
+    ],
+    [
+      { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 0, unit: 'hours' } } },
+      400,
+      'settings.solicitedRemoteAssistance.maxTicketTime.value'
+    ],
+    [
+      { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 5, unit: 'weeks' } } },
+      400,
+      'settings.solicitedRemoteAssistance.maxTicketTime.unit'
+    ],
     [{ solicitedRemoteAssistance: { state: 'disabled', permitRemoteControl: 'view' } }, 422, 'settings.solicitedRemoteAssistance.permitRemoteControl'],
     [{ offerRemoteAssistance: { state: 'disabled', helpers: ['CONTOSO\\Helpdesk'] } }, 422, 'settings.offerRemoteAssistance.helpers'],
     [{ offerRemoteAssistance: { state: 'enabled', helpers: ['Helpdesk'] } }, 400, 'settings.offerRemoteAssistance.helpers[0]'],
@@ -85,16 +101,39 @@ t.test('bad settings are refused naming the field, and change nothing', async (t
 t.test('effective-policy names the source of every setting: domain link, local policy, Control Panel, platform default', async (t) => {
   const app = await setup(t)
   const first = (await app.call('POST', '/v1/policies', { name: 'First', settings: { sessionLogging: { state: 'enabled' } } })).json().policy
-  const second = (await app.call('POST', '/v1/policies', { name: 'Second', settings: { sessionLogging: { state: 'disabled' }, solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 3, unit: 'hours' } } } })).json().policy
+  const second = (await app.call('POST', '/v1/policies', {
+    name: 'Second',
+    settings: {
+      sessionLogging: { state: 'disabled' },
+      solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 3, unit: 'hours' } }
+    }
+  })).json().policy
   const links = await app.call('PUT', `/v1/domains/${app.contoso}/policy-links`, { policies: [first.id, second.id] })
   t.same(links.json().links.map((l: Json) => [l.policyName, l.linkOrder]), [['First', 1], ['Second', 2]])
-  const local = await app.call('PUT', `/v1/computers/${app.pcXp}/local-policy`, { settings: { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 10, unit: 'minutes' } }, encryptedOnlyTickets: { state: 'enabled' } } })
+  const local = await app.call('PUT', `/v1/computers/${app.pcXp}/local-policy`, {
+    settings: {
+      solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 10, unit: 'minutes' } },
+      encryptedOnlyTickets: { state: 'enabled' }
+    }
+  })
   t.equal(local.statusCode, 200, local.body)
 
   const e = await effective(app, app.pcXp)
-  t.match(e.settings.sessionLogging, { value: 'enabled', source: { type: 'domain-policy', policyName: 'First', domain: 'CONTOSO', linkOrder: 1 } }, 'link order 1 wins')
-  t.match(e.settings.maxTicketTime, { value: { value: 3, unit: 'hours' }, source: { type: 'domain-policy', policyName: 'Second', linkOrder: 2 } }, 'a domain link wins over the local policy')
-  t.match(e.settings.encryptedOnlyTickets, { value: 'enabled', source: { type: 'local-policy', computer: 'CONTOSO\\PC-XP' } }, 'not configured in the domain policies: the local one stands')
+  t.match(
+    e.settings.sessionLogging,
+    { value: 'enabled', source: { type: 'domain-policy', policyName: 'First', domain: 'CONTOSO', linkOrder: 1 } },
+    'link order 1 wins'
+  )
+  t.match(
+    e.settings.maxTicketTime,
+    { value: { value: 3, unit: 'hours' }, source: { type: 'domain-policy', policyName: 'Second', linkOrder: 2 } },
+    'a domain link wins over the local policy'
+  )
+  t.match(
+    e.settings.encryptedOnlyTickets,
+    { value: 'enabled', source: { type: 'local-policy', computer: 'CONTOSO\\PC-XP' } },
+    'not configured in the domain policies: the local one stands'
+  )
   t.match(e.settings.customMessages, { value: null, source: { type: 'not-configured' } })
   for (const [name, setting] of Object.entries(e.settings as Record<string, Json>)) t.type(setting.source?.type, 'string', `${name} has a source`)
 
@@ -108,7 +147,10 @@ t.test('effective-policy names the source of every setting: domain link, local p
 
 t.test('S4: on Vista and later the e-mail method is SMAPI whatever the policy says, with a note', async (t) => {
   const app = await setup(t)
-  const p = (await app.call('POST', '/v1/policies', { name: 'Mailto', settings: { solicitedRemoteAssistance: { state: 'enabled', emailMethod: 'mailto' } } })).json().policy
+  const p = (await app.call('POST', '/v1/policies', {
+    name: 'Mailto',
+    settings: { solicitedRemoteAssistance: { state: 'enabled', emailMethod: 'mailto' } }
+  })).json().policy
   await app.call('PUT', `/v1/domains/${app.contoso}/policy-links`, { policies: [p.id] })
   t.match((await effective(app, app.pc10)).settings.emailMethod, { value: 'smapi', source: { type: 'platform-default' }, note: /Mailto.*"Mailto"/ })
   t.match((await effective(app, app.pcXp)).settings.emailMethod, { value: 'mailto', source: { type: 'domain-policy', policyName: 'Mailto' } })
@@ -124,7 +166,10 @@ t.test('S7/O1 in effective-policy: Offer RA in force only with Offer enabled and
 
 t.test('O9: a change applies to the very next decision, and is audited with before and after', async (t) => {
   const app = await setup(t)
-  const p = (await app.call('POST', '/v1/policies', { name: 'Tickets', settings: { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 2, unit: 'hours' } } } })).json().policy
+  const p = (await app.call('POST', '/v1/policies', {
+    name: 'Tickets',
+    settings: { solicitedRemoteAssistance: { state: 'enabled', maxTicketTime: { value: 2, unit: 'hours' } } }
+  })).json().policy
   await app.call('PUT', `/v1/domains/${app.contoso}/policy-links`, { policies: [p.id] })
   t.same((await effective(app, app.pcXp)).settings.maxTicketTime.value, { value: 2, unit: 'hours' })
   const changed = await app.call('PATCH', `/v1/policies/${p.id}`, { settings: { solicitedRemoteAssistance: { state: 'disabled' } } })
@@ -170,7 +215,11 @@ t.test('O11: users outside Domain Admins, Enterprise Admins and Group Policy Cre
   const integration = (await app.call('POST', '/v1/tokens', { principal: { type: 'integration', name: 'reader', scopes: ['policies:read'] } })).json().token
   t.match((await app.call('POST', '/v1/policies', { name: 'x' }, integration)).json(), { statusCode: 403, code: 'INSUFFICIENT_SCOPE' })
   t.equal((await app.call('GET', `/v1/computers/${app.pcXp}/effective-policy`, undefined, integration)).statusCode, 200)
-  t.equal((await app.call('GET', `/v1/computers/${app.pcXp}/effective-policy`, undefined, alice)).statusCode, 403, 'effective policy is for administrators and integrations')
+  t.equal(
+    (await app.call('GET', `/v1/computers/${app.pcXp}/effective-policy`, undefined, alice)).statusCode,
+    403,
+    'effective policy is for administrators and integrations'
+  )
 })
 
 t.test('links: unknown policies are refused; deleting a policy removes its links', async (t) => {

@@ -28,7 +28,14 @@ t.test('C1: before acceptance nothing but state is visible; consent shows the ve
   const w = await world(t)
   const bob = (await w.call('GET', '/v1/users?limit=50')).json().items.find((u: Json) => u.name === 'CONTOSO\\bob')
   await w.call('PATCH', `/v1/users/${bob.id}`, { displayName: 'Bob Expert' })
-  await setPolicy(w, { solicitedRemoteAssistance: { state: 'enabled' }, customMessages: { state: 'enabled', viewMessage: 'Only helpdesk staff may connect.', shareControlMessage: 'You are about to share control.' } })
+  await setPolicy(w, {
+    solicitedRemoteAssistance: { state: 'enabled' },
+    customMessages: {
+      state: 'enabled',
+      viewMessage: 'Only helpdesk staff may connect.',
+      shareControlMessage: 'You are about to share control.'
+    }
+  })
   const id = await sessionOf(w)
   const s = await get(w, id, w.bob)
   t.match(s, { state: 'awaiting-novice', mode: 'none', origin: 'invitation' })
@@ -59,10 +66,17 @@ t.test('C3/C4: control only after a request by the expert and a grant by the nov
   t.match(await get(w, id), { state: 'control-requested', mode: 'view', controlRequest: { id: rid, state: 'pending' } })
   t.match((await post(w, id, '/control-requests', w.bob)).json(), { statusCode: 409, code: 'CONTROL_REQUEST_PENDING' })
   t.match((await post(w, id, `/control-requests/${rid}/grant`, w.bob)).json(), { statusCode: 403, code: 'NOT_SESSION_NOVICE' })
-  t.match((await post(w, id, '/control-requests/00000000-0000-4000-8000-000000000000/grant', w.alice)).json(), { statusCode: 409, code: 'CONTROL_REQUEST_NOT_PENDING' })
+  t.match(
+    (await post(w, id, '/control-requests/00000000-0000-4000-8000-000000000000/grant', w.alice)).json(),
+    { statusCode: 409, code: 'CONTROL_REQUEST_NOT_PENDING' }
+  )
   const granted = (await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json()
   t.match(granted, { state: 'in-control', mode: 'control', controlRequest: null })
-  t.match((await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json(), { statusCode: 409, code: 'CONTROL_REQUEST_NOT_PENDING' }, 'a request is granted once')
+  t.match(
+    (await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json(),
+    { statusCode: 409, code: 'CONTROL_REQUEST_NOT_PENDING' },
+    'a request is granted once'
+  )
   const denyFlow = await requestControl(w, id).catch((e: Error) => e.message)
   t.match(denyFlow, /ALREADY_IN_CONTROL/)
   t.same(await events(w, id), ['session.created', 'session.accepted', 'control.requested', 'control.granted'])
@@ -74,7 +88,11 @@ t.test('C5: the novice stops control at any time, also while a request waits; ei
   await accept(w, id)
   const rid = await requestControl(w, id)
   t.match((await post(w, id, '/control/stop', w.alice)).json(), { state: 'active', mode: 'view', controlRequest: null }, 'stop while the request waits')
-  t.match((await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json(), { code: 'CONTROL_REQUEST_NOT_PENDING' }, 'the stopped request cannot be granted later')
+  t.match(
+    (await post(w, id, `/control-requests/${rid}/grant`, w.alice)).json(),
+    { code: 'CONTROL_REQUEST_NOT_PENDING' },
+    'the stopped request cannot be granted later'
+  )
   const rid2 = await requestControl(w, id)
   await post(w, id, `/control-requests/${rid2}/grant`, w.alice)
   t.match((await post(w, id, '/control/stop', w.bob)).json(), { statusCode: 403, code: 'NOT_SESSION_NOVICE' })
@@ -139,7 +157,11 @@ t.test('a disabled account, a revoked expert token or a revoked invitation ends 
   const third = (await w.redeem((await w.invite()).ticket, undefined, bob2)).json().id
   await w.call('PATCH', `/v1/users/${users.find((u: Json) => u.name === 'CONTOSO\\bob').id}`, { enabled: false })
   t.match(await get(w, third), { state: 'ended', endReason: 'an account of this session was disabled' })
-  t.match((await w.call('DELETE', `/v1/users/${users.find((u: Json) => u.name === 'CONTOSO\\bob').id}`)).json(), { statusCode: 409, code: 'IN_USE' }, 'its history keeps the account')
+  t.match(
+    (await w.call('DELETE', `/v1/users/${users.find((u: Json) => u.name === 'CONTOSO\\bob').id}`)).json(),
+    { statusCode: 409, code: 'IN_USE' },
+    'its history keeps the account'
+  )
 })
 
 t.test('with a controlled clock: an unanswered session expires, an unanswered control request is denied', async (t) => {
@@ -196,7 +218,14 @@ t.test('C4/C5: grants and stops raced from three service processes on one databa
   // Replaying the stored events through the rules gives the stored state: no grant without a pending request.
   const log = await events(w, id)
   let state = 'awaiting-novice'
-  const next: Record<string, string> = { 'session.created': 'awaiting-novice', 'session.accepted': 'active', 'control.requested': 'control-requested', 'control.granted': 'in-control', 'control.stopped': 'active', 'control.denied': 'active' }
+  const next: Record<string, string> = {
+    'session.created': 'awaiting-novice',
+    'session.accepted': 'active',
+    'control.requested': 'control-requested',
+    'control.granted': 'in-control',
+    'control.stopped': 'active',
+    'control.denied': 'active'
+  }
   for (const type of log) {
     if (type === 'control.granted') t.equal(state, 'control-requested', 'a grant follows a request')
     state = next[type] ?? state
@@ -207,9 +236,17 @@ t.test('C4/C5: grants and stops raced from three service processes on one databa
 interface SseEvent { id: string, event: string, data: Json }
 
 /** Reads a session's SSE stream from a listening server until `count` events arrived (or the stream ends). */
-async function readEvents (url: string, token: string, count: number, lastEventId?: string): Promise<{ events: SseEvent[], ended: boolean, abort: () => void }> {
+async function readEvents (
+  url: string,
+  token: string,
+  count: number,
+  lastEventId?: string
+): Promise<{ events: SseEvent[], ended: boolean, abort: () => void }> {
   const controller = new AbortController()
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal: controller.signal })
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    signal: controller.signal
+  })
   if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`)
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
@@ -224,7 +261,9 @@ async function readEvents (url: string, token: string, count: number, lastEventI
     while ((cut = buffer.indexOf('\n\n')) >= 0) {
       const frame = buffer.slice(0, cut)
       buffer = buffer.slice(cut + 2)
-      const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':') && l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]))
+      const fields = Object.fromEntries(frame.split('\n')
+        .filter((l) => !l.startsWith(':') && l.includes(':'))
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]))
       if (fields['id']) events.push({ id: fields['id'], event: fields['event'] ?? 'message', data: JSON.parse(fields['data'] ?? 'null') })
     }
   }
@@ -251,10 +290,21 @@ t.test('live events: a client that reconnects with Last-Event-ID gets every miss
   await post(w, id, `/control-requests/${rid}/grant`, w.alice)
   await post(w, id, '/control/stop', w.alice)
   const resumed = await readEvents(url, w.alice, 4, first.events[0]!.id)
-  t.same(resumed.events.map((e) => e.event), ['session.accepted', 'control.requested', 'control.granted', 'control.stopped'], 'exactly what was missed, in order')
+  t.same(
+    resumed.events.map((e) => e.event),
+    ['session.accepted', 'control.requested', 'control.granted', 'control.stopped'],
+    'exactly what was missed, in order'
+  )
   const ids = resumed.events.map((e) => Number(e.id))
   t.ok(ids.every((n, i) => i === 0 || n > ids[i - 1]!), 'increasing ids')
-  t.match(resumed.events[2]!.data, { type: 'control.granted', actor: 'CONTOSO\\alice', from: 'control-requested', to: 'in-control', mode: 'control', requestId: rid })
+  t.match(resumed.events[2]!.data, {
+    type: 'control.granted',
+    actor: 'CONTOSO\\alice',
+    from: 'control-requested',
+    to: 'in-control',
+    mode: 'control',
+    requestId: rid
+  })
   resumed.abort()
 
   const lastSeen = resumed.events[3]!.id
@@ -308,6 +358,11 @@ t.test('C1–C5 commands without a body work when a client sends content-type: a
   t.match((await bare(id, `/control-requests/${again}/grant`, w.alice)).json(), { state: 'in-control' }, 'grant')
   t.match((await bare(id, '/control/stop', w.alice)).json(), { state: 'active', mode: 'view' }, 'C5: stop control')
   t.match((await bare(id, '/end', w.bob)).json(), { state: 'ended' }, 'end')
-  const broken = await w.app.inject({ method: 'POST', url: `/v1/sessions/${id}/end`, headers: { authorization: `Bearer ${w.bob}`, 'content-type': 'application/json' }, payload: '{' })
+  const broken = await w.app.inject({
+    method: 'POST',
+    url: `/v1/sessions/${id}/end`,
+    headers: { authorization: `Bearer ${w.bob}`, 'content-type': 'application/json' },
+    payload: '{'
+  })
   t.match(broken.json(), { statusCode: 400, code: 'INVALID_JSON' }, 'a malformed body is still refused')
 })

@@ -28,14 +28,19 @@ t.test('forged and altered tickets are refused, each with its code, and change n
   const other = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
   const jwks = (await w.call('GET', '/.well-known/jwks.json', undefined, null)).json()
   const publicJwk = JSON.stringify(jwks.keys[0])
-  const resign = (c: Json, hdr: Json = { alg: 'EdDSA', typ: 'ra-invitation+jwt', kid }, k: CryptoKey = key) => new SignJWT(c).setProtectedHeader(hdr as never).sign(k)
+  const resign = (c: Json, hdr: Json = { alg: 'EdDSA', typ: 'ra-invitation+jwt', kid }, k: CryptoKey = key) =>
+    new SignJWT(c).setProtectedHeader(hdr as never).sign(k)
   const { exp: _exp, ...withoutExp } = claims
   const { jti: _jti, ...withoutJti } = claims
 
   const cases: Array<[string, string, string]> = [
     ['alg none', `${b64({ alg: 'none', typ: 'ra-invitation+jwt', kid })}.${p}.`, 'TICKET_MALFORMED'],
     ['alg none with a signature part', `${b64({ alg: 'none', typ: 'ra-invitation+jwt', kid })}.${p}.${s}`, 'TICKET_SIGNATURE_INVALID'],
-    ['HS256 signed with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'ra-invitation+jwt', kid }).sign(new TextEncoder().encode(publicJwk)), 'TICKET_SIGNATURE_INVALID'],
+    [
+      'HS256 signed with the public key',
+      await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'ra-invitation+jwt', kid }).sign(new TextEncoder().encode(publicJwk)),
+      'TICKET_SIGNATURE_INVALID'
+    ],
     ['signed by another key, claiming our kid', await resign(claims, undefined, other.privateKey), 'TICKET_SIGNATURE_INVALID'],
     ['an unknown kid', await resign(claims, { alg: 'EdDSA', typ: 'ra-invitation+jwt', kid: 'not-ours' }, other.privateKey), 'TICKET_SIGNATURE_INVALID'],
     ['wrong typ', await resign(claims, { alg: 'EdDSA', typ: 'JWT', kid }), 'TICKET_CLAIMS_INVALID'],
@@ -171,7 +176,12 @@ t.test('a ticket is byte for byte the JWS jose signs with the same key and claim
     .sign(key)
   t.equal(created.ticket, byJose, 'same header, claims, order and signature (Ed25519 is deterministic)')
   const jwks = (await w.call('GET', '/.well-known/jwks.json', undefined, null)).json()
-  const verified = await jwtVerify(created.ticket, createLocalJWKSet(jwks), { algorithms: ['EdDSA'], typ: 'ra-invitation+jwt', issuer: String(claims.iss), audience: String(claims.aud) })
+  const verified = await jwtVerify(created.ticket, createLocalJWKSet(jwks), {
+    algorithms: ['EdDSA'],
+    typ: 'ra-invitation+jwt',
+    issuer: String(claims.iss),
+    audience: String(claims.aud)
+  })
   t.equal(verified.payload.sub, created.invitation.id)
 })
 
@@ -217,7 +227,8 @@ function respellings (part: string): string[] {
   return out
 }
 
-t.test('a ticket has exactly one spelling: other base64url spellings of the same bytes are TICKET_MALFORMED, by stored hash and by signature alike', async (t) => {
+t.test('a ticket has exactly one spelling: other base64url spellings of the same bytes are TICKET_MALFORMED, ' +
+  'by stored hash and by signature alike', async (t) => {
   const w = await world(t)
   const hashed = await w.invite()
   const unhashed = await w.invite()
@@ -237,5 +248,9 @@ t.test('a ticket has exactly one spelling: other base64url spellings of the same
     t.equal((await w.call('GET', `/v1/invitations/${invitation.id}`, undefined, w.alice)).json().state, 'open', 'the invitation is untouched')
     t.equal((await w.redeem(ticket)).statusCode, 201, 'the genuine spelling redeems')
   }
-  t.match((await w.redeem(`${parts(hashed.ticket)[0]}=.${parts(hashed.ticket)[1]}.${parts(hashed.ticket)[2]}`)).json(), { code: 'TICKET_MALFORMED' }, 'padding is not base64url')
+  t.match(
+    (await w.redeem(`${parts(hashed.ticket)[0]}=.${parts(hashed.ticket)[1]}.${parts(hashed.ticket)[2]}`)).json(),
+    { code: 'TICKET_MALFORMED' },
+    'padding is not base64url'
+  )
 })
