@@ -171,9 +171,10 @@ t.test('expiry by the server\'s clock: accepted just before exp, refused at exp 
   const before = await w.invite({ lifetime: { value: 10, unit: 'minutes' } })
   const at = await w.invite({ lifetime: { value: 10, unit: 'minutes' } })
   // The two may have been created in different seconds: each is checked against its own exp.
-  await atTime(Date.parse(before.invitation.expiresAt) - 1000, async (clock) => {
+  const [beforeExp, atExp] = [before, at].map((i) => Date.parse(i.invitation.expiresAt))
+  await atTime(beforeExp! - 1000, async (clock) => {
     t.equal((await w.redeem(before.ticket)).statusCode, 201, 'one second before exp')
-    clock.travel(Date.parse(at.invitation.expiresAt))
+    clock.travel(atExp!)
     t.match((await w.redeem(at.ticket)).json(), { statusCode: 410, code: 'TICKET_EXPIRED' }, 'at exp')
     t.equal((await w.call('GET', `/v1/invitations/${at.invitation.id}`, undefined, w.alice)).json().state, 'expired', 'marked lazily')
   })
