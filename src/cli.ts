@@ -111,6 +111,9 @@ export async function run (argv: string[], out: (line: string) => void): Promise
     out(`unknown command: ${command}\n\n${USAGE}`)
     return 2
   } finally {
+    // Signals (a revoked token ends its live sessions) go out once their change has committed, a microtask
+    // later: let them run before the database closes.
+    await new Promise((resolve) => setImmediate(resolve))
     db.close()
   }
 }

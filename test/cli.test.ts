@@ -67,3 +67,18 @@ t.test('the CLI rotates the ticket-signing key; the service publishes both keys'
   t.match((await call('GET', '/v1/audit-events?action=key.rotate')).json().items, [{ actor: 'cli' }])
   await app.close()
 })
+
+t.test('C5: revoking an expert\'s token from the CLI ends the sessions opened with it, once the revocation has committed', async (t) => {
+  const { world } = await import('./routes/invitations-helper.js')
+  const dir = t.testdir()
+  const w = await world(t, {}, dir)
+  const { ticket } = await w.invite()
+  const session = (await w.redeem(ticket)).json()
+  const tokenId = (await w.call('GET', '/v1/tokens?limit=500')).json().items.find((i: { principal: { user?: string } }) => i.principal.user === 'CONTOSO\\bob').id
+  await w.app.close()
+  const revoked = cli(dir, 'tokens', 'revoke', tokenId)
+  t.equal(revoked.code, 0, revoked.err)
+  t.equal(revoked.err, '', 'nothing on stderr')
+  const again = await build(t, {}, dir)
+  t.match((await again.call('GET', `/v1/sessions/${session.id}`)).json(), { state: 'ended', endReason: /token was revoked/ })
+})

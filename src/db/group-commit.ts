@@ -26,6 +26,13 @@ export interface GroupCommit {
   onRollback: (fn: () => void) => void
   /** Whether a group is open (writes not yet committed). */
   readonly pending: boolean
+  /** A mark of this moment, for `failedSince`. */
+  mark: () => number
+  /**
+   * Whether a group that was open at `mark` or began after it has failed to
+   * commit: what a request may have read or written since then may be gone.
+   */
+  failedSince: (mark: number) => boolean
 }
 
 const groups = new WeakMap<Db, GroupCommit>()
@@ -46,6 +53,9 @@ export function enableGroupCommit (db: Db): GroupCommit {
   let callbacks: Array<() => void> = []
   let settled: Promise<void> | null = null
   const rollbackListeners: Array<() => void> = []
+  // Groups are numbered from 1; `generation` is the one open now, or the next one.
+  let generation = 1
+  let lastFailed = 0
 
   const flush = (): void => {
     failIfRolledBack()
@@ -56,10 +66,12 @@ export function enableGroupCommit (db: Db): GroupCommit {
     waiters = []
     callbacks = []
     settled = null
+    const ended = generation++
     try {
       db.exec('COMMIT')
     } catch (err) {
       try { if (db.inTransaction) db.exec('ROLLBACK') } catch { /* the connection is unusable; the next BEGIN says so */ }
+      lastFailed = ended
       const failure = new CommitFailedError(err)
       for (const fn of rollbackListeners) fn()
       for (const w of current) w.reject(failure)
@@ -79,6 +91,7 @@ export function enableGroupCommit (db: Db): GroupCommit {
   const failIfRolledBack = (): void => {
     if (!open || db.inTransaction) return
     open = false
+    lastFailed = generation++
     const current = waiters
     waiters = []
     callbacks = []
@@ -131,7 +144,9 @@ export function enableGroupCommit (db: Db): GroupCommit {
     },
     flush,
     onRollback: (fn) => { rollbackListeners.push(fn) },
-    get pending () { return open }
+    get pending () { return open },
+    mark: () => generation,
+    failedSince: (mark) => lastFailed >= mark
   }
   groups.set(db, group)
   return group

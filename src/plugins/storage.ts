@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { Checkpointer } from '../db/checkpointer.js'
-import { enableGroupCommit } from '../db/group-commit.js'
+import { CommitFailedError, enableGroupCommit } from '../db/group-commit.js'
 import { createServices, openMigratedDatabase, type Services } from '../services/index.js'
 import { OutboxWorker } from '../services/outbox-worker.js'
 
@@ -9,21 +9,35 @@ declare module 'fastify' {
   interface FastifyInstance {
     services: Services
   }
+  interface FastifyRequest {
+    /** The group-commit mark when the request arrived (see GroupCommit.failedSince). */
+    storageMark: number
+  }
 }
 
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   const { db, applied } = openMigratedDatabase(config)
   if (applied.length > 0) fastify.log.info({ migrations: applied }, 'database migrated')
   const group = enableGroupCommit(db)
-  // Nothing is acknowledged before it is committed: a response waits for the group it may have seen.
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    if (!group.pending) return payload
-    try {
-      await group.committed()
-    } catch (err) {
-      // An error answer claimed no change; a success must not stand when its change was lost.
-      if (reply.statusCode < 400) throw err
+  // A request's unit of work: the groups it may have read or written, from the one open when it arrived on.
+  // Nothing is acknowledged before they are committed: a response waits for the group it may have seen; when
+  // one of them failed (also while the handler was still awaiting), a success or an internal error becomes
+  // 503 STORAGE_UNAVAILABLE. A refusal (4xx) claimed no change and stands.
+  fastify.decorateRequest('storageMark', 0)
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    request.storageMark = group.mark()
+    done()
+  })
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    const claimsChange = reply.statusCode < 400 || reply.statusCode === 500
+    if (group.pending) {
+      try {
+        await group.committed()
+      } catch (err) {
+        if (claimsChange) throw err
+      }
     }
+    if (claimsChange && group.failedSince(request.storageMark)) throw new CommitFailedError(new Error('a commit this request depended on failed'))
     return payload
   })
   const services = createServices(db, config)

@@ -117,8 +117,10 @@ export class DeliveryService {
     if (!decision.allowed) throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
     const plan = this.plan(input, computer, policy)
     const id = this.db.transaction(() => this.store(row.id, plan, caller.ctx)).immediate()
+    // Read back before awaiting: after the await, a failed commit may have taken the rows (the answer is then 503).
+    const delivery = this.status(id)
     const mailto = this.mailtoFor(plan, await this.mailContext(row, plan))
-    return { delivery: this.status(id), ...(mailto ? { mailtoUri: mailto } : {}) }
+    return { delivery, ...(mailto ? { mailtoUri: mailto } : {}) }
   }
 
   list (invitationId: string, principal: Principal): DeliveryStatus[] {

@@ -37,7 +37,7 @@ export class DirectoryService {
     private readonly db: Db,
     private readonly repos: DirectoryRepositories,
     private readonly audit: AuditRepository,
-    private readonly signals: Signals = new Signals()
+    private readonly signals: Signals
   ) {}
 
   // Domains ------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ export class DirectoryService {
     if (this.repos.accounts.kindOf(id) !== 'user') throw notFound('user', id)
     const user = this.change(ctx, 'users', 'update', () => this.saveAccount('user', id, input), (i) => this.repos.accounts.getUser(i)!, input)
     // A disabled account's live sessions end at once.
-    if (input.enabled === false) this.signals.emit('account-disabled', id)
+    if (input.enabled === false) this.signals.notify('account-disabled', id)
     return user
   }
 
@@ -114,7 +114,7 @@ export class DirectoryService {
     if (!this.repos.computers.get(id)) throw notFound('computer', id)
     const computer = this.change(ctx, 'computers', 'update', () => this.saveComputer(id, input), (i) => this.repos.computers.get(i)!, input)
     // Platform, Control Panel and users feed the resultant policy (S6, S1): re-decide live sessions.
-    this.signals.emit('policy-changed')
+    this.signals.notify('policy-changed')
     return computer
   }
 
@@ -174,8 +174,8 @@ export class DirectoryService {
       this.audit.record({ ...ctx, action: 'directory.import', target: 'directory', outcome: 'success', details: { ...result } })
       return result
     }).immediate()
-    for (const u of doc.users ?? []) if (u.enabled === false) this.signals.emit('account-disabled', this.repos.accounts.findByName(u.name)!.id)
-    this.signals.emit('policy-changed')
+    for (const u of doc.users ?? []) if (u.enabled === false) this.signals.notify('account-disabled', this.repos.accounts.findByName(u.name)!.id)
+    this.signals.notify('policy-changed')
     return imported
   }
 

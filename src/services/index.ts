@@ -1,5 +1,6 @@
 import type { Config } from '../config.js'
 import { openDatabase, type Db } from '../db/database.js'
+import { groupOf } from '../db/group-commit.js'
 import type { Checkpointer } from '../db/checkpointer.js'
 import { migrate, readMigrations } from '../db/migrate.js'
 import { migrationsDir } from '../paths.js'
@@ -82,7 +83,8 @@ export function createServices (db: Db, config: Config): Services {
   })
   const expected = readMigrations(migrationsDir).length
   const applied = db.prepare('SELECT count(*) AS n FROM schema_migrations')
-  const signals = new Signals()
+  // Signals go out once the change that raised them has committed (group commit, when the app runs it).
+  const signals = new Signals((fn) => groupOf(db).afterCommit(fn))
   const policy = new PolicyService(db, repos, audit, signals)
   const sessions = new SessionService(db, repos.sessions, repos.computers, policy, audit, config.sessions)
   // Changes elsewhere take effect on live sessions at once (O9).

@@ -113,11 +113,14 @@ export class InvitationService {
         // An inline delivery is queued in the same transaction as its invitation.
         return deliveryPlan && this.deliveries.store(id, deliveryPlan, caller.ctx)
       }).immediate()
+      // Everything this unit of work wrote is read back before awaiting: by the time the await returns, its
+      // commit may have failed and the rows be gone (the response then becomes 503, see plugins/storage.ts).
       const row = this.repos.invitations.get(id)!
       let delivery: { delivery: DeliveryStatus, mailtoUri?: string } | undefined
       if (deliveryId !== undefined) {
+        const status = this.deliveries.status(deliveryId)
         const mailto = this.deliveries.mailtoFor(deliveryPlan!, await this.deliveries.mailContext(row, deliveryPlan!))
-        delivery = { delivery: this.deliveries.status(deliveryId), ...(mailto ? { mailtoUri: mailto } : {}) }
+        delivery = { delivery: status, ...(mailto ? { mailtoUri: mailto } : {}) }
         this.onQueued()
       }
       return { invitation: toInvitation(row), ticket, checks: decision.checks, ...(delivery ? { delivery } : {}) }

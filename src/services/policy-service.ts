@@ -41,7 +41,7 @@ export class PolicyService {
     private readonly db: Db,
     private readonly repos: PolicyRepositories,
     private readonly audit: AuditRepository,
-    private readonly signals: Signals = new Signals()
+    private readonly signals: Signals
   ) {
     this.cachedPolicies = directoryCache(db).lookup<ResultantPolicy>()
   }
@@ -173,7 +173,7 @@ export class PolicyService {
   /** Runs an edit in one transaction, then tells live sessions (O9). */
   private changed<T> (edit: () => T): T {
     const result = this.db.transaction(edit).immediate()
-    this.signals.emit('policy-changed')
+    this.signals.notify('policy-changed')
     return result
   }
 

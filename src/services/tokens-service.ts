@@ -34,7 +34,7 @@ export class TokensService {
     private readonly tokens: TokensRepository,
     private readonly accounts: AccountsRepository,
     private readonly audit: AuditRepository,
-    private readonly signals: Signals = new Signals()
+    private readonly signals: Signals
   ) {}
 
   /** Creates a token and returns it once; only its hash is stored. */
@@ -116,7 +116,7 @@ export class TokensService {
       return toInfo(this.tokens.get(id)!)
     }).immediate()
     // Sessions opened with this token end at once.
-    this.signals.emit('token-revoked', id)
+    this.signals.notify('token-revoked', id)
     return info
   }
 

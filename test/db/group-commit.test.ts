@@ -118,3 +118,34 @@ t.test('the app closes with a group still open: the group is committed, not lost
   t.teardown(() => reader.close())
   t.equal((reader.prepare('SELECT count(*) AS n FROM domains WHERE name = \'FABRIKAM\'').get() as { n: number }).n, 1)
 })
+
+t.test('a commit that fails while the handler awaits after its write answers 503 STORAGE_UNAVAILABLE, not 500 (invitation with inline delivery)', async (t) => {
+  const w = await world(t)
+  const db = w.app.services.db
+  db.exec(`CREATE TEMP TABLE parent (id TEXT PRIMARY KEY);
+    CREATE TEMP TABLE child (parent_id TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+    CREATE TEMP TRIGGER break_commit AFTER INSERT ON main.invitations BEGIN INSERT INTO child VALUES (NEW.id); END;`)
+  const res = await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', delivery: { recipients: ['bob@contoso.com'], method: 'smapi' } }, w.alice)
+  t.match(res.json(), { statusCode: 503, code: 'STORAGE_UNAVAILABLE' })
+  t.notOk(w.logs.some((l) => /TypeError/.test(l)), 'no handler error from reading what was rolled back')
+  t.equal((db.prepare('SELECT count(*) AS n FROM invitations').get() as { n: number }).n, 0, 'nothing stored')
+  t.equal((db.prepare('SELECT count(*) AS n FROM delivery_recipients').get() as { n: number }).n, 0, 'nothing queued')
+  db.exec('DROP TRIGGER temp.break_commit')
+})
+
+t.test('O9: signals (policy changed, token revoked, account disabled) fire only after the change has committed', async (t) => {
+  const w = await world(t)
+  const reader = new Database(w.config.databaseFile, { readonly: true })
+  t.teardown(() => reader.close())
+  const seen: Array<{ signal: string, committed: boolean }> = []
+  const signals = w.app.services.signals
+  signals.on('policy-changed', () => seen.push({ signal: 'policy-changed', committed: (reader.prepare("SELECT count(*) AS n FROM policies WHERE name = 'Late'").get() as { n: number }).n === 1 }))
+  signals.on('token-revoked', (id) => seen.push({ signal: 'token-revoked', committed: (reader.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').get(id) as { revoked_at: string | null }).revoked_at !== null }))
+  const policy = await w.call('POST', '/v1/policies', { name: 'Late', settings: {} })
+  await w.call('PUT', `/v1/domains/${w.contoso}/policy-links`, { policies: [policy.json().policy.id] })
+  const token = (await w.call('POST', '/v1/tokens', { principal: { type: 'admin' } })).json()
+  await w.call('DELETE', `/v1/tokens/${token.tokenInfo.id}`)
+  t.ok(seen.some((s) => s.signal === 'policy-changed'), 'the policy change was signalled')
+  t.ok(seen.some((s) => s.signal === 'token-revoked'), 'the revocation was signalled')
+  t.same(seen.filter((s) => !s.committed), [], 'each after its change was in the database file')
+})
