@@ -74,7 +74,8 @@ t.test('C5: revoking an expert\'s token from the CLI ends the sessions opened wi
   const w = await world(t, {}, dir)
   const { ticket } = await w.invite()
   const session = (await w.redeem(ticket)).json()
-  const tokenId = (await w.call('GET', '/v1/tokens?limit=500')).json().items.find((i: { principal: { user?: string } }) => i.principal.user === 'CONTOSO\\bob').id
+  const tokens: Array<{ id: string, principal: { user?: string } }> = (await w.call('GET', '/v1/tokens?limit=500')).json().items
+  const tokenId = tokens.find((i) => i.principal.user === 'CONTOSO\\bob')!.id
   await w.app.close()
   const revoked = cli(dir, 'tokens', 'revoke', tokenId)
   t.equal(revoked.code, 0, revoked.err)

@@ -139,8 +139,11 @@ t.test('O9: signals (policy changed, token revoked, account disabled) fire only 
   t.teardown(() => reader.close())
   const seen: Array<{ signal: string, committed: boolean }> = []
   const signals = w.app.services.signals
-  signals.on('policy-changed', () => seen.push({ signal: 'policy-changed', committed: (reader.prepare("SELECT count(*) AS n FROM policies WHERE name = 'Late'").get() as { n: number }).n === 1 }))
-  signals.on('token-revoked', (id) => seen.push({ signal: 'token-revoked', committed: (reader.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').get(id) as { revoked_at: string | null }).revoked_at !== null }))
+  const policyStored = () => (reader.prepare("SELECT count(*) AS n FROM policies WHERE name = 'Late'").get() as { n: number }).n === 1
+  const tokenRevoked = (id: string) =>
+    (reader.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').get(id) as { revoked_at: string | null }).revoked_at !== null
+  signals.on('policy-changed', () => seen.push({ signal: 'policy-changed', committed: policyStored() }))
+  signals.on('token-revoked', (id) => seen.push({ signal: 'token-revoked', committed: tokenRevoked(id) }))
   const policy = await w.call('POST', '/v1/policies', { name: 'Late', settings: {} })
   await w.call('PUT', `/v1/domains/${w.contoso}/policy-links`, { policies: [policy.json().policy.id] })
   const token = (await w.call('POST', '/v1/tokens', { principal: { type: 'admin' } })).json()
