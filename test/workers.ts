@@ -11,13 +11,19 @@ export type { WorkerOutcome, WorkerRequest }
  * (test/fixtures/inject-worker.ts), all sent at `startAt` (ms since 1970),
  * so that several processes race for real. Resolves with each outcome, in order.
  */
-export function runWorker (databaseFile: string, dir: string, requests: WorkerRequest[], startAt: number): Promise<WorkerOutcome[]> {
+export function runWorker (
+  databaseFile: string,
+  dir: string,
+  requests: WorkerRequest[],
+  startAt: number,
+  env: Record<string, string> = {}
+): Promise<WorkerOutcome[]> {
   const file = path.join(dir, `requests-${process.hrtime.bigint()}.json`)
   writeFileSync(file, JSON.stringify(requests))
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'inject-worker.ts')], {
       cwd: projectRoot,
-      env: { PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: databaseFile, REQUESTS_FILE: file, START_AT: String(startAt) }
+      env: { ...env, PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: databaseFile, REQUESTS_FILE: file, START_AT: String(startAt) }
     })
     let out = ''
     let err = ''

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { actorName, authorize, type Principal, type RouteAccess } from '../domain/access.js'
 import { AppError } from '../errors.js'
 import type { ActorContext } from '../services/context.js'
-import { WindowLimiter } from './window-limiter.js'
+import { SharedLimit } from '../services/limits.js'
 import { sendError } from './errors.js'
 
 declare module 'fastify' {
@@ -41,11 +41,9 @@ const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v
  */
 export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
   fastify.decorateRequest('principal', null)
-  // Failed authentications per client address: past the limit, every failing attempt from it gets 429 for the rest of the minute.
-  const failures = new WindowLimiter(opts.authFailuresPerMinute, 60_000)
-  const sweep = setInterval(() => failures.sweep(), 60_000)
-  sweep.unref()
-  fastify.addHook('onClose', async () => clearInterval(sweep))
+  // Failed authentications per client address, counted in the database so that the budget holds across every
+  // instance: past it, every failing attempt from the address gets 429 for the rest of the minute.
+  const failures = new SharedLimit(fastify.services.repos.limits, 'auth-failure', opts.authFailuresPerMinute)
 
   fastify.addHook('onRoute', (route) => {
     if (isApiRoute(route.url) && !route.config?.access) {
@@ -62,7 +60,8 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
     if (!result.ok) {
       // Failures are throttled, not credentials: past the budget an address's failed attempts get 429 (and are
       // not audited one by one), but a valid token from the same address (a NAT, a proxy) still authenticates.
-      const wait = failures.blockedFor(request.ip)
+      // One counting statement decides, so concurrent failures on several instances are each counted once.
+      const wait = failures.take(request.ip)
       if (wait > 0) {
         return sendError(reply, request, new AppError(
           'AUTH_RATE_LIMITED',
@@ -70,7 +69,6 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
           { retryAfterS: wait }
         ))
       }
-      failures.hit(request.ip)
       audit.record({
         actor: 'anonymous',
         actorTokenId: result.tokenId ?? null,

@@ -15,7 +15,7 @@ import pressure from './pressure.js'
  * X-Forwarded-For only when RA_TRUST_PROXY says so, so a forged header changes
  * nothing by default.
  */
-export function rateKey (request: FastifyRequest): string {
+function rateKey (request: FastifyRequest): string {
   const header = request.headers.authorization
   if (typeof header === 'string' && /^Bearer /i.test(header)) return 't:' + createHash('sha256').update(header.slice(7)).digest('base64url').slice(0, 22)
   return 'ip:' + request.ip

@@ -65,6 +65,8 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
     const purged = services.repos.invitations.purge(before)
     if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
+    // Limit windows last a minute: an hour-old one is long over.
+    services.repos.limits.purge(Date.now() - 3_600_000)
   }
   purge()
   const timer = setInterval(purge, 3_600_000)

@@ -3,8 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { callerOf, principalOf } from '../plugins/auth.js'
 import { AppError } from '../errors.js'
 import { sendError } from '../plugins/errors.js'
-import { rateKey } from '../plugins/security.js'
-import { WindowLimiter } from '../plugins/window-limiter.js'
+import { SharedLimit } from '../services/limits.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
 import {
   DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery,
@@ -17,11 +16,10 @@ const NO_STORE = 'no-store'
 
 const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, redemptionsPerAddressPerMinute: number }> = async (fastify, opts) => {
   const service = fastify.services.invitations
-  // Redemption attempts per client address too, whatever the token: guessing with many tokens from one place.
-  const perAddress = new WindowLimiter(opts.redemptionsPerAddressPerMinute, 60_000)
-  const sweep = setInterval(() => perAddress.sweep(), 60_000)
-  sweep.unref()
-  fastify.addHook('onClose', async () => clearInterval(sweep))
+  // Tickets and passwords are guessed at redemption: attempts are limited per token (the expert) and per client
+  // address (guessing with many tokens), counted in the database so that the budgets hold across every instance.
+  const perToken = new SharedLimit(fastify.services.repos.limits, 'redeem-token', opts.redemptionsPerMinute)
+  const perAddress = new SharedLimit(fastify.services.repos.limits, 'redeem-address', opts.redemptionsPerAddressPerMinute)
 
   fastify.post('/v1/invitations', {
     config: { access: { scope: 'invitations:write', users: true } },
@@ -82,18 +80,24 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
   }, async (request) => ({ items: fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
   fastify.post('/v1/redemptions', {
-    // Tickets and passwords are guessed here: a tight limit per token (the expert), whatever address it comes from.
-    config: { access: { scope: null, users: true }, rateLimit: { max: opts.redemptionsPerMinute, timeWindow: 60_000, keyGenerator: rateKey } },
+    config: { access: { scope: null, users: true } },
     onRequest: async (request, reply) => {
-      const wait = perAddress.blockedFor(request.ip)
-      if (wait > 0) {
+      const byToken = perToken.take(principalOf(request).tokenId)
+      const byAddress = perAddress.take(request.ip)
+      if (byToken > 0) {
         return sendError(reply, request, new AppError(
           'RATE_LIMITED',
-          `too many redemption attempts from this address: at most ${opts.redemptionsPerAddressPerMinute} a minute; retry in ${wait} s`,
-          { retryAfterS: wait }
+          `too many redemption attempts with this token: at most ${opts.redemptionsPerMinute} a minute; retry in ${byToken} s`,
+          { retryAfterS: byToken }
         ))
       }
-      perAddress.hit(request.ip)
+      if (byAddress > 0) {
+        return sendError(reply, request, new AppError(
+          'RATE_LIMITED',
+          `too many redemption attempts from this address: at most ${opts.redemptionsPerAddressPerMinute} a minute; retry in ${byAddress} s`,
+          { retryAfterS: byAddress }
+        ))
+      }
     },
     schema: {
       tags,

@@ -11,6 +11,7 @@ import { DomainsRepository } from '../repositories/domains-repository.js'
 import { DeliveriesRepository } from '../repositories/deliveries-repository.js'
 import { InvitationsRepository } from '../repositories/invitations-repository.js'
 import { KeysRepository } from '../repositories/keys-repository.js'
+import { LimitsRepository } from '../repositories/limits-repository.js'
 import { PoliciesRepository } from '../repositories/policies-repository.js'
 import { SessionsRepository } from '../repositories/sessions-repository.js'
 import { TokensRepository } from '../repositories/tokens-repository.js'
@@ -53,6 +54,7 @@ export interface Services {
     invitations: InvitationsRepository
     sessions: SessionsRepository
     deliveries: DeliveriesRepository
+    limits: LimitsRepository
   }
   /** The WAL checkpoint worker, when the app runs one. */
   checkpoints: Checkpointer | null
@@ -72,7 +74,8 @@ export function createServices (db: Db, config: Config): Services {
     policies: new PoliciesRepository(db),
     invitations: new InvitationsRepository(db),
     sessions: new SessionsRepository(db),
-    deliveries: new DeliveriesRepository(db)
+    deliveries: new DeliveriesRepository(db),
+    limits: new LimitsRepository(db)
   }
   const audit = new AuditRepository(db)
   const tickets = new TicketService(db, new KeysRepository(db), audit, {

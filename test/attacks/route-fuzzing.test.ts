@@ -5,11 +5,14 @@ import t from 'tap'
 import type { Json } from '../helper.js'
 import { world } from '../routes/invitations-helper.js'
 
-/** Everything the service stores, except append-only logs and the once-a-minute token "last used" stamp. */
+/**
+ * Everything the service stores, except append-only logs, the once-a-minute token "last used" stamp and the
+ * rate-limit windows (every attempt counts, a refused one too).
+ */
 function snapshot (file: string): string {
   const db = new Database(file, { readonly: true })
   const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-    AND name NOT IN ('audit_events', 'session_events')`).all() as Array<{ name: string }>).map((r) => r.name).sort()
+    AND name NOT IN ('audit_events', 'session_events', 'limit_windows')`).all() as Array<{ name: string }>).map((r) => r.name).sort()
   const hash = createHash('sha256')
   for (const table of tables) {
     const rows = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Array<Record<string, unknown>>

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { build } from '../helper.js'
+import { runWorker, type WorkerRequest } from '../workers.js'
 import { world } from './invitations-helper.js'
 
 const helmetHeaders = (t: Test, res: LightMyRequestResponse) => {
@@ -159,4 +160,30 @@ t.test('prototype poisoning is refused and changes nothing', async (t) => {
     t.equal(res.statusCode, 400, payload)
   }
   t.same((await call('GET', '/v1/domains')).json().items, [])
+})
+
+t.test('the failed-authentication and redemption budgets hold across three service processes on one database', async (t) => {
+  const dir = t.testdir()
+  const limits = { RA_AUTH_FAILURE_LIMIT_PER_MINUTE: '5', RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '7' }
+  const w = await world(t, limits, dir)
+  const guesses: WorkerRequest[] = Array.from({ length: 8 }, (_, i) => ({ method: 'GET', url: '/v1/users', token: `ra_guess${i}` }))
+  const redemptions: WorkerRequest[] = Array.from({ length: 8 }, (_, i) =>
+    ({ method: 'POST', url: '/v1/redemptions', token: w.bob, payload: { ticket: `a.b.c${i}` } }))
+  const startAt = Date.now() + 2500
+  const here = async () => {
+    await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
+    const rs = await Promise.all([...guesses, ...redemptions].map((r) => w.call(r.method, r.url, r.payload, r.token)))
+    return rs.map((r) => ({ status: r.statusCode, code: r.statusCode < 400 ? null : r.json().code as string }))
+  }
+  const outcomes = (await Promise.all([
+    runWorker(w.config.databaseFile, dir, [...guesses, ...redemptions], startAt, limits),
+    runWorker(w.config.databaseFile, dir, [...guesses, ...redemptions], startAt, limits),
+    here()
+  ])).map((results) => ({ auth: results.slice(0, guesses.length), redeem: results.slice(guesses.length) }))
+  const auth = outcomes.flatMap((o) => o.auth)
+  const redeem = outcomes.flatMap((o) => o.redeem)
+  t.equal(auth.filter((r) => r.status === 401).length, 5, 'five failed authentications in all, not five per process')
+  t.ok(auth.every((r) => r.status === 401 || r.code === 'AUTH_RATE_LIMITED'), 'the rest 429 AUTH_RATE_LIMITED')
+  t.equal(redeem.filter((r) => r.code !== 'RATE_LIMITED').length, 7, 'seven redemption attempts with one token in all, not seven per process')
+  t.equal(redeem.filter((r) => r.code === 'RATE_LIMITED').length, redeem.length - 7)
 })
