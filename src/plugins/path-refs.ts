@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { UUID_PATTERN } from '../db/ids.js'
 import { notFound } from '../errors.js'
@@ -17,12 +18,17 @@ declare module 'fastify' {
  * and services only ever see ids. The route's params schema checks the form.
  */
 export default fp(async (fastify) => {
-  fastify.addHook('preHandler', async (request) => {
-    const kind = request.routeOptions.config.ref
-    const params = request.params as { id?: string }
-    if (kind === undefined || params.id === undefined || UUID_PATTERN.test(params.id)) return
-    const id = fastify.services.directory.idOf(kind, params.id)
-    if (id === undefined) throw notFound(kind, params.id)
-    params.id = id
+  // Only on the routes that name an object in their path: every other request pays nothing.
+  fastify.addHook('onRoute', (route) => {
+    const kind = route.config?.ref
+    if (kind === undefined) return
+    const resolve = async (request: FastifyRequest): Promise<void> => {
+      const params = request.params as { id?: string }
+      if (params.id === undefined || UUID_PATTERN.test(params.id)) return
+      const id = fastify.services.directory.idOf(kind, params.id)
+      if (id === undefined) throw notFound(kind, params.id)
+      params.id = id
+    }
+    route.preHandler = [...[route.preHandler ?? []].flat(), resolve]
   })
 }, { name: 'path-refs', dependencies: ['storage'] })

@@ -15,22 +15,21 @@ export interface LimitWindow {
 export class LimitsRepository {
   constructor (private readonly db: Db) {}
 
-  /** Counts one hit on `key` and returns the window it landed in. */
-  hit (key: string, windowMs: number, now = Date.now()): LimitWindow {
-    const row = this.db.prepare(`INSERT INTO limit_windows (key, window_start, count) VALUES (?, ?, 1)
+  /** Counts one hit on each key, in one statement, and returns the window each landed in, in order. */
+  hit (keys: readonly string[], windowMs: number, now = Date.now()): LimitWindow[] {
+    const values = keys.map(() => '(?, ?, 1)').join(', ')
+    const rows = this.db.prepare(`INSERT INTO limit_windows (key, window_start, count) VALUES ${values}
       ON CONFLICT (key) DO UPDATE SET
         count = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN 1 ELSE limit_windows.count + 1 END,
         window_start = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN excluded.window_start
           ELSE limit_windows.window_start END
-      RETURNING count, window_start`).get(key, now, windowMs, windowMs) as { count: number, window_start: number }
-    return { count: row.count, resetAt: row.window_start + windowMs }
-  }
-
-  /** The window `key` is in now, without counting (count 0 when there is none). */
-  peek (key: string, windowMs: number, now = Date.now()): LimitWindow {
-    const row = this.db.prepare('SELECT count, window_start FROM limit_windows WHERE key = ? AND window_start > ?')
-      .get(key, now - windowMs) as { count: number, window_start: number } | undefined
-    return row ? { count: row.count, resetAt: row.window_start + windowMs } : { count: 0, resetAt: now }
+      RETURNING key, count, window_start`)
+      .all(...keys.flatMap((key) => [key, now]), windowMs, windowMs) as Array<{ key: string, count: number, window_start: number }>
+    const byKey = new Map(rows.map((r) => [r.key, r]))
+    return keys.map((key) => {
+      const row = byKey.get(key)!
+      return { count: row.count, resetAt: row.window_start + windowMs }
+    })
   }
 
   /** Removes windows that started before `before` (ms since 1970). */

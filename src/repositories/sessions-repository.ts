@@ -156,9 +156,19 @@ export class SessionsRepository {
     return this.db.prepare(`${SELECT} ${where}`).all(...args) as SessionRow[]
   }
 
+  /** Appends an event; a security event is also counted in the session's summary (call inside a transaction). */
   appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null): number {
-    return Number(this.db.prepare('INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)')
-      .run(sessionId, nowIso(), type, actor, data ? JSON.stringify(data) : null).lastInsertRowid)
+    const at = nowIso()
+    const json = data ? JSON.stringify(data) : null
+    const id = Number(this.db.prepare('INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)')
+      .run(sessionId, at, type, actor, json).lastInsertRowid)
+    if (type.startsWith('security.')) {
+      this.db.prepare(`INSERT INTO session_security_summary (session_id, type, data, count, first_at, last_at, last_id)
+        VALUES (?, ?, ?, 1, ?, ?, ?)
+        ON CONFLICT (session_id, type, data) DO UPDATE SET count = count + 1, last_at = excluded.last_at, last_id = excluded.last_id`)
+        .run(sessionId, type, json ?? '', at, at, id)
+    }
+    return id
   }
 
   events (sessionId: string, afterId: number, limit = 1000): SessionEventRow[] {
@@ -172,9 +182,9 @@ export class SessionsRepository {
    * recent entries, oldest first. The full history stays in the events.
    */
   securitySummary (sessionId: string, limit = SECURITY_SUMMARY_LIMIT): SecuritySummaryRow[] {
-    return (this.db.prepare(`SELECT type, data, count(*) AS count, min(occurred_at) AS first_at, max(occurred_at) AS last_at, max(id) AS last_id
-      FROM session_events WHERE session_id = ? AND type LIKE 'security.%' GROUP BY type, data ORDER BY last_id DESC LIMIT ?`)
-      .all(sessionId, limit) as SecuritySummaryRow[]).reverse()
+    const rows = this.db.prepare(`SELECT type, data, count, first_at, last_at FROM session_security_summary
+      WHERE session_id = ? ORDER BY last_id DESC LIMIT ?`).all(sessionId, limit) as SecuritySummaryRow[]
+    return rows.reverse().map((r) => ({ ...r, data: r.data === '' ? null : r.data }))
   }
 
   /** Offers awaiting the novice of a computer, and when the first of them stops waiting. */

@@ -82,8 +82,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
   fastify.post('/v1/redemptions', {
     config: { access: { scope: null, users: true } },
     onRequest: async (request, reply) => {
-      const byToken = perToken.take(principalOf(request).tokenId)
-      const byAddress = perAddress.take(request.ip)
+      const [byToken, byAddress] = SharedLimit.takeEach([[perToken, principalOf(request).tokenId], [perAddress, request.ip]])
       if (byToken > 0) {
         return sendError(reply, request, new AppError(
           'RATE_LIMITED',

@@ -74,7 +74,8 @@ export class SessionService {
 
   /** A security event on the session (a replayed ticket, say), for its novice to be told. */
   securityEvent (sessionId: string, kind: string, ctx: ActorContext, details: Record<string, unknown>): void {
-    this.event(sessionId, `security.${kind}`, ctx, details)
+    // The event, its summary and its audit event together.
+    this.db.transaction(() => this.event(sessionId, `security.${kind}`, ctx, details))()
   }
 
   get (id: string, principal: Principal): Session {
