@@ -48,6 +48,17 @@ export interface SecuritySummaryRow {
   last_at: string
 }
 
+/** Who and what a new session is about (its times are set when it is stored). */
+export interface NewSession {
+  origin: SessionRow['origin']
+  invitationId: string | null
+  computerId: string
+  noviceId: string
+  expertId: string
+  permittedMode: SessionRow['permitted_mode']
+  expertTokenId: string | null
+}
+
 export interface SessionEventRow {
   id: number
   session_id: string
@@ -71,17 +82,7 @@ export class SessionsRepository {
   constructor (private readonly db: Db) {}
 
   /** A new session awaiting the novice (C1). */
-  insert (f: {
-    origin: SessionRow['origin']
-    invitationId: string | null
-    computerId: string
-    noviceId: string
-    expertId: string
-    permittedMode: SessionRow['permitted_mode']
-    createdAt: string
-    acceptDeadline: string
-    expertTokenId: string | null
-  }): string {
+  insert (f: NewSession & { createdAt: string, acceptDeadline: string }): string {
     const id = newId()
     const now = f.createdAt
     this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,

@@ -9,7 +9,7 @@ import { AppError, notFound } from '../errors.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 import type { ComputersRepository } from '../repositories/computers-repository.js'
 import type { PageOf } from '../repositories/paging.js'
-import type { SessionEventRow, SessionRow, SessionsRepository } from '../repositories/sessions-repository.js'
+import type { SessionEventRow, SessionRow, SessionsRepository, NewSession } from '../repositories/sessions-repository.js'
 import type { Session } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { decideInvitation } from './invitation-decision.js'
@@ -52,18 +52,7 @@ export class SessionService {
   ) {}
 
   /** Opens a session awaiting the novice; call inside the caller's transaction (redemption, offer). */
-  open (
-    f: {
-      origin: SessionRow['origin']
-      invitationId: string | null
-      computerId: string
-      noviceId: string
-      expertId: string
-      permittedMode: SessionRow['permitted_mode']
-      expertTokenId: string | null
-    },
-    ctx: ActorContext
-  ): string {
+  open (f: NewSession, ctx: ActorContext): string {
     // One reading of the clock: the deadline is exactly the accept timeout after creation.
     const createdAt = Date.now()
     const acceptDeadline = new Date(createdAt + this.timeouts.acceptTimeoutS * 1000).toISOString()
