@@ -54,3 +54,26 @@ t.test('a changed migration stops the start with a clear message', async (t) => 
   t.equal(code, 1)
   t.match(output, /migration 001\.do\.foundation\.sql was changed after it was applied/)
 })
+
+t.test('three instances starting together on one empty database file: migrations applied once, one active signing key, all serve', async (t) => {
+  const dir = t.testdir()
+  const file = path.join(dir, 'ra.sqlite')
+  const servers = [0, 1, 2].map(() => startServer({ RA_DATABASE_FILE: file, RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN }))
+  t.teardown(async () => {
+    for (const s of servers) s.kill('SIGTERM')
+    await Promise.all(servers.map((s) => s.exit))
+  })
+  const urls = await Promise.all(servers.map((s) => s.url))
+  for (const url of urls) t.equal((await fetch(`${url}/readyz`)).status, 200, `${url} is ready`)
+  const db = new Database(file, { readonly: true })
+  t.teardown(() => db.close())
+  const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map((r) => r.version)
+  t.same(versions, versions.map((_, i) => i + 1), `each migration recorded once (${versions.length})`)
+  t.equal((db.prepare('SELECT count(*) AS n FROM signing_keys WHERE retired_at IS NULL').get() as { n: number }).n, 1, 'one active signing key')
+  t.equal((db.prepare("SELECT count(*) AS n FROM api_tokens WHERE label = 'RA_BOOTSTRAP_ADMIN_TOKEN'").get() as { n: number }).n, 1,
+    'the bootstrap token registered once')
+  const created = await Promise.all(urls.map((url, i) => fetch(`${url}/v1/domains`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `D${i}` })
+  })))
+  t.same(created.map((r) => r.status), [201, 201, 201], 'each instance writes')
+})

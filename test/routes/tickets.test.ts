@@ -254,3 +254,28 @@ t.test('a ticket has exactly one spelling: other base64url spellings of the same
     'padding is not base64url'
   )
 })
+
+t.test('key rotation raced from three service processes: one active key afterwards; tickets from before and after all redeem', async (t) => {
+  const dir = t.testdir()
+  const w = await world(t, {}, dir)
+  const before = await w.invite()
+  const rotate = [{ method: 'POST', url: '/v1/keys/rotate', token: w.config.bootstrapAdminToken! }]
+  const startAt = Date.now() + 2500
+  const results = await Promise.all([
+    runWorker(w.config.databaseFile, dir, rotate, startAt),
+    runWorker(w.config.databaseFile, dir, rotate, startAt),
+    new Promise((resolve) => setTimeout(resolve, startAt - Date.now())).then(() => w.call('POST', '/v1/keys/rotate'))
+      .then((r) => [{ status: r.statusCode }])
+  ])
+  t.same(results.map((r) => r[0]!.status), [200, 200, 200], 'every rotation answered')
+  const db = new Database(w.config.databaseFile, { readonly: true })
+  const active = db.prepare('SELECT kid FROM signing_keys WHERE retired_at IS NULL').all() as Array<{ kid: string }>
+  db.close()
+  t.equal(active.length, 1, 'exactly one active signing key')
+  const after = await w.invite()
+  t.equal(JSON.parse(Buffer.from(after.ticket.split('.')[0], 'base64url').toString()).kid, active[0]!.kid, 'new tickets are signed with it')
+  t.equal((await w.redeem(before.ticket)).statusCode, 201, 'a ticket from before the rotations still redeems')
+  t.equal((await w.redeem(after.ticket)).statusCode, 201, 'a ticket from after them redeems')
+  const jwks = (await w.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys.map((k: Json) => k.kid)
+  t.ok(jwks.includes(active[0]!.kid), 'the JWKS publishes the active key')
+})
