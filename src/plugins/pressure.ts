@@ -34,17 +34,25 @@ const RESOLUTION_MS = 10
  */
 export class PressureMonitor extends EventEmitter<{ sample: [PressureReason | null] }> {
   private reason: PressureReason | null = null
-  private readonly histogram: IntervalHistogram | undefined
-  private readonly timer: NodeJS.Timeout | undefined
+  private histogram: IntervalHistogram | undefined
+  private timer: NodeJS.Timeout | undefined
 
   constructor (private readonly limits: PressureLimits, private readonly log: FastifyBaseLogger) {
     super()
-    if (!this.enabled) return
-    if (limits.maxEventLoopDelayMs > 0) {
+  }
+
+  /**
+   * Starts sampling. Called once the app is ready: the start's own synchronous
+   * work (migrations, key generation) would otherwise count as event-loop delay
+   * and shed the first requests of a healthy instance.
+   */
+  start (): void {
+    if (!this.enabled || this.timer !== undefined) return
+    if (this.limits.maxEventLoopDelayMs > 0) {
       this.histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
       this.histogram.enable()
     }
-    this.timer = setInterval(() => this.sample(), limits.sampleIntervalMs ?? 1000)
+    this.timer = setInterval(() => this.sample(), this.limits.sampleIntervalMs ?? 1000)
     this.timer.unref()
   }
 
@@ -104,6 +112,7 @@ export class PressureMonitor extends EventEmitter<{ sample: [PressureReason | nu
 export default fp<{ limits: PressureLimits }>(async (fastify, { limits }) => {
   const monitor = new PressureMonitor(limits, fastify.log)
   fastify.decorate('pressure', monitor)
+  fastify.addHook('onReady', async () => monitor.start())
   fastify.addHook('onClose', async () => monitor.close())
   if (!monitor.enabled) return
   fastify.addHook('onRequest', (request, reply, done) => {
