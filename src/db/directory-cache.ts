@@ -1,14 +1,18 @@
-import type { Db } from './database.js'
-import { groupOf } from './group-commit.js'
+import type { Sql } from './storage.js'
 
 /**
  * Read-mostly data (tokens, computers, resultant policies, signing keys) kept
  * in memory while the database's directory_version counter stays the same.
- * Triggers bump the counter on any change to those tables, by any process or
- * hand, so a change is seen by the very next lookup; a rolled-back group
- * empties the cache too. Each lookup costs one read of the counter instead of
- * the queries it replaces (profiled: token, computer and policy reads were a
- * third of the SQL time of a request).
+ * Triggers bump the counter on any change to those tables, by any process,
+ * instance or hand, so a change is seen by the very next lookup. Each lookup
+ * costs one read of the counter instead of the queries it replaces
+ * (profiled: token, computer and policy reads were a third of the SQL time of
+ * a request).
+ *
+ * Only committed data is cached: lookups go through the storage's own reads
+ * (never a unit of work's, whose changes may still roll back). The counter is
+ * read before the data, so a value cached under a version is never older
+ * than it.
  *
  * Cached values are shared between requests: callers must not change them
  * (computers and policies are frozen to make that fail loudly).
@@ -16,23 +20,20 @@ import { groupOf } from './group-commit.js'
 export class DirectoryCache {
   private version = -1
   private readonly stores: Array<Map<string, unknown>> = []
-  private readonly readVersion
 
-  constructor (db: Db, private readonly maxEntries = 10_000) {
-    this.readVersion = db.prepare('SELECT n FROM directory_version WHERE id = 1')
-    groupOf(db).onRollback(() => this.clear())
-  }
+  constructor (private readonly sql: Sql, private readonly maxEntries = 10_000) {}
 
   /** A cached lookup: `load` runs on a miss; a miss that finds nothing is not remembered. */
-  lookup<V> (): (key: string, load: () => V | undefined) => V | undefined {
+  lookup<V> (): (key: string, load: () => Promise<V | undefined>) => Promise<V | undefined> {
     const store = new Map<string, V>()
     this.stores.push(store as Map<string, unknown>)
-    return (key, load) => {
-      this.check()
+    return async (key, load) => {
+      const version = await this.check()
       let value = store.get(key)
       if (value === undefined) {
-        value = load()
-        if (value !== undefined) {
+        value = await load()
+        // Kept only if no other lookup saw a newer version meanwhile (it cleared the stores).
+        if (value !== undefined && version === this.version) {
           if (store.size >= this.maxEntries) store.clear()
           store.set(key, value)
         }
@@ -46,25 +47,19 @@ export class DirectoryCache {
     this.version = -1
   }
 
-  private check (): void {
-    const n = (this.readVersion.get() as { n: number } | undefined)?.n ?? -2
+  private async check (): Promise<number> {
+    const n = (await this.sql.get<{ n: number }>('SELECT n FROM directory_version WHERE id = 1'))?.n ?? -2
     if (n !== this.version) {
       for (const store of this.stores) store.clear()
       this.version = n
     }
+    return n
   }
 }
 
-const caches = new WeakMap<Db, DirectoryCache>()
-
-/** The database's one cache (shared by its repositories and services). */
-export function directoryCache (db: Db): DirectoryCache {
-  let cache = caches.get(db)
-  if (!cache) {
-    cache = new DirectoryCache(db)
-    caches.set(db, cache)
-  }
-  return cache
+/** A lookup through `cache`, or straight to the database when there is none (inside a unit of work). */
+export function lookupIn<V> (cache: DirectoryCache | null): (key: string, load: () => Promise<V | undefined>) => Promise<V | undefined> {
+  return cache === null ? (_key, load) => load() : cache.lookup<V>()
 }
 
 /** Freezes an object and the arrays and objects it holds (cached values are shared). */

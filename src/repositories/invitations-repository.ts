@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 import type { Invitation } from '../schemas/invitations.js'
 import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
@@ -42,42 +42,41 @@ const SELECT = `SELECT i.*, cd.name || '\\' || c.name AS computer_name, nd.name 
 export const PASSWORD_ATTEMPTS = 5
 
 export class InvitationsRepository {
-  constructor (private readonly db: Db) {}
+  constructor (private readonly sql: Sql) {}
 
-  insert (row: Pick<InvitationRow,
+  async insert (row: Pick<InvitationRow,
     'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' |
     'kid' | 'jti' | 'password_hash' | 'ticket_hash'
-  >): void {
-    this.db.prepare(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
+  >): Promise<void> {
+    await this.sql.run(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
         kid, jti, password_hash, ticket_hash)
-      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
-      row.kid, row.jti, row.password_hash, row.ticket_hash)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
+    row.kid, row.jti, row.password_hash, row.ticket_hash)
   }
 
-  get (id: string): InvitationRow | undefined {
-    return this.db.prepare(`${SELECT} WHERE i.id = ?`).get(id) as InvitationRow | undefined
+  get (id: string): Promise<InvitationRow | undefined> {
+    return this.sql.get<InvitationRow>(`${SELECT} WHERE i.id = ?`, id)
   }
 
   /** Marks open invitations past their expiry as expired (lazily: whenever invitations are read). */
-  expireDue (now: string): number {
-    return this.db.prepare('UPDATE invitations SET state = \'expired\', ended_at = expires_at WHERE state = \'open\' AND expires_at <= ?').run(now).changes
+  expireDue (now: string): Promise<number> {
+    return this.sql.run('UPDATE invitations SET state = \'expired\', ended_at = expires_at WHERE state = \'open\' AND expires_at <= ?', now)
   }
 
   /** Newest first. */
-  list (query: {
+  async list (query: {
     limit: number
     cursor?: string | undefined
     noviceId?: string | undefined
     computerId?: string | undefined
     state?: string | undefined
-  }): PageOf<InvitationRow> {
+  }): Promise<PageOf<InvitationRow>> {
     const { where, args } = whereOf([
       ['i.novice_id = ?', query.noviceId], ['i.computer_id = ?', query.computerId], ['i.state = ?', query.state],
       ['(i.created_at, i.id) < (?, ?)', decodeCursor(query.cursor, 2)]
     ])
-    const rows = this.db.prepare(`${SELECT} ${where} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`)
-      .all(...args, query.limit + 1) as InvitationRow[]
+    const rows = await this.sql.all<InvitationRow>(`${SELECT} ${where} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`, ...args, query.limit + 1)
     return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }
 
@@ -85,34 +84,34 @@ export class InvitationsRepository {
    * The single-use decision: only one caller can move an open, unexpired
    * invitation to redeemed. Returns whether this caller did.
    */
-  redeem (id: string, expertId: string, now: string): boolean {
-    return this.db.prepare(`UPDATE invitations SET state = 'redeemed', redeemed_at = ?, redeemed_by = ?, ended_at = ?
-      WHERE id = ? AND state = 'open' AND expires_at > ?`).run(now, expertId, now, id, now).changes === 1
+  async redeem (id: string, expertId: string, now: string): Promise<boolean> {
+    return await this.sql.run(`UPDATE invitations SET state = 'redeemed', redeemed_at = ?, redeemed_by = ?, ended_at = ?
+      WHERE id = ? AND state = 'open' AND expires_at > ?`, now, expertId, now, id, now) === 1
   }
 
   /** Counts a wrong password; the PASSWORD_ATTEMPTS-th locks the invitation. Returns the state after. */
-  recordPasswordFailure (id: string, now: string): InvitationRow['state'] | undefined {
-    this.db.prepare(`UPDATE invitations SET password_failures = password_failures + 1,
+  async recordPasswordFailure (id: string, now: string): Promise<InvitationRow['state'] | undefined> {
+    await this.sql.run(`UPDATE invitations SET password_failures = password_failures + 1,
         state = CASE WHEN password_failures + 1 >= ${PASSWORD_ATTEMPTS} THEN 'locked' ELSE state END,
         locked_at = CASE WHEN password_failures + 1 >= ${PASSWORD_ATTEMPTS} THEN ? ELSE locked_at END
-      WHERE id = ? AND state = 'open'`).run(now, id)
-    return (this.db.prepare('SELECT state FROM invitations WHERE id = ?').get(id) as { state: InvitationRow['state'] } | undefined)?.state
+      WHERE id = ? AND state = 'open'`, now, id)
+    return (await this.sql.get<{ state: InvitationRow['state'] }>('SELECT state FROM invitations WHERE id = ?', id))?.state
   }
 
   /** Open or locked → revoked. Returns whether it changed. */
-  revoke (id: string, now: string): boolean {
-    return this.db.prepare('UPDATE invitations SET state = \'revoked\', revoked_at = ?, ended_at = ? WHERE id = ? AND state IN (\'open\', \'locked\')')
-      .run(now, now, id).changes === 1
+  async revoke (id: string, now: string): Promise<boolean> {
+    return await this.sql.run('UPDATE invitations SET state = \'revoked\', revoked_at = ?, ended_at = ? WHERE id = ? AND state IN (\'open\', \'locked\')',
+      now, now, id) === 1
   }
 
   /** A redeemed invitation whose session is being ended by its novice → revoked. */
-  revokeRedeemed (id: string, now: string): boolean {
-    return this.db.prepare('UPDATE invitations SET state = \'revoked\', revoked_at = ? WHERE id = ? AND state = \'redeemed\'').run(now, id).changes === 1
+  async revokeRedeemed (id: string, now: string): Promise<boolean> {
+    return await this.sql.run('UPDATE invitations SET state = \'revoked\', revoked_at = ? WHERE id = ? AND state = \'redeemed\'', now, id) === 1
   }
 
   /** Deletes invitations that ended without a session and expired before `before`. */
-  purge (before: string): number {
-    return this.db.prepare(`DELETE FROM invitations WHERE state <> 'redeemed' AND expires_at < ?
-      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.invitation_id = invitations.id)`).run(before).changes
+  purge (before: string): Promise<number> {
+    return this.sql.run(`DELETE FROM invitations WHERE state <> 'redeemed' AND expires_at < ?
+      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.invitation_id = invitations.id)`, before)
   }
 }

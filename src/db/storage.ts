@@ -1,0 +1,82 @@
+/**
+ * The one storage interface the repositories are written against, with an
+ * implementation per engine: SQLite (the embedded default, sqlite-storage.ts)
+ * and PostgreSQL (several instances, postgres-storage.ts).
+ *
+ * SQL is written once, with `?` placeholders, in the dialect both engines
+ * share (RETURNING, ON CONFLICT, row values, partial indexes); timestamps are
+ * ISO 8601 text, flags 0/1 integers and JSON text on both, so rows read the
+ * same. What differs is behind `Sql.engine` (row locks) and the engines'
+ * own error codes (`isUniqueViolation`).
+ */
+
+/** A value bound to a `?` placeholder. */
+export type SqlValue = string | number | bigint | Buffer | null
+
+export type Engine = 'sqlite' | 'postgres'
+
+/** What repositories run SQL with: the storage itself, or a unit of work. */
+export interface Sql {
+  readonly engine: Engine
+  /** The first row, or undefined. */
+  get: <T>(sql: string, ...params: SqlValue[]) => Promise<T | undefined>
+  all: <T>(sql: string, ...params: SqlValue[]) => Promise<T[]>
+  /** Runs a change; resolves to the number of rows changed. Outside a unit of work, it is a unit of its own. */
+  run: (sql: string, ...params: SqlValue[]) => Promise<number>
+}
+
+/** The statements of one unit of work: they commit together or not at all. */
+export interface Tx extends Sql {
+  /** Runs `fn` once the unit has committed; never, if it rolls back. */
+  afterCommit: (fn: () => void) => void
+}
+
+export interface Storage extends Sql {
+  /**
+   * Runs `fn` as one unit of work and resolves once it has committed (or
+   * rejects: with `fn`'s error, rolled back; with StorageUnavailableError when
+   * the database could not commit it). Reads through the storage itself see
+   * committed data only, so whatever a unit wrote is read back after it.
+   *
+   * `fn` awaits only its own statements: on SQLite, units run one at a time on
+   * the one writer connection, so anything else awaited there (a hash, a
+   * network call) holds up every other write.
+   */
+  unitOfWork: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
+  /** Whether the database answers and has `migrations` applied. */
+  isReady: (migrations: number) => Promise<boolean>
+  /**
+   * Runs `fn` if no other instance is running it (PostgreSQL: a session advisory
+   * lock named `name`; SQLite: always, one process owns the file's sweeps
+   * by design of the busy timeout). Resolves to whether it ran.
+   */
+  exclusively: (name: string, fn: () => Promise<void>) => Promise<boolean>
+  /** Finishes what is pending and closes every connection. */
+  close: () => Promise<void>
+}
+
+/**
+ * The database could not do what was asked (unreachable, a failed commit, the
+ * file locked past the busy timeout): answered 503 STORAGE_UNAVAILABLE, and
+ * nothing of the unit of work is kept.
+ */
+export class StorageUnavailableError extends Error {
+  constructor (message: string, override readonly cause?: unknown) {
+    super(message)
+    this.name = 'StorageUnavailableError'
+  }
+}
+
+/** A failed commit: nothing of the unit of work (or its commit group) was kept. */
+export class CommitFailedError extends StorageUnavailableError {
+  constructor (cause: unknown) {
+    super('the database could not commit the change', cause)
+    this.name = 'CommitFailedError'
+  }
+}
+
+/** Whether `err` is a unique-constraint violation, on either engine. */
+export function isUniqueViolation (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505'
+}
