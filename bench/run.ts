@@ -82,7 +82,7 @@ export async function prepare (
   })).json().token as string
   const alice = await token('CONTOSO\\alice')
   const bob = await token('CONTOSO\\bob')
-  const caller = { principal: app.services.tokens.authenticate(`Bearer ${alice}`), ctx: { actor: 'CONTOSO\\alice', actorTokenId: null, requestId: null } }
+  const caller = { principal: await app.services.tokens.authenticate(`Bearer ${alice}`), ctx: { actor: 'CONTOSO\\alice', actorTokenId: null, requestId: null } }
   if (!caller.principal.ok) throw new Error('alice cannot authenticate')
   const list: string[] = []
   for (let i = 0; i < tickets; i++) {

@@ -105,7 +105,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined)
-    json(request, String(body), done)
+    return json(request, String(body), done)
   })
 
   // Every response names its request id, so a caller can quote it and an operator find the log lines.

@@ -4,7 +4,7 @@ import addFormats from 'ajv-formats'
 import { ConfigError, loadConfig } from './config.js'
 import { MigrationError } from './db/migrate.js'
 import { AppError, fieldPath } from './errors.js'
-import { createServices, openMigratedDatabase } from './services/index.js'
+import { openServices } from './services/index.js'
 import { CLI_CONTEXT } from './services/context.js'
 import { ConfigurationError } from './services/tickets.js'
 import { TokenCreateSchema, type TokenCreate } from './schemas/tokens.js'
@@ -45,9 +45,8 @@ export async function run (argv: string[], out: (line: string) => void): Promise
   if (values.help || positionals.length === 0) { out(USAGE); return positionals.length === 0 && !values.help ? 2 : 0 }
 
   const config = loadConfig()
-  const { db, applied } = openMigratedDatabase(config)
+  const { services, applied } = await openServices(config)
   try {
-    const services = createServices(db, config)
     if (command === 'migrate') {
       out(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply')
       return 0
@@ -79,7 +78,7 @@ export async function run (argv: string[], out: (line: string) => void): Promise
         out(`invalid: ${fieldPath(e?.instancePath ?? '')} ${e?.message ?? ''}`.trim())
         return 2
       }
-      const { token, tokenInfo } = services.tokens.create(input, 'cli', CLI_CONTEXT)
+      const { token, tokenInfo } = await services.tokens.create(input, 'cli', CLI_CONTEXT)
       out(`token id: ${tokenInfo.id}`)
       out(`token (shown once, store it now): ${token}`)
       return 0
@@ -87,7 +86,7 @@ export async function run (argv: string[], out: (line: string) => void): Promise
     if (command === 'tokens list') {
       let cursor: string | undefined
       do {
-        const page = services.tokens.list({ limit: 500, cursor, includeRevoked: values.all === true })
+        const page = await services.tokens.list({ limit: 500, cursor, includeRevoked: values.all === true })
         for (const t of page.items) {
           const who = t.principal.type === 'user'
             ? `user ${t.principal.user}`
@@ -104,17 +103,18 @@ export async function run (argv: string[], out: (line: string) => void): Promise
       return 0
     }
     if (positionals[0] === 'tokens' && positionals[1] === 'revoke' && positionals.length === 3) {
-      const info = services.tokens.revoke(positionals[2]!, CLI_CONTEXT)
+      const info = await services.tokens.revoke(positionals[2]!, CLI_CONTEXT)
       out(`revoked ${info.id} at ${info.revokedAt}`)
       return 0
     }
     out(`unknown command: ${command}\n\n${USAGE}`)
     return 2
   } finally {
-    // Signals (a revoked token ends its live sessions) go out once their change has committed, a microtask
-    // later: let them run before the database closes.
-    await new Promise((resolve) => setImmediate(resolve))
-    db.close()
+    // Signals (a revoked token ends its live sessions) go out once their change has committed: the work
+    // they start finishes before the database closes.
+    await services.drain()
+    services.mailer.close()
+    await services.storage.close()
   }
 }
 

@@ -13,6 +13,17 @@ export const ConfigSchema = Type.Object({
     default: './data/ra.sqlite',
     description: 'SQLite database file; its folder is created if missing and also holds the generated administrator token file.'
   }),
+  RA_DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^postgres(ql)?://[^\\s]+$',
+    description: 'PostgreSQL (14 or later) for several instances: postgres://user:password@host:5432/database, TLS through ' +
+      '`sslmode` in the URL (e.g. ?sslmode=verify-full). A secret: never logged. Unset: the SQLite file in RA_DATABASE_FILE.'
+  })),
+  RA_DATABASE_POOL_SIZE: Type.Integer({
+    minimum: 2,
+    maximum: 1000,
+    default: 10,
+    description: 'PostgreSQL connections per instance (at least 2: units of work leave one for reads).'
+  }),
   RA_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on.' }),
   RA_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to listen on (0 picks a free one).' }),
   RA_PUBLIC_BASE_URL: Type.Optional(Type.String({
@@ -231,6 +242,9 @@ export type RawConfig = Static<typeof ConfigSchema>
 
 export interface Config {
   databaseFile: string
+  /** PostgreSQL's URL (a secret), or undefined for the SQLite file. */
+  databaseUrl: string | undefined
+  databasePoolSize: number
   host: string
   port: number
   publicBaseUrl: string
@@ -270,7 +284,7 @@ export interface Config {
 }
 
 /** Names of secret variables: their values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET', 'RA_SMTP_URL'])
+const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET', 'RA_SMTP_URL', 'RA_DATABASE_URL'])
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID'
@@ -314,6 +328,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const hostForUrl = host.includes(':') ? `[${host}]` : host
   return {
     databaseFile: path.resolve(c.RA_DATABASE_FILE),
+    databaseUrl: c.RA_DATABASE_URL,
+    databasePoolSize: c.RA_DATABASE_POOL_SIZE,
     host: c.RA_HOST,
     port: c.RA_PORT,
     publicBaseUrl: (c.RA_PUBLIC_BASE_URL ?? `http://${hostForUrl}:${c.RA_PORT}`).replace(/\/+$/, ''),

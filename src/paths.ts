@@ -13,4 +13,5 @@ export const projectRoot: string = (() => {
   return dir
 })()
 
-export const migrationsDir = path.join(projectRoot, 'migrations')
+/** Each engine's migrations: the same numbers and names, in its own dialect. */
+export const migrationsDir = (engine: 'sqlite' | 'postgres'): string => path.join(projectRoot, 'migrations', engine)

@@ -1,12 +1,14 @@
 import { Clock } from 'clock-mock'
-import { existsSync } from 'node:fs'
 import path from 'node:path'
-import Database from 'better-sqlite3'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp, serverOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { engineEnv } from './engine.js'
+import { existsSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import pg from 'pg'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop'
 
@@ -34,30 +36,26 @@ export function testConfig (dir: string, env: Record<string, string> = {}): Conf
   })
 }
 
-/** A real app on a real SQLite file in a fresh folder, closed when the test ends. */
+/** A real app on a real database (a SQLite file in a fresh folder, or PostgreSQL: see test/engine.ts), closed when the test ends. */
 export async function build (t: Test, env: Record<string, string> = {}, dir?: string): Promise<TestApp> {
   // Registered before the test folder is made, so the app (and its outbox, which may be writing
   // .eml files there) is closed before tap removes the folder.
   // eslint-disable-next-line prefer-const -- assigned once the app is built, after the teardown that reads it
   let app: FastifyInstance | undefined
   const logs: string[] = []
-  let databaseFile = ''
   t.teardown(async () => {
     if (!app) return
     await app.close()
     assertNoSecrets(logs.join('\n'), `logs of ${t.fullname}`)
-    assertNoSecrets(auditTrail(databaseFile), `audit trail of ${t.fullname}`)
+    assertNoSecrets(await auditTrail(config), `audit trail of ${t.fullname}`)
   })
-  const config = testConfig(dir ?? t.testdir(), env)
-  databaseFile = config.databaseFile
+  const folder = dir ?? t.testdir()
+  const config = testConfig(folder, { ...await engineEnv(folder), ...env })
   const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
   const base = serverOptions(config)
   const built = await buildApp(config, { logger: { ...(base.logger as object), stream } })
   app = built
   await built.ready()
-  // Writes made while starting commit at the end of the event-loop turn (group commit); a test that
-  // opens its own connection synchronously right after must not find the write lock still held.
-  await new Promise((resolve) => setImmediate(resolve))
   const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) => built.inject({
     method: method as 'GET',
     url,
@@ -180,14 +178,60 @@ export function assertNoSecrets (text: string, where: string): void {
 }
 
 /**
- * The whole audit trail as text; a database that can't be read fails the test (no test needs to opt
- * out: even those that break a table on purpose leave the audit trail readable).
+ * The whole audit trail as text, read after the app closed; a database that can't be read fails the test
+ * (no test needs to opt out: even those that break a table on purpose leave the audit trail readable).
  */
-function auditTrail (file: string): string {
-  if (!existsSync(file)) return ''
-  const db = new Database(file, { readonly: true, fileMustExist: true })
+async function auditTrail (config: Config): Promise<string> {
+  let rows: unknown[]
+  if (config.databaseUrl !== undefined) {
+    const client = new pg.Client({ connectionString: config.databaseUrl })
+    await client.connect()
+    try {
+      rows = (await client.query('SELECT * FROM audit_events')).rows
+    } finally {
+      await client.end()
+    }
+  } else {
+    if (!existsSync(config.databaseFile)) return ''
+    const db = new Database(config.databaseFile, { readonly: true, fileMustExist: true })
+    try {
+      rows = db.prepare('SELECT * FROM audit_events').all()
+    } finally {
+      db.close()
+    }
+  }
+  return rows.map((r) => JSON.stringify(r)).join('\n')
+}
+
+/**
+ * Runs SQL on the app's database from outside the service (another connection), as an operator or a fault
+ * would: on SQLite without blocking the event loop while the service holds the write lock (it commits at the
+ * end of the turn), on PostgreSQL through a connection of its own.
+ */
+export async function outsideSql (config: Config, sql: string, ...params: unknown[]): Promise<void> {
+  if (config.databaseUrl !== undefined) {
+    const client = new pg.Client({ connectionString: config.databaseUrl })
+    await client.connect()
+    try {
+      let n = 0
+      await client.query(sql.replace(/\?/g, () => `$${++n}`), params)
+    } finally {
+      await client.end()
+    }
+    return
+  }
+  const db = new Database(config.databaseFile, { timeout: 0 })
   try {
-    return (db.prepare('SELECT * FROM audit_events').all() as unknown[]).map((r) => JSON.stringify(r)).join('\n')
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (params.length > 0) db.prepare(sql).run(...params)
+        else db.exec(sql)
+        return
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt > 500) throw err
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    }
   } finally {
     db.close()
   }

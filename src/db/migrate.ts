@@ -48,35 +48,46 @@ export interface MigrationResult {
 }
 
 /**
- * Applies pending migrations, all in one transaction, after checking that every
- * migration already applied is byte-for-byte the file it was (by checksum).
- * A changed or missing applied migration stops the service: the schema it
- * describes is no longer the schema in the database.
+ * The migrations still to apply, after checking that every migration already
+ * applied is byte-for-byte the file it was (by checksum). A changed or missing
+ * applied migration stops the service: the schema it describes is no longer
+ * the schema in the database.
  */
-export function migrate (db: Db, dir: string): MigrationResult {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+export function pendingMigrations (
+  files: MigrationFile[],
+  applied: ReadonlyArray<{ version: number, name: string, checksum: string }>,
+  dir: string
+): MigrationFile[] {
+  for (const row of applied) {
+    const file = files[row.version - 1]
+    if (!file) {
+      throw new MigrationError(`the database has migration ${row.version} (${row.name}) applied, but there is no such file in ${dir}: ` +
+        'this database belongs to a newer version of the service')
+    }
+    if (file.checksum !== row.checksum) {
+      throw new MigrationError(`migration ${file.file} was changed after it was applied ` +
+        `(checksum ${file.checksum.slice(0, 12)}…, applied ${row.checksum.slice(0, 12)}…): ` +
+        'restore the original file and put the change in a new migration')
+    }
+  }
+  return files.slice(applied.length)
+}
+
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
     checksum TEXT NOT NULL,
     applied_at TEXT NOT NULL
-  )`)
+  )`
+
+/** Applies pending migrations to a SQLite database, all in one transaction (see pendingMigrations). */
+export function migrate (db: Db, dir: string): MigrationResult {
+  db.exec(SCHEMA_MIGRATIONS_DDL)
   const files = readMigrations(dir)
   const run = db.transaction(() => {
     const applied = db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version')
       .all() as Array<{ version: number, name: string, checksum: string }>
-    for (const row of applied) {
-      const file = files[row.version - 1]
-      if (!file) {
-        throw new MigrationError(`the database has migration ${row.version} (${row.name}) applied, but there is no such file in ${dir}: ` +
-          'this database belongs to a newer version of the service')
-      }
-      if (file.checksum !== row.checksum) {
-        throw new MigrationError(`migration ${file.file} was changed after it was applied ` +
-          `(checksum ${file.checksum.slice(0, 12)}…, applied ${row.checksum.slice(0, 12)}…): ` +
-          'restore the original file and put the change in a new migration')
-      }
-    }
-    const pending = files.slice(applied.length)
+    const pending = pendingMigrations(files, applied, dir)
     const record = db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)')
     for (const m of pending) {
       db.exec(m.sql)

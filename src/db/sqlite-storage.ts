@@ -39,12 +39,17 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  /** A read; a statement that writes (`INSERT … RETURNING`) is a unit of its own, as on PostgreSQL. */
   async get<T> (sql: string, ...params: SqlValue[]): Promise<T | undefined> {
-    return this.reader.prepare(sql).get(...params) as T | undefined
+    const statement = this.reader.prepare(sql)
+    if (!statement.readonly) return this.unitOfWork((tx) => tx.get<T>(sql, ...params))
+    return statement.get(...params) as T | undefined
   }
 
   async all<T> (sql: string, ...params: SqlValue[]): Promise<T[]> {
-    return this.reader.prepare(sql).all(...params) as T[]
+    const statement = this.reader.prepare(sql)
+    if (!statement.readonly) return this.unitOfWork((tx) => tx.all<T>(sql, ...params))
+    return statement.all(...params) as T[]
   }
 
   run (sql: string, ...params: SqlValue[]): Promise<number> {
@@ -86,6 +91,8 @@ export class SqliteStorage implements Storage {
     const row = this.reader.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }
     return row.n === migrations
   }
+
+  async listen (): Promise<void> {}
 
   async exclusively (_name: string, fn: () => Promise<void>): Promise<boolean> {
     await fn()
@@ -166,7 +173,7 @@ interface Group {
 function newGroup (): Group {
   let resolve!: () => void
   let reject!: (err: unknown) => void
-  const committed = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+  const committed = new Promise<void>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
   // Units await it; a group that fails after its units were rolled back has no one waiting.
   committed.catch(() => {})
   return { committed, resolve, reject }
@@ -194,6 +201,8 @@ class SqliteTx implements Tx {
   afterCommit (fn: () => void): void {
     this.callbacks.push(fn)
   }
+
+  async notify (): Promise<void> {}
 
   private open (): Db {
     if (this.done) throw new Error('this unit of work has ended: its statements ran after it')

@@ -29,6 +29,12 @@ export interface Sql {
 export interface Tx extends Sql {
   /** Runs `fn` once the unit has committed; never, if it rolls back. */
   afterCommit: (fn: () => void) => void
+  /**
+   * Tells every other instance on the database, once the unit commits, that
+   * something changed (`listen`); a no-op on SQLite, where one process serves
+   * and others poll.
+   */
+  notify: (channel: string, payload: string) => Promise<void>
 }
 
 export interface Storage extends Sql {
@@ -51,6 +57,8 @@ export interface Storage extends Sql {
    * by design of the busy timeout). Resolves to whether it ran.
    */
   exclusively: (name: string, fn: () => Promise<void>) => Promise<boolean>
+  /** Calls `fn` with the payload of each `notify` on `channel` by any instance (PostgreSQL; never on SQLite). */
+  listen: (channel: string, fn: (payload: string) => void) => Promise<void>
   /** Finishes what is pending and closes every connection. */
   close: () => Promise<void>
 }

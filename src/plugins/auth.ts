@@ -43,7 +43,7 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
   fastify.decorateRequest('principal', null)
   // Failed authentications per client address, counted in the database so that the budget holds across every
   // instance: past it, every failing attempt from the address gets 429 for the rest of the minute.
-  const failures = new SharedLimit(fastify.services.repos.limits, 'auth-failure', opts.authFailuresPerMinute)
+  const failures = new SharedLimit(fastify.services.store, 'auth-failure', opts.authFailuresPerMinute)
 
   fastify.addHook('onRoute', (route) => {
     if (isApiRoute(route.url) && !route.config?.access) {
@@ -56,12 +56,12 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
     if (!access || !isApiRoute(request.routeOptions.url ?? '')) return
     const { tokens, audit } = fastify.services
     const route = `${request.method} ${request.routeOptions.url}`
-    const result = tokens.authenticate(request.headers.authorization)
+    const result = await tokens.authenticate(request.headers.authorization)
     if (!result.ok) {
       // Failures are throttled, not credentials: past the budget an address's failed attempts get 429 (and are
       // not audited one by one), but a valid token from the same address (a NAT, a proxy) still authenticates.
       // One counting statement decides, so concurrent failures on several instances are each counted once.
-      const wait = failures.take(request.ip)
+      const wait = await failures.take(request.ip)
       if (wait > 0) {
         return sendError(reply, request, new AppError(
           'AUTH_RATE_LIMITED',
@@ -69,7 +69,7 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
           { retryAfterS: wait }
         ))
       }
-      audit.record({
+      await audit.record({
         actor: 'anonymous',
         actorTokenId: result.tokenId ?? null,
         requestId: request.id,
@@ -83,7 +83,7 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
     }
     const decision = authorize(result.principal, access)
     if (!decision.allowed) {
-      audit.record({
+      await audit.record({
         actor: actorName(result.principal),
         actorTokenId: result.principal.tokenId,
         requestId: request.id,

@@ -14,12 +14,12 @@ export const GENERATED_TOKEN_FILE = 'admin-token'
 export default fp<{ config: Config }>(async (fastify, { config }) => {
   const tokens = fastify.services.tokens
   if (config.bootstrapAdminToken !== undefined) {
-    const { created, revoked } = tokens.registerBootstrapToken(config.bootstrapAdminToken)
+    const { created, revoked } = await tokens.registerBootstrapToken(config.bootstrapAdminToken)
     if (created) fastify.log.info('RA_BOOTSTRAP_ADMIN_TOKEN registered as an administrator token')
     if (revoked) fastify.log.warn('RA_BOOTSTRAP_ADMIN_TOKEN was revoked and stays revoked; set a new value to get a working administrator token')
     return
   }
-  const token = tokens.generateAdminTokenIfNone()
+  const token = await tokens.generateAdminTokenIfNone()
   if (token !== null) {
     const file = path.join(path.dirname(config.databaseFile), GENERATED_TOKEN_FILE)
     // Remove first: `mode` only applies to a file the write creates.

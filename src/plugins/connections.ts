@@ -89,4 +89,12 @@ export default fp<{ maxConnections: number }>(async (fastify, { maxConnections }
     lastLog = now
     fastify.log.warn({ maxConnections, droppedSoFar: dropped }, 'connection limit reached: new connections are closed at once')
   })
+  // Shutting down: a request already being handled when close began is answered with `Connection: close`, so its
+  // keep-alive connection ends with the response instead of holding the server open until the idle timeout
+  // (fastify marks only requests that arrive after close began, and closes only the connections idle then).
+  let closing = false
+  fastify.addHook('preClose', async () => { closing = true })
+  fastify.addHook('onSend', async (request, reply) => {
+    if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close')
+  })
 }, { name: 'connections' })

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { CommitFailedError } from '../db/group-commit.js'
+import { CommitFailedError, StorageUnavailableError } from '../db/storage.js'
 import { AppError, fieldPath, reasonPhrase, type ErrorCode } from '../errors.js'
 import type { ErrorBody } from '../schemas/common.js'
 
@@ -46,10 +46,12 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
   let app: AppError | undefined
   const fe = error as FastifyError
   if (error instanceof AppError) app = error
-  else if (error instanceof CommitFailedError) {
+  else if (error instanceof StorageUnavailableError) {
     app = new AppError(
       'STORAGE_UNAVAILABLE',
-      'the change could not be saved (the database did not commit it); nothing was changed, retry shortly',
+      error instanceof CommitFailedError
+        ? 'the change could not be saved (the database did not commit it); nothing was changed, retry shortly'
+        : 'the database is unavailable; nothing was changed, retry shortly',
       { retryAfterS: 5 }
     )
   } else if (fe?.validation) app = fromValidation(fe)
@@ -78,10 +80,17 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
   }
 }
 
+/** What the database said, for the log: its code and message only (never the statement's parameters). */
+function causeOf (error: StorageUnavailableError): { code?: unknown, message?: unknown } | undefined {
+  const cause = error.cause as { code?: unknown, message?: unknown } | undefined
+  return cause && { code: cause.code, message: cause.message }
+}
+
 export function sendError (reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const { body, internal, retryAfterS } = toErrorBody(error, request.id)
   if (retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))))
   if (internal) request.log.error({ err: error }, 'request failed')
+  else if (error instanceof StorageUnavailableError) request.log.error({ code: body.code, cause: causeOf(error) }, body.message)
   else if (body.statusCode >= 500) request.log.error({ code: body.code }, body.message)
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
 }

@@ -25,7 +25,7 @@ export default fp(async (fastify) => {
     const resolve = async (request: FastifyRequest): Promise<void> => {
       const params = request.params as { id?: string }
       if (params.id === undefined || UUID_PATTERN.test(params.id)) return
-      const id = fastify.services.directory.idOf(kind, params.id)
+      const id = await fastify.services.directory.idOf(kind, params.id)
       if (id === undefined) throw notFound(kind, params.id)
       params.id = id
     }

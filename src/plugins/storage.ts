@@ -1,57 +1,38 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { Checkpointer } from '../db/checkpointer.js'
-import { CommitFailedError, enableGroupCommit } from '../db/group-commit.js'
-import { createServices, openMigratedDatabase, type Services } from '../services/index.js'
+import { SqliteStorage } from '../db/sqlite-storage.js'
+import { openServices, type Services } from '../services/index.js'
 import { OutboxWorker } from '../services/outbox-worker.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services
   }
-  interface FastifyRequest {
-    /** The group-commit mark when the request arrived (see GroupCommit.failedSince). */
-    storageMark: number
-  }
 }
 
+/**
+ * The storage and the services over it, and the work that runs without a
+ * request: purges, the session sweeper, the outbox. Nothing is acknowledged
+ * before it is committed: every change is a unit of work that resolves only
+ * once committed (Storage.unitOfWork), and a failed commit is answered 503
+ * STORAGE_UNAVAILABLE.
+ */
 export default fp<{ config: Config }>(async (fastify, { config }) => {
-  const { db, applied } = openMigratedDatabase(config)
+  const { services, applied } = await openServices(config, (err) => fastify.log.error({ err }, 'work started by a change failed'))
+  const { storage } = services
   if (applied.length > 0) fastify.log.info({ migrations: applied }, 'database migrated')
-  const group = enableGroupCommit(db)
-  // A request's unit of work: the groups it may have read or written, from the one open when it arrived on.
-  // Nothing is acknowledged before they are committed: a response waits for the group it may have seen; when
-  // one of them failed (also while the handler was still awaiting), a success or an internal error becomes
-  // 503 STORAGE_UNAVAILABLE. A refusal (4xx) claimed no change and stands.
-  fastify.decorateRequest('storageMark', 0)
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    request.storageMark = group.mark()
-    done()
-  })
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    const claimsChange = reply.statusCode < 400 || reply.statusCode === 500
-    if (group.pending) {
-      try {
-        await group.committed()
-      } catch (err) {
-        if (claimsChange) throw err
-      }
-    }
-    if (claimsChange && group.failedSince(request.storageMark)) throw new CommitFailedError(new Error('a commit this request depended on failed'))
-    return payload
-  })
-  const services = createServices(db, config)
   try {
     const keys = await services.tickets.init()
     if (keys.generated) fastify.log.info('generated a ticket-signing key')
     if (keys.encryptedNow > 0) fastify.log.info({ keys: keys.encryptedNow }, 'encrypted stored signing keys with RA_KEY_ENCRYPTION_SECRET')
   } catch (err) {
-    db.close()
+    await storage.close()
     throw err
   }
   if (config.keyEncryptionSecret === undefined) fastify.log.warn('RA_KEY_ENCRYPTION_SECRET is not set: ticket-signing keys are stored in clear in the database')
-  const checkpoints = config.dbCheckpointIntervalMs > 0
-    ? new Checkpointer(db, config.databaseFile, {
+  const checkpoints = storage instanceof SqliteStorage && config.dbCheckpointIntervalMs > 0
+    ? new Checkpointer(storage.writer, config.databaseFile, {
       intervalMs: config.dbCheckpointIntervalMs,
       busyTimeoutMs: config.dbBusyTimeoutMs,
       onError: (message) => fastify.log.warn({ error: message }, 'WAL checkpoint failed')
@@ -61,19 +42,25 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   fastify.decorate('services', services)
 
   // Invitations that ended unredeemed are purged after the retention period; their audit events stay.
-  const purge = () => {
-    const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
-    const purged = services.repos.invitations.purge(before)
-    if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
-    // Limit windows last a minute: an hour-old one is long over.
-    services.repos.limits.purge(Date.now() - 3_600_000)
+  // One instance at a time (Storage.exclusively); a failure is logged and retried next time.
+  const purge = async (): Promise<void> => {
+    await storage.exclusively('purge', async () => {
+      const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
+      const purged = await services.repos.invitations.purge(before)
+      if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
+      // Limit windows last a minute: an hour-old one is long over.
+      await services.repos.limits.purge(Date.now() - 3_600_000)
+    })
   }
-  purge()
-  const timer = setInterval(purge, 3_600_000)
+  await purge()
+  const timer = setInterval(() => { purge().catch((err: unknown) => fastify.log.error({ err }, 'purge failed')) }, 3_600_000)
   timer.unref()
-  // Timeouts take effect (and reach live streams) without anyone asking.
+  // Timeouts take effect (and reach live streams) without anyone asking; a sweep still running is not started twice.
+  let sweeping: Promise<void> | null = null
   const sweeper = setInterval(() => {
-    try { services.sessions.sweep() } catch (err) { fastify.log.error({ err }, 'session sweep failed') }
+    sweeping ??= storage.exclusively('sweep', () => services.sessions.sweep())
+      .then(() => {}, (err: unknown) => fastify.log.error({ err }, 'session sweep failed'))
+      .finally(() => { sweeping = null })
   }, 1000)
   sweeper.unref()
   services.outbox = new OutboxWorker(() => services.deliveries.runDue(), config.delivery.pollMs, fastify.log)
@@ -84,10 +71,11 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
     clearInterval(sweeper)
+    await sweeping
     await services.outbox?.stop()
+    await services.drain()
     services.mailer.close()
-    group.flush()
     await checkpoints?.stop()
-    db.close()
+    await storage.close()
   })
 }, { name: 'storage' })

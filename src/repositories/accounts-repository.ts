@@ -1,6 +1,6 @@
 import { newId } from '../db/ids.js'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import type { Group, User } from '../schemas/directory.js'
 import { decodeCursor, pageOf, placeholders, type PageOf, whereOf } from './paging.js'
@@ -44,116 +44,119 @@ export interface AccountFields {
 
 /** Users and groups: one name space per domain, as in Active Directory. */
 export class AccountsRepository {
-  constructor (private readonly db: Db) {}
+  constructor (private readonly sql: Sql) {}
 
   /** Resolves `DOMAIN\name` case-insensitively. */
-  findByName (qualified: string): AccountRef | undefined {
+  async findByName (qualified: string): Promise<AccountRef | undefined> {
     const { domain, name } = splitQualifiedName(qualified)
-    const row = this.db.prepare(`SELECT a.id, a.kind, ${QUALIFIED} AS name, a.enabled FROM accounts a JOIN domains d ON d.id = a.domain_id
-      WHERE d.name_key = ? AND a.name_key = ?`).get(nameKey(domain), nameKey(name)) as (Omit<AccountRef, 'enabled'> & { enabled: number }) | undefined
+    const row = await this.sql.get<Omit<AccountRef, 'enabled'> & { enabled: number }>(`SELECT a.id, a.kind, ${QUALIFIED} AS name, a.enabled
+      FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE d.name_key = ? AND a.name_key = ?`, nameKey(domain), nameKey(name))
     return row && { ...row, enabled: row.enabled === 1 }
   }
 
-  kindOf (id: string): AccountKind | undefined {
-    return (this.db.prepare('SELECT kind FROM accounts WHERE id = ?').get(id) as { kind: AccountKind } | undefined)?.kind
+  async kindOf (id: string): Promise<AccountKind | undefined> {
+    return (await this.sql.get<{ kind: AccountKind }>('SELECT kind FROM accounts WHERE id = ?', id))?.kind
   }
 
-  insert (kind: AccountKind, domainId: string, name: string, fields: AccountFields): string {
+  async insert (kind: AccountKind, domainId: string, name: string, fields: AccountFields): Promise<string> {
     const id = newId()
     const now = nowIso()
-    this.db.prepare(`INSERT INTO accounts (id, kind, domain_id, name, name_key, display_name, email, description, enabled, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      id, kind, domainId, name, nameKey(name), fields.displayName ?? null, fields.email ?? null,
-      fields.description ?? null, fields.enabled === false ? 0 : 1, now, now)
+    await this.sql.run(`INSERT INTO accounts (id, kind, domain_id, name, name_key, display_name, email, description, enabled, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    id, kind, domainId, name, nameKey(name), fields.displayName ?? null, fields.email ?? null,
+    fields.description ?? null, fields.enabled === false ? 0 : 1, now, now)
     return id
   }
 
-  update (id: string, fields: AccountFields & { domainId?: string | undefined, name?: string | undefined }): void {
-    const c = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow
+  /** Reads the account and writes it back changed: call inside a unit of work. */
+  async update (id: string, fields: AccountFields & { domainId?: string | undefined, name?: string | undefined }): Promise<void> {
+    const c = (await this.sql.get<AccountRow>('SELECT * FROM accounts WHERE id = ?', id))!
     const pick = <T>(v: T | undefined, current: T): T => (v === undefined ? current : v)
     const name = pick(fields.name, c.name)
-    this.db.prepare(`UPDATE accounts SET domain_id = ?, name = ?, name_key = ?, display_name = ?, email = ?, description = ?,
-      enabled = ?, updated_at = ? WHERE id = ?`).run(
-      pick(fields.domainId, c.domain_id), name, nameKey(name), pick(fields.displayName, c.display_name),
-      pick(fields.email, c.email), pick(fields.description, c.description),
-      fields.enabled === undefined ? c.enabled : (fields.enabled ? 1 : 0), nowIso(), id)
+    await this.sql.run(`UPDATE accounts SET domain_id = ?, name = ?, name_key = ?, display_name = ?, email = ?, description = ?,
+      enabled = ?, updated_at = ? WHERE id = ?`,
+    pick(fields.domainId, c.domain_id), name, nameKey(name), pick(fields.displayName, c.display_name),
+    pick(fields.email, c.email), pick(fields.description, c.description),
+    fields.enabled === undefined ? c.enabled : (fields.enabled ? 1 : 0), nowIso(), id)
   }
 
-  delete (id: string): void {
-    this.db.prepare('DELETE FROM accounts WHERE id = ?').run(id)
+  async delete (id: string): Promise<void> {
+    await this.sql.run('DELETE FROM accounts WHERE id = ?', id)
   }
 
   /** Whether invitations or sessions name the account (their history must keep it). */
-  inUse (id: string): boolean {
-    return this.db.prepare(`SELECT 1 FROM invitations WHERE novice_id = ? OR redeemed_by = ?
-      UNION ALL SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1`).get(id, id, id, id) !== undefined
+  async inUse (id: string): Promise<boolean> {
+    return await this.sql.get(`SELECT 1 FROM invitations WHERE novice_id = ? OR redeemed_by = ?
+      UNION ALL SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1`, id, id, id, id) !== undefined
   }
 
-  setMembers (groupId: string, memberIds: string[]): void {
-    this.db.prepare('DELETE FROM group_members WHERE group_id = ?').run(groupId)
-    const add = this.db.prepare('INSERT INTO group_members (group_id, member_id, position) VALUES (?, ?, ?)')
-    memberIds.forEach((m, i) => add.run(groupId, m, i))
+  /** Replaces a group's members (several statements: call inside a unit of work). */
+  async setMembers (groupId: string, memberIds: string[]): Promise<void> {
+    await this.sql.run('DELETE FROM group_members WHERE group_id = ?', groupId)
+    for (const [i, m] of memberIds.entries()) {
+      await this.sql.run('INSERT INTO group_members (group_id, member_id, position) VALUES (?, ?, ?)', groupId, m, i)
+    }
   }
 
   /** Direct member groups of a group (for cycle checks). */
-  memberGroupsOf (groupId: string): string[] {
-    return (this.db.prepare(`SELECT m.member_id FROM group_members m JOIN accounts a ON a.id = m.member_id
-      WHERE m.group_id = ? AND a.kind = 'group'`).all(groupId) as Array<{ member_id: string }>).map((r) => r.member_id)
+  async memberGroupsOf (groupId: string): Promise<string[]> {
+    return (await this.sql.all<{ member_id: string }>(`SELECT m.member_id FROM group_members m JOIN accounts a ON a.id = m.member_id
+      WHERE m.group_id = ? AND a.kind = 'group'`, groupId)).map((r) => r.member_id)
   }
 
   /** Groups `accountId` is a direct member of, with their `DOMAIN\name`. */
-  parentGroupsOf (accountId: string): Array<{ id: string, name: string }> {
-    return this.db.prepare(`SELECT m.group_id AS id, ${QUALIFIED} AS name FROM group_members m
-      JOIN accounts a ON a.id = m.group_id JOIN domains d ON d.id = a.domain_id WHERE m.member_id = ?`).all(accountId) as Array<{ id: string, name: string }>
+  parentGroupsOf (accountId: string): Promise<Array<{ id: string, name: string }>> {
+    return this.sql.all<{ id: string, name: string }>(`SELECT m.group_id AS id, ${QUALIFIED} AS name FROM group_members m
+      JOIN accounts a ON a.id = m.group_id JOIN domains d ON d.id = a.domain_id WHERE m.member_id = ?`, accountId)
   }
 
-  getUser (id: string): User | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE a.id = ? AND a.kind = 'user'`).get(id) as AccountRow | undefined
-    return row && this.toUsers([row])[0]
+  async getUser (id: string): Promise<User | undefined> {
+    const row = await this.sql.get<AccountRow>(`${SELECT} WHERE a.id = ? AND a.kind = 'user'`, id)
+    return row && (await this.toUsers([row]))[0]
   }
 
-  getGroup (id: string): Group | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE a.id = ? AND a.kind = 'group'`).get(id) as AccountRow | undefined
-    return row && this.toGroups([row])[0]
+  async getGroup (id: string): Promise<Group | undefined> {
+    const row = await this.sql.get<AccountRow>(`${SELECT} WHERE a.id = ? AND a.kind = 'group'`, id)
+    return row && (await this.toGroups([row]))[0]
   }
 
-  listUsers (query: ListQuery): PageOf<User> {
+  listUsers (query: ListQuery): Promise<PageOf<User>> {
     return this.list('user', query, (rows) => this.toUsers(rows))
   }
 
-  listGroups (query: ListQuery): PageOf<Group> {
+  listGroups (query: ListQuery): Promise<PageOf<Group>> {
     return this.list('group', query, (rows) => this.toGroups(rows))
   }
 
-  private list<T> (kind: AccountKind, query: ListQuery, map: (rows: AccountRow[]) => T[]): PageOf<T> {
+  private async list<T> (kind: AccountKind, query: ListQuery, map: (rows: AccountRow[]) => Promise<T[]>): Promise<PageOf<T>> {
     const { where, args } = whereOf([
       ['a.kind = ?', kind],
       ['d.name_key = ?', query.domain && nameKey(query.domain)],
       ['(d.name_key, a.name_key, a.id) > (?, ?, ?)', decodeCursor(query.cursor, 3)]
     ])
-    const rows = this.db.prepare(`${SELECT} ${where} ORDER BY d.name_key, a.name_key, a.id LIMIT ?`)
-      .all(...args, query.limit + 1) as AccountRow[]
-    return pageOf(rows, query.limit, (r) => [r.domain_key, r.name_key, r.id], map)
+    const rows = await this.sql.all<AccountRow>(`${SELECT} ${where} ORDER BY d.name_key, a.name_key, a.id LIMIT ?`, ...args, query.limit + 1)
+    const page = pageOf(rows, query.limit, (r) => [r.domain_key, r.name_key, r.id], (page) => page)
+    return { items: await map(page.items), nextCursor: page.nextCursor }
   }
 
   /** Qualified names of the groups each of `ids` is a direct member of. */
-  private memberOf (ids: string[]): Map<string, string[]> {
-    const rows = this.db.prepare(`SELECT m.member_id AS id, ${QUALIFIED} AS name FROM group_members m
+  private async memberOf (ids: string[]): Promise<Map<string, string[]>> {
+    const rows = await this.sql.all<{ id: string, name: string }>(`SELECT m.member_id AS id, ${QUALIFIED} AS name FROM group_members m
       JOIN accounts a ON a.id = m.group_id JOIN domains d ON d.id = a.domain_id
-      WHERE m.member_id IN (${placeholders(ids.length)}) ORDER BY d.name_key, a.name_key`).all(...ids) as Array<{ id: string, name: string }>
+      WHERE m.member_id IN (${placeholders(ids.length)}) ORDER BY d.name_key, a.name_key`, ...ids)
     return groupBy(rows)
   }
 
-  private membersOf (ids: string[]): Map<string, string[]> {
-    const rows = this.db.prepare(`SELECT m.group_id AS id, ${QUALIFIED} AS name FROM group_members m
+  private async membersOf (ids: string[]): Promise<Map<string, string[]>> {
+    const rows = await this.sql.all<{ id: string, name: string }>(`SELECT m.group_id AS id, ${QUALIFIED} AS name FROM group_members m
       JOIN accounts a ON a.id = m.member_id JOIN domains d ON d.id = a.domain_id
-      WHERE m.group_id IN (${placeholders(ids.length)}) ORDER BY m.position`).all(...ids) as Array<{ id: string, name: string }>
+      WHERE m.group_id IN (${placeholders(ids.length)}) ORDER BY m.position`, ...ids)
     return groupBy(rows)
   }
 
-  private toUsers (rows: AccountRow[]): User[] {
+  private async toUsers (rows: AccountRow[]): Promise<User[]> {
     if (rows.length === 0) return []
-    const memberOf = this.memberOf(rows.map((r) => r.id))
+    const memberOf = await this.memberOf(rows.map((r) => r.id))
     return rows.map((r) => ({
       id: r.id,
       name: `${r.domain_name}\\${r.name}`,
@@ -167,11 +170,11 @@ export class AccountsRepository {
     }))
   }
 
-  private toGroups (rows: AccountRow[]): Group[] {
+  private async toGroups (rows: AccountRow[]): Promise<Group[]> {
     if (rows.length === 0) return []
     const ids = rows.map((r) => r.id)
-    const memberOf = this.memberOf(ids)
-    const members = this.membersOf(ids)
+    const memberOf = await this.memberOf(ids)
+    const members = await this.membersOf(ids)
     return rows.map((r) => ({
       id: r.id,
       name: `${r.domain_name}\\${r.name}`,

@@ -1,5 +1,5 @@
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 import type { AuditEvent, AuditQueryType } from '../schemas/audit.js'
 import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
@@ -28,27 +28,21 @@ interface AuditRow {
 
 /** The append-only audit trail (the table's triggers refuse updates and deletes). */
 export class AuditRepository {
-  private readonly insert
-  private readonly insertAlone
-  constructor (private readonly db: Db) {
-    this.insert = db.prepare(`INSERT INTO audit_events
-      (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-    // An event recorded on its own (a refusal) joins the current commit group instead of committing alone.
-    this.insertAlone = db.transaction((...args: unknown[]) => this.insert.run(...args))
-  }
+  constructor (private readonly sql: Sql) {}
 
-  record (event: AuditRecord): void {
-    const args = [
-      nowIso(), event.requestId ?? null, event.actor, event.actorTokenId ?? null, event.action,
-      event.target ?? null, event.outcome, event.details ? JSON.stringify(event.details) : null
-    ]
-    if (this.db.inTransaction) this.insert.run(...args)
-    else this.insertAlone(...args)
+  /**
+   * Records an event: part of the unit of work it is called through, or, called
+   * on the storage's repositories (a refusal recorded on its own), a unit of its own.
+   */
+  async record (event: AuditRecord): Promise<void> {
+    await this.sql.run(`INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    nowIso(), event.requestId ?? null, event.actor, event.actorTokenId ?? null, event.action,
+    event.target ?? null, event.outcome, event.details ? JSON.stringify(event.details) : null)
   }
 
   /** Newest first. */
-  list (query: AuditQueryType): PageOf<AuditEvent> {
+  async list (query: AuditQueryType): Promise<PageOf<AuditEvent>> {
     const cursor = decodeCursor(query.cursor, 1)
     const { where, args } = whereOf([
       ['actor = ?', query.actor], ['action = ?', query.action], ['target = ?', query.target],
@@ -57,7 +51,7 @@ export class AuditRepository {
       ['occurred_at < ?', query.to && new Date(query.to).toISOString()],
       ['id < ?', cursor && Number(cursor[0])]
     ])
-    const rows = this.db.prepare(`SELECT * FROM audit_events ${where} ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1) as AuditRow[]
+    const rows = await this.sql.all<AuditRow>(`SELECT * FROM audit_events ${where} ORDER BY id DESC LIMIT ?`, ...args, query.limit + 1)
     return pageOf(rows, query.limit, (r) => [r.id], (page) => page.map(toEvent))
   }
 }

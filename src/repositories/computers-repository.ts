@@ -1,7 +1,7 @@
 import { newId, UUID_PATTERN } from '../db/ids.js'
-import type { Db } from '../db/database.js'
-import { deepFreeze, directoryCache } from '../db/directory-cache.js'
+import { deepFreeze, type DirectoryCache, lookupIn } from '../db/directory-cache.js'
 import { nowIso } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import type { Platform } from '../domain/platforms.js'
 import type { Computer, ControlPanel, Firewall } from '../schemas/directory.js'
@@ -44,89 +44,96 @@ const SELECT = `SELECT c.*, d.name AS domain_name, d.name_key AS domain_key
 export class ComputersRepository {
   private readonly cachedIds
   private readonly cachedComputers
-  constructor (private readonly db: Db) {
-    const cache = directoryCache(db)
-    this.cachedIds = cache.lookup<{ id: string }>()
-    this.cachedComputers = cache.lookup<Computer>()
+  /** `cache` null: every lookup reads the database (a unit of work sees its own changes). */
+  constructor (private readonly sql: Sql, cache: DirectoryCache | null) {
+    this.cachedIds = lookupIn<{ id: string }>(cache)
+    this.cachedComputers = lookupIn<Computer>(cache)
   }
 
-  findByName (qualified: string): { id: string } | undefined {
+  findByName (qualified: string): Promise<{ id: string } | undefined> {
     const { domain, name } = splitQualifiedName(qualified)
     const key = `${nameKey(domain)}\\${nameKey(name)}`
-    return this.cachedIds(key, () => this.db.prepare(`SELECT c.id FROM computers c JOIN domains d ON d.id = c.domain_id
-      WHERE d.name_key = ? AND c.name_key = ?`).get(nameKey(domain), nameKey(name)) as { id: string } | undefined)
+    return this.cachedIds(key, () => this.sql.get<{ id: string }>(`SELECT c.id FROM computers c JOIN domains d ON d.id = c.domain_id
+      WHERE d.name_key = ? AND c.name_key = ?`, nameKey(domain), nameKey(name)))
   }
 
   /** A computer by its id or its `DOMAIN\\NAME`, as API callers may name it. */
-  findByRef (ref: string): Computer | undefined {
-    const id = UUID_PATTERN.test(ref) ? ref : (ref.includes('\\') ? this.findByName(ref)?.id : undefined)
-    return id === undefined ? undefined : this.get(id)
+  async findByRef (ref: string): Promise<Computer | undefined> {
+    const id = UUID_PATTERN.test(ref) ? ref : (ref.includes('\\') ? (await this.findByName(ref))?.id : undefined)
+    return id === undefined ? undefined : await this.get(id)
   }
 
-  insert (domainId: string, name: string, fields: ComputerFields): string {
+  async insert (domainId: string, name: string, fields: ComputerFields): Promise<string> {
     const id = newId()
     const now = nowIso()
-    this.db.prepare(`INSERT INTO computers (id, domain_id, name, name_key, platform, dcom_enabled, firewall, control_panel, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      id, domainId, name, nameKey(name), fields.platform ?? null, fields.dcomEnabled ?? null,
-      JSON.stringify(fields.firewall ?? {}), fields.controlPanel ? JSON.stringify(fields.controlPanel) : null, now, now)
+    await this.sql.run(`INSERT INTO computers (id, domain_id, name, name_key, platform, dcom_enabled, firewall, control_panel, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    id, domainId, name, nameKey(name), fields.platform ?? null, fields.dcomEnabled ?? null,
+    JSON.stringify(fields.firewall ?? {}), fields.controlPanel ? JSON.stringify(fields.controlPanel) : null, now, now)
     return id
   }
 
-  update (id: string, fields: ComputerFields & { domainId?: string | undefined, name?: string | undefined }): void {
-    const c = this.db.prepare('SELECT * FROM computers WHERE id = ?').get(id) as ComputerRow
+  /** Reads the computer and writes it back changed: call inside a unit of work. */
+  async update (id: string, fields: ComputerFields & { domainId?: string | undefined, name?: string | undefined }): Promise<void> {
+    const c = (await this.sql.get<ComputerRow>('SELECT * FROM computers WHERE id = ?', id))!
     const name = fields.name ?? c.name
-    this.db.prepare(`UPDATE computers SET domain_id = ?, name = ?, name_key = ?, platform = ?, dcom_enabled = ?, firewall = ?,
-      control_panel = ?, updated_at = ? WHERE id = ?`).run(
-      fields.domainId ?? c.domain_id, name, nameKey(name),
-      fields.platform === undefined ? c.platform : fields.platform,
-      fields.dcomEnabled === undefined ? c.dcom_enabled : fields.dcomEnabled,
-      fields.firewall === undefined ? c.firewall : JSON.stringify(fields.firewall),
-      fields.controlPanel === undefined ? c.control_panel : (fields.controlPanel && JSON.stringify(fields.controlPanel)),
-      nowIso(), id)
+    await this.sql.run(`UPDATE computers SET domain_id = ?, name = ?, name_key = ?, platform = ?, dcom_enabled = ?, firewall = ?,
+      control_panel = ?, updated_at = ? WHERE id = ?`,
+    fields.domainId ?? c.domain_id, name, nameKey(name),
+    fields.platform === undefined ? c.platform : fields.platform,
+    fields.dcomEnabled === undefined ? c.dcom_enabled : fields.dcomEnabled,
+    fields.firewall === undefined ? c.firewall : JSON.stringify(fields.firewall),
+    fields.controlPanel === undefined ? c.control_panel : (fields.controlPanel && JSON.stringify(fields.controlPanel)),
+    nowIso(), id)
   }
 
-  setMembers (computerId: string, field: ComputerRoleField, accountIds: string[]): void {
+  /** Replaces one of the computer's member lists (several statements: call inside a unit of work). */
+  async setMembers (computerId: string, field: ComputerRoleField, accountIds: string[]): Promise<void> {
     const role = COMPUTER_ROLES[field]
-    this.db.prepare('DELETE FROM computer_members WHERE computer_id = ? AND role = ?').run(computerId, role)
-    const add = this.db.prepare('INSERT INTO computer_members (computer_id, role, account_id, position) VALUES (?, ?, ?, ?)')
-    accountIds.forEach((a, i) => add.run(computerId, role, a, i))
+    await this.sql.run('DELETE FROM computer_members WHERE computer_id = ? AND role = ?', computerId, role)
+    for (const [i, a] of accountIds.entries()) {
+      await this.sql.run('INSERT INTO computer_members (computer_id, role, account_id, position) VALUES (?, ?, ?, ?)', computerId, role, a, i)
+    }
   }
 
-  delete (id: string): void {
-    this.db.prepare('DELETE FROM computers WHERE id = ?').run(id)
+  async delete (id: string): Promise<void> {
+    await this.sql.run('DELETE FROM computers WHERE id = ?', id)
   }
 
   /** Whether invitations or sessions name the computer (their history must keep it). */
-  inUse (id: string): boolean {
-    return this.db.prepare('SELECT 1 FROM invitations WHERE computer_id = ? UNION ALL SELECT 1 FROM sessions WHERE computer_id = ? LIMIT 1')
-      .get(id, id) !== undefined
+  async inUse (id: string): Promise<boolean> {
+    return await this.sql.get('SELECT 1 FROM invitations WHERE computer_id = ? UNION ALL SELECT 1 FROM sessions WHERE computer_id = ? LIMIT 1',
+      id, id) !== undefined
   }
 
-  /** Cached until the directory changes; the computer is frozen (shared between requests). */
-  get (id: string): Computer | undefined {
-    return this.cachedComputers(id, () => {
-      const row = this.db.prepare(`${SELECT} WHERE c.id = ?`).get(id) as ComputerRow | undefined
-      return row && deepFreeze(this.toComputers([row])[0])
+  /**
+   * Cached until the directory changes (on the storage's repositories; read
+   * afresh inside a unit of work); the computer is frozen (shared between requests).
+   */
+  get (id: string): Promise<Computer | undefined> {
+    return this.cachedComputers(id, async () => {
+      const row = await this.sql.get<ComputerRow>(`${SELECT} WHERE c.id = ?`, id)
+      return row && deepFreeze((await this.toComputers([row]))[0])
     })
   }
 
-  list (query: ListQuery): PageOf<Computer> {
+  async list (query: ListQuery): Promise<PageOf<Computer>> {
     const { where, args } = whereOf([
       ['d.name_key = ?', query.domain && nameKey(query.domain)],
       ['(d.name_key, c.name_key, c.id) > (?, ?, ?)', decodeCursor(query.cursor, 3)]
     ])
-    const rows = this.db.prepare(`${SELECT} ${where}
-      ORDER BY d.name_key, c.name_key, c.id LIMIT ?`).all(...args, query.limit + 1) as ComputerRow[]
-    return pageOf(rows, query.limit, (r) => [r.domain_key, r.name_key, r.id], (page) => this.toComputers(page))
+    const rows = await this.sql.all<ComputerRow>(`${SELECT} ${where}
+      ORDER BY d.name_key, c.name_key, c.id LIMIT ?`, ...args, query.limit + 1)
+    const page = pageOf(rows, query.limit, (r) => [r.domain_key, r.name_key, r.id], (page) => page)
+    return { items: await this.toComputers(page.items), nextCursor: page.nextCursor }
   }
 
-  private toComputers (rows: ComputerRow[]): Computer[] {
+  private async toComputers (rows: ComputerRow[]): Promise<Computer[]> {
     if (rows.length === 0) return []
     const ids = rows.map((r) => r.id)
-    const members = this.db.prepare(`SELECT m.computer_id, m.role, d.name || '\\' || a.name AS name FROM computer_members m
-      JOIN accounts a ON a.id = m.account_id JOIN domains d ON d.id = a.domain_id
-      WHERE m.computer_id IN (${placeholders(ids.length)}) ORDER BY m.position`).all(...ids) as Array<{ computer_id: string, role: string, name: string }>
+    const members = await this.sql.all<{ computer_id: string, role: string, name: string }>(`SELECT m.computer_id, m.role, d.name || '\\' || a.name AS name
+      FROM computer_members m JOIN accounts a ON a.id = m.account_id JOIN domains d ON d.id = a.domain_id
+      WHERE m.computer_id IN (${placeholders(ids.length)}) ORDER BY m.position`, ...ids)
     const byRole = (role: string) => groupBy(members.filter((m) => m.role === role).map((m) => ({ id: m.computer_id, name: m.name })))
     const admins = byRole(COMPUTER_ROLES.localAdministrators)
     const helpers = byRole(COMPUTER_ROLES.offerRaHelpers)

@@ -46,13 +46,30 @@ export class Repositories {
 
 /** The repositories of one unit of work: what they change commits together, or not at all. */
 export class Unit extends Repositories {
+  /** Work to run once this unit has committed, that the unit's caller waits for (see `thenRun`). */
+  readonly followUps: Array<() => Promise<void>> = []
+
   constructor (private readonly tx: Tx) {
     super(tx, null)
+  }
+
+  /**
+   * Runs `fn` once this unit has committed, before `Store.work` resolves: the
+   * caller's answer waits for it (a policy change's effect on live sessions).
+   * Never runs if the unit rolls back; its failure is `fn`'s to handle.
+   */
+  thenRun (fn: () => Promise<void>): void {
+    this.followUps.push(fn)
   }
 
   /** Runs `fn` once this unit has committed (signals, notifications); never if it rolls back. */
   afterCommit (fn: () => void): void {
     this.tx.afterCommit(fn)
+  }
+
+  /** Tells the other instances, once this unit commits (PostgreSQL NOTIFY; nothing on SQLite). */
+  notify (channel: string, payload: string): Promise<void> {
+    return this.tx.notify(channel, payload)
   }
 }
 
@@ -66,7 +83,11 @@ export class Store {
   }
 
   /** Runs `fn` as one unit of work; resolves once it has committed (see Storage.unitOfWork). */
-  work<T> (fn: (unit: Unit) => Promise<T>): Promise<T> {
-    return this.storage.unitOfWork((tx) => fn(new Unit(tx)))
+  async work<T> (fn: (unit: Unit) => Promise<T>): Promise<T> {
+    let unit: Unit | undefined
+    // A new Unit per attempt: PostgreSQL may run `fn` again after a deadlock, and only the last attempt committed.
+    const result = await this.storage.unitOfWork((tx) => fn(unit = new Unit(tx)))
+    for (const followUp of unit?.followUps ?? []) await followUp()
+    return result
   }
 }

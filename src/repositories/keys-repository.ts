@@ -1,5 +1,5 @@
-import type { Db } from '../db/database.js'
-import { directoryCache } from '../db/directory-cache.js'
+import { type DirectoryCache, lookupIn } from '../db/directory-cache.js'
+import type { Sql } from '../db/storage.js'
 
 export interface KeyRow {
   kid: string
@@ -14,47 +14,48 @@ export interface KeyRow {
 
 export class KeysRepository {
   private readonly cached
-  constructor (private readonly db: Db) {
-    this.cached = directoryCache(db).lookup<{ row: KeyRow | undefined }>()
+  /** `cache` null: `active` reads the database (a unit of work sees its own changes). */
+  constructor (private readonly sql: Sql, cache: DirectoryCache | null) {
+    this.cached = lookupIn<{ row: KeyRow | undefined }>(cache)
   }
 
   /** Cached until a key is added, retired or re-encrypted (by any process). */
-  active (): KeyRow | undefined {
-    return this.cached('active', () => ({
-      row: this.db.prepare('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get() as KeyRow | undefined
-    }))!.row
+  async active (): Promise<KeyRow | undefined> {
+    return (await this.cached('active', async () => ({
+      row: await this.sql.get<KeyRow>('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
+    })))!.row
   }
 
-  get (kid: string): KeyRow | undefined {
-    return this.db.prepare('SELECT * FROM signing_keys WHERE kid = ?').get(kid) as KeyRow | undefined
+  get (kid: string): Promise<KeyRow | undefined> {
+    return this.sql.get<KeyRow>('SELECT * FROM signing_keys WHERE kid = ?', kid)
   }
 
-  all (): KeyRow[] {
-    return this.db.prepare('SELECT * FROM signing_keys ORDER BY created_at').all() as KeyRow[]
+  all (): Promise<KeyRow[]> {
+    return this.sql.all<KeyRow>('SELECT * FROM signing_keys ORDER BY created_at')
   }
 
   /** Keys that still verify at `now`: the active one, and retired ones with tickets not yet expired. */
-  verifying (now: string): KeyRow[] {
-    return this.db.prepare(`SELECT * FROM signing_keys WHERE retired_at IS NULL OR max_expires_at > ?
-      ORDER BY created_at DESC`).all(now) as KeyRow[]
+  verifying (now: string): Promise<KeyRow[]> {
+    return this.sql.all<KeyRow>(`SELECT * FROM signing_keys WHERE retired_at IS NULL OR max_expires_at > ?
+      ORDER BY created_at DESC`, now)
   }
 
-  insert (row: Omit<KeyRow, 'retired_at' | 'max_expires_at'>): void {
-    this.db.prepare('INSERT INTO signing_keys (kid, alg, public_jwk, private_key, encrypted, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(row.kid, row.alg, row.public_jwk, row.private_key, row.encrypted, row.created_at)
+  async insert (row: Omit<KeyRow, 'retired_at' | 'max_expires_at'>): Promise<void> {
+    await this.sql.run('INSERT INTO signing_keys (kid, alg, public_jwk, private_key, encrypted, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      row.kid, row.alg, row.public_jwk, row.private_key, row.encrypted, row.created_at)
   }
 
-  retireAllBut (kid: string, at: string): void {
-    this.db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL AND kid <> ?').run(at, kid)
+  async retireAllBut (kid: string, at: string): Promise<void> {
+    await this.sql.run('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL AND kid <> ?', at, kid)
   }
 
-  setPrivateKey (kid: string, privateKey: string, encrypted: boolean): void {
-    this.db.prepare('UPDATE signing_keys SET private_key = ?, encrypted = ? WHERE kid = ?').run(privateKey, encrypted ? 1 : 0, kid)
+  async setPrivateKey (kid: string, privateKey: string, encrypted: boolean): Promise<void> {
+    await this.sql.run('UPDATE signing_keys SET private_key = ?, encrypted = ? WHERE kid = ?', privateKey, encrypted ? 1 : 0, kid)
   }
 
   /** Records that the key signed a ticket expiring at `expiresAt` (it must keep verifying until then). */
-  extendUse (kid: string, expiresAt: string): void {
-    this.db.prepare('UPDATE signing_keys SET max_expires_at = ? WHERE kid = ? AND (max_expires_at IS NULL OR max_expires_at < ?)')
-      .run(expiresAt, kid, expiresAt)
+  async extendUse (kid: string, expiresAt: string): Promise<void> {
+    await this.sql.run('UPDATE signing_keys SET max_expires_at = ? WHERE kid = ? AND (max_expires_at IS NULL OR max_expires_at < ?)',
+      expiresAt, kid, expiresAt)
   }
 }

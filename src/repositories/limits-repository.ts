@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 
 /** A limit window's state after a hit, or as it stands. */
 export interface LimitWindow {
@@ -13,18 +13,23 @@ export interface LimitWindow {
  * so concurrent hits from several processes are each counted once.
  */
 export class LimitsRepository {
-  constructor (private readonly db: Db) {}
+  constructor (private readonly sql: Sql) {}
 
-  /** Counts one hit on each key, in one statement, and returns the window each landed in, in order. */
-  hit (keys: readonly string[], windowMs: number, now = Date.now()): LimitWindow[] {
+  /**
+   * Counts one hit on each key, in one statement, and returns the window each
+   * landed in, in order. The statement writes and returns rows (RETURNING), so
+   * it runs through `Sql.all`: inside a unit of work, or on a storage whose
+   * `all` runs a changing statement as a unit of its own.
+   */
+  async hit (keys: readonly string[], windowMs: number, now = Date.now()): Promise<LimitWindow[]> {
     const values = keys.map(() => '(?, ?, 1)').join(', ')
-    const rows = this.db.prepare(`INSERT INTO limit_windows (key, window_start, count) VALUES ${values}
+    const rows = await this.sql.all<{ key: string, count: number, window_start: number }>(`INSERT INTO limit_windows (key, window_start, count)
+      VALUES ${values}
       ON CONFLICT (key) DO UPDATE SET
         count = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN 1 ELSE limit_windows.count + 1 END,
         window_start = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN excluded.window_start
           ELSE limit_windows.window_start END
-      RETURNING key, count, window_start`)
-      .all(...keys.flatMap((key) => [key, now]), windowMs, windowMs) as Array<{ key: string, count: number, window_start: number }>
+      RETURNING key, count, window_start`, ...keys.flatMap((key) => [key, now]), windowMs, windowMs)
     const byKey = new Map(rows.map((r) => [r.key, r]))
     return keys.map((key) => {
       const row = byKey.get(key)!
@@ -33,7 +38,7 @@ export class LimitsRepository {
   }
 
   /** Removes windows that started before `before` (ms since 1970). */
-  purge (before: number): number {
-    return this.db.prepare('DELETE FROM limit_windows WHERE window_start < ?').run(before).changes
+  purge (before: number): Promise<number> {
+    return this.sql.run('DELETE FROM limit_windows WHERE window_start < ?', before)
   }
 }

@@ -1,6 +1,6 @@
 import { newId } from '../db/ids.js'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 import { nameKey } from '../domain/names.js'
 import type { PolicySettings } from '../domain/policy.js'
 import type { PolicyLayer } from '../domain/resultant-policy.js'
@@ -20,94 +20,97 @@ interface PolicyRow {
 export interface DomainLink { policyId: string, policyName: string, linkOrder: number }
 
 export class PoliciesRepository {
-  constructor (private readonly db: Db) {}
+  constructor (private readonly sql: Sql) {}
 
-  findByName (name: string): { id: string, name: string } | undefined {
-    return this.db.prepare('SELECT id, name FROM policies WHERE name_key = ?').get(nameKey(name)) as { id: string, name: string } | undefined
+  findByName (name: string): Promise<{ id: string, name: string } | undefined> {
+    return this.sql.get<{ id: string, name: string }>('SELECT id, name FROM policies WHERE name_key = ?', nameKey(name))
   }
 
-  insert (fields: { name: string, description: string | null, settings: PolicySettings }): string {
+  async insert (fields: { name: string, description: string | null, settings: PolicySettings }): Promise<string> {
     const id = newId()
     const now = nowIso()
-    this.db.prepare('INSERT INTO policies (id, name, name_key, description, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), now, now)
+    await this.sql.run('INSERT INTO policies (id, name, name_key, description, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      id, fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), now, now)
     return id
   }
 
-  update (id: string, fields: { name: string, description: string | null, settings: PolicySettings }): void {
-    this.db.prepare('UPDATE policies SET name = ?, name_key = ?, description = ?, settings = ?, updated_at = ? WHERE id = ?')
-      .run(fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), nowIso(), id)
+  async update (id: string, fields: { name: string, description: string | null, settings: PolicySettings }): Promise<void> {
+    await this.sql.run('UPDATE policies SET name = ?, name_key = ?, description = ?, settings = ?, updated_at = ? WHERE id = ?',
+      fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), nowIso(), id)
   }
 
-  delete (id: string): void {
-    this.db.prepare('DELETE FROM policies WHERE id = ?').run(id)
+  async delete (id: string): Promise<void> {
+    await this.sql.run('DELETE FROM policies WHERE id = ?', id)
   }
 
-  get (id: string): Policy | undefined {
-    const row = this.db.prepare('SELECT * FROM policies WHERE id = ?').get(id) as PolicyRow | undefined
-    return row && this.toPolicies([row])[0]
+  async get (id: string): Promise<Policy | undefined> {
+    const row = await this.sql.get<PolicyRow>('SELECT * FROM policies WHERE id = ?', id)
+    return row && (await this.toPolicies([row]))[0]
   }
 
-  list (query: { limit: number, cursor?: string | undefined }): PageOf<Policy> {
+  async list (query: { limit: number, cursor?: string | undefined }): Promise<PageOf<Policy>> {
     const cursor = decodeCursor(query.cursor, 2)
-    const rows = this.db.prepare(`SELECT * FROM policies ${cursor ? 'WHERE (name_key, id) > (?, ?)' : ''} ORDER BY name_key, id LIMIT ?`)
-      .all(...(cursor ?? []), query.limit + 1) as PolicyRow[]
-    return pageOf(rows, query.limit, (r) => [r.name_key, r.id], (page) => this.toPolicies(page))
+    const rows = await this.sql.all<PolicyRow>(`SELECT * FROM policies ${cursor ? 'WHERE (name_key, id) > (?, ?)' : ''} ORDER BY name_key, id LIMIT ?`,
+      ...(cursor ?? []), query.limit + 1)
+    const page = pageOf(rows, query.limit, (r) => [r.name_key, r.id], (page) => page)
+    return { items: await this.toPolicies(page.items), nextCursor: page.nextCursor }
   }
 
   /** A domain's links, link order 1 first. */
-  domainLinks (domainId: string): DomainLink[] {
-    return this.db.prepare(`SELECT l.policy_id AS policyId, p.name AS policyName, l.link_order AS linkOrder
-      FROM policy_links l JOIN policies p ON p.id = l.policy_id WHERE l.domain_id = ? ORDER BY l.link_order`).all(domainId) as DomainLink[]
+  domainLinks (domainId: string): Promise<DomainLink[]> {
+    // Quoted aliases: PostgreSQL folds unquoted ones to lower case.
+    return this.sql.all<DomainLink>(`SELECT l.policy_id AS "policyId", p.name AS "policyName", l.link_order AS "linkOrder"
+      FROM policy_links l JOIN policies p ON p.id = l.policy_id WHERE l.domain_id = ? ORDER BY l.link_order`, domainId)
   }
 
-  /** Replaces a domain's links; the list's order is the link order. */
-  setDomainLinks (domainId: string, policyIds: string[]): void {
-    this.db.prepare('DELETE FROM policy_links WHERE domain_id = ?').run(domainId)
-    const add = this.db.prepare('INSERT INTO policy_links (domain_id, policy_id, link_order) VALUES (?, ?, ?)')
-    policyIds.forEach((p, i) => add.run(domainId, p, i + 1))
+  /** Replaces a domain's links; the list's order is the link order (several statements: call inside a unit of work). */
+  async setDomainLinks (domainId: string, policyIds: string[]): Promise<void> {
+    await this.sql.run('DELETE FROM policy_links WHERE domain_id = ?', domainId)
+    for (const [i, p] of policyIds.entries()) {
+      await this.sql.run('INSERT INTO policy_links (domain_id, policy_id, link_order) VALUES (?, ?, ?)', domainId, p, i + 1)
+    }
   }
 
-  localPolicy (computerId: string): { settings: PolicySettings, updatedAt: string } | undefined {
-    const row = this.db.prepare('SELECT settings, updated_at FROM computer_local_policies WHERE computer_id = ?')
-      .get(computerId) as { settings: string, updated_at: string } | undefined
+  async localPolicy (computerId: string): Promise<{ settings: PolicySettings, updatedAt: string } | undefined> {
+    const row = await this.sql.get<{ settings: string, updated_at: string }>('SELECT settings, updated_at FROM computer_local_policies WHERE computer_id = ?',
+      computerId)
     return row && { settings: JSON.parse(row.settings) as PolicySettings, updatedAt: row.updated_at }
   }
 
-  setLocalPolicy (computerId: string, settings: PolicySettings): void {
-    this.db.prepare(`INSERT INTO computer_local_policies (computer_id, settings, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT (computer_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`)
-      .run(computerId, JSON.stringify(settings), nowIso())
+  async setLocalPolicy (computerId: string, settings: PolicySettings): Promise<void> {
+    await this.sql.run(`INSERT INTO computer_local_policies (computer_id, settings, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (computer_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+    computerId, JSON.stringify(settings), nowIso())
   }
 
   /**
    * The policy layers of a computer in precedence order, read fresh on every call
    * (O9: a change applies to the next decision; nothing is cached).
    */
-  layersFor (computer: { id: string, name: string, domainId: string, domain: string }): PolicyLayer[] {
-    const linked = this.db.prepare(`SELECT p.id, p.name, p.settings, l.link_order FROM policy_links l JOIN policies p ON p.id = l.policy_id
-      WHERE l.domain_id = ? ORDER BY l.link_order`).all(computer.domainId) as Array<{ id: string, name: string, settings: string, link_order: number }>
+  async layersFor (computer: { id: string, name: string, domainId: string, domain: string }): Promise<PolicyLayer[]> {
+    const linked = await this.sql.all<{ id: string, name: string, settings: string, link_order: number }>(`SELECT p.id, p.name, p.settings, l.link_order
+      FROM policy_links l JOIN policies p ON p.id = l.policy_id WHERE l.domain_id = ? ORDER BY l.link_order`, computer.domainId)
     const layers: PolicyLayer[] = linked.map((r) => ({
       source: { type: 'domain-policy', policyId: r.id, policyName: r.name, domain: computer.domain, linkOrder: r.link_order },
       settings: JSON.parse(r.settings) as PolicySettings
     }))
-    const local = this.localPolicy(computer.id)
+    const local = await this.localPolicy(computer.id)
     if (local) layers.push({ source: { type: 'local-policy', computer: computer.name }, settings: local.settings })
     return layers
   }
 
   /** Names of the domains a policy is linked to. */
-  linkedDomains (policyId: string): string[] {
-    return (this.db.prepare('SELECT d.name FROM policy_links l JOIN domains d ON d.id = l.domain_id WHERE l.policy_id = ? ORDER BY d.name_key')
-      .all(policyId) as Array<{ name: string }>).map((r) => r.name)
+  async linkedDomains (policyId: string): Promise<string[]> {
+    return (await this.sql.all<{ name: string }>(`SELECT d.name FROM policy_links l JOIN domains d ON d.id = l.domain_id
+      WHERE l.policy_id = ? ORDER BY d.name_key`, policyId)).map((r) => r.name)
   }
 
-  private toPolicies (rows: PolicyRow[]): Policy[] {
+  private async toPolicies (rows: PolicyRow[]): Promise<Policy[]> {
     if (rows.length === 0) return []
     const ids = rows.map((r) => r.id)
-    const links = this.db.prepare(`SELECT l.policy_id, d.name AS domain, d.id AS domainId, l.link_order AS linkOrder FROM policy_links l
-      JOIN domains d ON d.id = l.domain_id WHERE l.policy_id IN (${placeholders(ids.length)}) ORDER BY d.name_key`)
-      .all(...ids) as Array<{ policy_id: string, domain: string, domainId: string, linkOrder: number }>
+    const links = await this.sql.all<{ policy_id: string, domain: string, domainId: string, linkOrder: number }>(`SELECT l.policy_id, d.name AS domain,
+        d.id AS "domainId", l.link_order AS "linkOrder"
+      FROM policy_links l JOIN domains d ON d.id = l.domain_id WHERE l.policy_id IN (${placeholders(ids.length)}) ORDER BY d.name_key`, ...ids)
     return rows.map((r) => ({
       id: r.id,
       name: r.name,

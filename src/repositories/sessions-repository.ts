@@ -1,6 +1,6 @@
 import { newId } from '../db/ids.js'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
+import type { Sql } from '../db/storage.js'
 import type { SessionStateName } from '../domain/session-machine.js'
 import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
@@ -79,102 +79,111 @@ const SELECT = `SELECT s.*, cd.name || '\\' || c.name AS computer_name,
 const LIVE = '(\'awaiting-novice\', \'active\', \'control-requested\', \'in-control\')'
 
 export class SessionsRepository {
-  constructor (private readonly db: Db) {}
+  constructor (private readonly sql: Sql) {}
 
   /** A new session awaiting the novice (C1). */
-  insert (f: NewSession & { createdAt: string, acceptDeadline: string }): string {
+  async insert (f: NewSession & { createdAt: string, acceptDeadline: string }): Promise<string> {
     const id = newId()
     const now = f.createdAt
-    this.db.prepare(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
+    await this.sql.run(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
         accept_deadline, expert_token_id)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`).run(
-      id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`,
+    id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
     return id
   }
 
-  get (id: string): SessionRow | undefined {
-    return this.db.prepare(`${SELECT} WHERE s.id = ?`).get(id) as SessionRow | undefined
+  /**
+   * Locks the session's row until the unit of work ends, so that commands on
+   * one session run one after another: call it first in the unit, then read
+   * the session through the unit. On PostgreSQL, SELECT … FOR UPDATE; on
+   * SQLite nothing (units of work run one at a time).
+   */
+  async lock (id: string): Promise<void> {
+    if (this.sql.engine === 'postgres') await this.sql.get('SELECT id FROM sessions WHERE id = ? FOR UPDATE', id)
   }
 
-  idForInvitation (invitationId: string): string | undefined {
-    return (this.db.prepare('SELECT id FROM sessions WHERE invitation_id = ?').get(invitationId) as { id: string } | undefined)?.id
+  get (id: string): Promise<SessionRow | undefined> {
+    return this.sql.get<SessionRow>(`${SELECT} WHERE s.id = ?`, id)
+  }
+
+  async idForInvitation (invitationId: string): Promise<string | undefined> {
+    return (await this.sql.get<{ id: string }>('SELECT id FROM sessions WHERE invitation_id = ?', invitationId))?.id
   }
 
   /** Newest first; `accountId` limits to sessions where it is the novice or the expert. */
-  list (query: { limit: number, cursor?: string | undefined, accountId?: string | undefined, state?: string | undefined }): PageOf<SessionRow> {
+  async list (query: { limit: number, cursor?: string | undefined, accountId?: string | undefined, state?: string | undefined }): Promise<PageOf<SessionRow>> {
     const { where, args } = whereOf([
       ['(s.novice_id = ? OR s.expert_id = ?)', query.accountId === undefined ? undefined : [query.accountId, query.accountId]],
       ['s.state = ?', query.state],
       ['(s.created_at, s.id) < (?, ?)', decodeCursor(query.cursor, 2)]
     ])
-    const rows = this.db.prepare(`${SELECT} ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`)
-      .all(...args, query.limit + 1) as SessionRow[]
+    const rows = await this.sql.all<SessionRow>(`${SELECT} ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`, ...args, query.limit + 1)
     return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }
 
-  setState (id: string, state: SessionStateName, fields: { acceptedAt?: string, endedAt?: string, endReason?: string } = {}): void {
-    this.db.prepare(`UPDATE sessions SET state = ?, updated_at = ?, accepted_at = coalesce(?, accepted_at), ended_at = coalesce(?, ended_at),
-      end_reason = coalesce(?, end_reason) WHERE id = ?`).run(state, nowIso(), fields.acceptedAt ?? null, fields.endedAt ?? null, fields.endReason ?? null, id)
+  async setState (id: string, state: SessionStateName, fields: { acceptedAt?: string, endedAt?: string, endReason?: string } = {}): Promise<void> {
+    await this.sql.run(`UPDATE sessions SET state = ?, updated_at = ?, accepted_at = coalesce(?, accepted_at), ended_at = coalesce(?, ended_at),
+      end_reason = coalesce(?, end_reason) WHERE id = ?`, state, nowIso(), fields.acceptedAt ?? null, fields.endedAt ?? null, fields.endReason ?? null, id)
   }
 
-  pendingRequest (sessionId: string): ControlRequestRow | undefined {
-    return this.db.prepare('SELECT * FROM control_requests WHERE session_id = ? AND state = \'pending\'').get(sessionId) as ControlRequestRow | undefined
+  pendingRequest (sessionId: string): Promise<ControlRequestRow | undefined> {
+    return this.sql.get<ControlRequestRow>('SELECT * FROM control_requests WHERE session_id = ? AND state = \'pending\'', sessionId)
   }
 
-  insertRequest (sessionId: string, deadline: string): string {
+  async insertRequest (sessionId: string, deadline: string): Promise<string> {
     const id = newId()
-    this.db.prepare('INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, \'pending\', ?, ?)')
-      .run(id, sessionId, nowIso(), deadline)
+    await this.sql.run('INSERT INTO control_requests (id, session_id, state, requested_at, deadline) VALUES (?, ?, \'pending\', ?, ?)',
+      id, sessionId, nowIso(), deadline)
     return id
   }
 
-  answerRequest (id: string, state: Exclude<ControlRequestRow['state'], 'pending'>, reason: string | null): void {
-    this.db.prepare('UPDATE control_requests SET state = ?, answered_at = ?, reason = ? WHERE id = ? AND state = \'pending\'').run(state, nowIso(), reason, id)
+  async answerRequest (id: string, state: Exclude<ControlRequestRow['state'], 'pending'>, reason: string | null): Promise<void> {
+    await this.sql.run('UPDATE control_requests SET state = ?, answered_at = ?, reason = ? WHERE id = ? AND state = \'pending\'', state, nowIso(), reason, id)
   }
 
-  request (id: string): ControlRequestRow | undefined {
-    return this.db.prepare('SELECT * FROM control_requests WHERE id = ?').get(id) as ControlRequestRow | undefined
+  request (id: string): Promise<ControlRequestRow | undefined> {
+    return this.sql.get<ControlRequestRow>('SELECT * FROM control_requests WHERE id = ?', id)
   }
 
   /** Sessions whose novice did not answer in time, and control requests past their deadline. */
-  due (now: string): { sessions: string[], requests: Array<{ id: string, session_id: string }> } {
+  async due (now: string): Promise<{ sessions: string[], requests: Array<{ id: string, session_id: string }> }> {
     return {
-      sessions: (this.db.prepare('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?')
-        .all(now) as Array<{ id: string }>).map((r) => r.id),
-      requests: this.db.prepare('SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?')
-        .all(now) as Array<{ id: string, session_id: string }>
+      sessions: (await this.sql.all<{ id: string }>('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?', now))
+        .map((r) => r.id),
+      requests: await this.sql.all<{ id: string, session_id: string }>(
+        'SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?', now)
     }
   }
 
   /** Live sessions, optionally only those touching an account, a token or an invitation. */
-  live (filter: { accountId?: string, tokenId?: string, invitationId?: string } = {}): SessionRow[] {
+  live (filter: { accountId?: string, tokenId?: string, invitationId?: string } = {}): Promise<SessionRow[]> {
     const { where, args } = whereOf([
       [`s.state IN ${LIVE}`, []],
       ['(s.novice_id = ? OR s.expert_id = ?)', filter.accountId === undefined ? undefined : [filter.accountId, filter.accountId]],
       ['s.expert_token_id = ?', filter.tokenId],
       ['s.invitation_id = ?', filter.invitationId]
     ])
-    return this.db.prepare(`${SELECT} ${where}`).all(...args) as SessionRow[]
+    return this.sql.all<SessionRow>(`${SELECT} ${where}`, ...args)
   }
 
-  /** Appends an event; a security event is also counted in the session's summary (call inside a transaction). */
-  appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null): number {
+  /** Appends an event; a security event is also counted in the session's summary (call inside a unit of work). */
+  async appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null): Promise<number> {
     const at = nowIso()
     const json = data ? JSON.stringify(data) : null
-    const id = Number(this.db.prepare('INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)')
-      .run(sessionId, at, type, actor, json).lastInsertRowid)
+    const { id } = (await this.sql.get<{ id: number }>(`INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)
+      RETURNING id`, sessionId, at, type, actor, json))!
     if (type.startsWith('security.')) {
-      this.db.prepare(`INSERT INTO session_security_summary (session_id, type, data, count, first_at, last_at, last_id)
+      await this.sql.run(`INSERT INTO session_security_summary (session_id, type, data, count, first_at, last_at, last_id)
         VALUES (?, ?, ?, 1, ?, ?, ?)
-        ON CONFLICT (session_id, type, data) DO UPDATE SET count = count + 1, last_at = excluded.last_at, last_id = excluded.last_id`)
-        .run(sessionId, type, json ?? '', at, at, id)
+        ON CONFLICT (session_id, type, data) DO UPDATE SET count = session_security_summary.count + 1, last_at = excluded.last_at,
+          last_id = excluded.last_id`,
+      sessionId, type, json ?? '', at, at, id)
     }
     return id
   }
 
-  events (sessionId: string, afterId: number, limit = 1000): SessionEventRow[] {
-    return this.db.prepare('SELECT * FROM session_events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?')
-      .all(sessionId, afterId, limit) as SessionEventRow[]
+  events (sessionId: string, afterId: number, limit = 1000): Promise<SessionEventRow[]> {
+    return this.sql.all<SessionEventRow>('SELECT * FROM session_events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?', sessionId, afterId, limit)
   }
 
   /**
@@ -182,26 +191,27 @@ export class SessionsRepository {
    * and details, with how often and when first and last; the `limit` most
    * recent entries, oldest first. The full history stays in the events.
    */
-  securitySummary (sessionId: string, limit = SECURITY_SUMMARY_LIMIT): SecuritySummaryRow[] {
-    const rows = this.db.prepare(`SELECT type, data, count, first_at, last_at FROM session_security_summary
-      WHERE session_id = ? ORDER BY last_id DESC LIMIT ?`).all(sessionId, limit) as SecuritySummaryRow[]
+  async securitySummary (sessionId: string, limit = SECURITY_SUMMARY_LIMIT): Promise<SecuritySummaryRow[]> {
+    const rows = await this.sql.all<SecuritySummaryRow>(`SELECT type, data, count, first_at, last_at FROM session_security_summary
+      WHERE session_id = ? ORDER BY last_id DESC LIMIT ?`, sessionId, limit)
     return rows.reverse().map((r) => ({ ...r, data: r.data === '' ? null : r.data }))
   }
 
   /** Offers awaiting the novice of a computer, and when the first of them stops waiting. */
-  pendingOffers (computerId: string): { count: number, firstDeadline: string | null } {
-    return this.db.prepare(`SELECT count(*) AS count, min(accept_deadline) AS firstDeadline FROM sessions
-      WHERE computer_id = ? AND origin = 'offer' AND state = 'awaiting-novice'`).get(computerId) as { count: number, firstDeadline: string | null }
+  async pendingOffers (computerId: string): Promise<{ count: number, firstDeadline: string | null }> {
+    // The alias is quoted: PostgreSQL folds unquoted ones to lower case.
+    return (await this.sql.get<{ count: number, firstDeadline: string | null }>(`SELECT count(*) AS count, min(accept_deadline) AS "firstDeadline"
+      FROM sessions WHERE computer_id = ? AND origin = 'offer' AND state = 'awaiting-novice'`, computerId))!
   }
 
   /** Offers an expert made since `since`, and the oldest of them. */
-  offersSince (expertId: string, since: string): { count: number, oldest: string | null } {
-    return this.db.prepare(`SELECT count(*) AS count, min(created_at) AS oldest FROM sessions
-      WHERE expert_id = ? AND origin = 'offer' AND created_at > ?`).get(expertId, since) as { count: number, oldest: string | null }
+  async offersSince (expertId: string, since: string): Promise<{ count: number, oldest: string | null }> {
+    return (await this.sql.get<{ count: number, oldest: string | null }>(`SELECT count(*) AS count, min(created_at) AS oldest FROM sessions
+      WHERE expert_id = ? AND origin = 'offer' AND created_at > ?`, expertId, since))!
   }
 
   /** Whether an account is referenced by any session (it then cannot be deleted). */
-  references (accountId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1').get(accountId, accountId) !== undefined
+  async references (accountId: string): Promise<boolean> {
+    return await this.sql.get('SELECT 1 FROM sessions WHERE novice_id = ? OR expert_id = ? LIMIT 1', accountId, accountId) !== undefined
   }
 }

@@ -27,11 +27,11 @@ interface Resource<C extends TSchema, U extends TSchema, I extends TSchema> {
   item: I
   /** Query schema of the list route (default: paging and a `domain` filter). */
   listQuery?: TSchema
-  list: (query: DirectoryListQueryType) => PageOf<Static<I>>
-  get: (id: string) => Static<I> | undefined
-  add: (body: Static<C>, ctx: ActorContext) => Static<I>
-  change: (id: string, body: Static<U>, ctx: ActorContext) => Static<I>
-  remove: (id: string, ctx: ActorContext) => void
+  list: (query: DirectoryListQueryType) => Promise<PageOf<Static<I>>>
+  get: (id: string) => Promise<Static<I> | undefined>
+  add: (body: Static<C>, ctx: ActorContext) => Promise<Static<I>>
+  change: (id: string, body: Static<U>, ctx: ActorContext) => Promise<Static<I>>
+  remove: (id: string, ctx: ActorContext) => Promise<void>
 }
 
 /** The five routes every directory object has: list, read, create, update (partial), delete. */
@@ -48,12 +48,12 @@ function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fast
   app.get<{ Params: IdParams }>(`${r.path}/:id`, {
     config: { ...read, ...byRef },
     schema: { tags, summary: `One ${r.noun}`, params: r.params, response: { 200: r.item, ...errorResponses(404) } }
-  }, async (request) => r.get(request.params.id) ?? Promise.reject(notFound(r.noun, request.params.id)))
+  }, async (request) => (await r.get(request.params.id)) ?? Promise.reject(notFound(r.noun, request.params.id)))
 
   app.post<{ Body: Static<C> }>(r.path, {
     config: write,
     schema: { tags, summary: `Create a ${r.noun}`, body: r.create, response: { 201: r.item, ...errorResponses(409, 413, 422) } }
-  }, async (request, reply) => reply.code(201).send(r.add(request.body, actorContext(request))))
+  }, async (request, reply) => reply.code(201).send(await r.add(request.body, actorContext(request))))
 
   app.patch<{ Params: IdParams, Body: Static<U> }>(`${r.path}/:id`, {
     config: { ...write, ...byRef },
@@ -70,7 +70,7 @@ function resource<C extends TSchema, U extends TSchema, I extends TSchema> (fast
     config: { ...write, ...byRef },
     schema: { tags, summary: `Delete a ${r.noun}`, params: r.params, response: { 204: Type.Null(), ...errorResponses(404, 409) } }
   }, async (request, reply) => {
-    r.remove(request.params.id, actorContext(request))
+    await r.remove(request.params.id, actorContext(request))
     return reply.code(204).send(null)
   })
 }

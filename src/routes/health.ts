@@ -20,7 +20,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async () => {
     let ready = false
-    try { ready = fastify.services.isReady() } catch {}
+    try { ready = await fastify.services.isReady() } catch {}
     if (!ready) throw new AppError('SERVICE_UNAVAILABLE', 'the database is not open or not migrated')
     return { status: 'ready' }
   })

@@ -18,8 +18,8 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
   const service = fastify.services.invitations
   // Tickets and passwords are guessed at redemption: attempts are limited per token (the expert) and per client
   // address (guessing with many tokens), counted in the database so that the budgets hold across every instance.
-  const perToken = new SharedLimit(fastify.services.repos.limits, 'redeem-token', opts.redemptionsPerMinute)
-  const perAddress = new SharedLimit(fastify.services.repos.limits, 'redeem-address', opts.redemptionsPerAddressPerMinute)
+  const perToken = new SharedLimit(fastify.services.store, 'redeem-token', opts.redemptionsPerMinute)
+  const perAddress = new SharedLimit(fastify.services.store, 'redeem-address', opts.redemptionsPerAddressPerMinute)
 
   fastify.post('/v1/invitations', {
     config: { access: { scope: 'invitations:write', users: true } },
@@ -77,12 +77,12 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       params: IdParamsSchema,
       response: { 200: Type.Object({ items: Type.Array(DeliveryStatusSchema) }), ...errorResponses(404) }
     }
-  }, async (request) => ({ items: fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
+  }, async (request) => ({ items: await fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
   fastify.post('/v1/redemptions', {
     config: { access: { scope: null, users: true } },
     onRequest: async (request, reply) => {
-      const [byToken, byAddress] = SharedLimit.takeEach([[perToken, principalOf(request).tokenId], [perAddress, request.ip]])
+      const [byToken, byAddress] = await SharedLimit.takeEach([[perToken, principalOf(request).tokenId], [perAddress, request.ip]])
       if (byToken > 0) {
         return sendError(reply, request, new AppError(
           'RATE_LIMITED',
@@ -122,6 +122,6 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       security: [],
       response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) }
     }
-  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(fastify.services.tickets.jwks()))
+  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(await fastify.services.tickets.jwks()))
 }
 export default invitations

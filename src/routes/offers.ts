@@ -26,7 +26,7 @@ const offers: FastifyPluginAsyncTypebox = async (fastify) => {
       }, { description: '`novice`: who is asked, when several users sit at the computer. `expertComputer`: the expert\'s own computer, checked for O6 too.' }),
       response: { 201: SessionSchema, ...errorResponses(422, 429) }
     }
-  }, async (request, reply) => reply.code(201).send(service.offer(request.body, callerOf(request))))
+  }, async (request, reply) => reply.code(201).send(await service.offer(request.body, callerOf(request))))
 
   fastify.get('/v1/computers/:id/offer-check', {
     config: { access: { scope: 'policies:read' }, ref: 'computer' },

@@ -29,7 +29,7 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/v1/policies', {
     config: write,
     schema: { tags, summary: 'Create a policy object (O11)', body: PolicyCreateSchema, response: { 201: PolicySavedSchema, ...errorResponses(409, 413, 422) } }
-  }, async (request, reply) => reply.code(201).send(service.create(request.body, callerOf(request))))
+  }, async (request, reply) => reply.code(201).send(await service.create(request.body, callerOf(request))))
 
   fastify.patch('/v1/policies/:id', {
     config: write,
@@ -46,7 +46,7 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
     config: write,
     schema: { tags, summary: 'Delete a policy object and its links (O11)', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses(404) } }
   }, async (request, reply) => {
-    service.delete(request.params.id, callerOf(request))
+    await service.delete(request.params.id, callerOf(request))
     return reply.code(204).send(null)
   })
 

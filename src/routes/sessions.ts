@@ -72,7 +72,7 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
       params: IdParamsSchema,
       response: { 201: SessionSchema, ...errorResponses(404, 409, 422) }
     }
-  }, async (request, reply) => reply.code(201).send(service.act(request.params.id, 'request-control', callerOf(request))))
+  }, async (request, reply) => reply.code(201).send(await service.act(request.params.id, 'request-control', callerOf(request))))
 
   fastify.post('/v1/sessions/:id/control-requests/:rid/grant', {
     config: act,
@@ -120,7 +120,7 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
     let cursor = Number(header)
     if (!Number.isSafeInteger(cursor) || cursor < 0) cursor = 0
     // Visibility first: an unknown or foreign session is a plain 404, before any streaming.
-    service.events(id, principalOf(request), cursor)
+    await service.events(id, principalOf(request), cursor)
     reply.sse.keepAlive()
     let busy = false
     let again = false
@@ -140,7 +140,7 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
             cursor = e.id
           }
         } while (again)
-        if (!service.isLive(id) && reply.sse.isConnected) reply.sse.close()
+        if (!(await service.isLive(id)) && reply.sse.isConnected) reply.sse.close()
       } finally {
         busy = false
       }

@@ -18,7 +18,7 @@ const tokens: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: TokenCreatedSchema, ...errorResponses(422) }
     }
   }, async (request, reply) => {
-    const created = service.create(request.body, 'api', actorContext(request))
+    const created = await service.create(request.body, 'api', actorContext(request))
     return reply.code(201).header('cache-control', 'no-store').send(created)
   })
 

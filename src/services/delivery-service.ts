@@ -1,32 +1,21 @@
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
-import { settled } from '../db/group-commit.js'
 import type { Principal } from '../domain/access.js'
 import { platformFamily } from '../domain/platforms.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
 import { AppError, policyDenied } from '../errors.js'
-import type { AccountsRepository } from '../repositories/accounts-repository.js'
-import type { AuditRepository } from '../repositories/audit-repository.js'
-import type { ComputersRepository } from '../repositories/computers-repository.js'
-import type { ClaimedRecipient, DeliveriesRepository, DeliveryRow, RecipientRow } from '../repositories/deliveries-repository.js'
-import type { InvitationRow, InvitationsRepository } from '../repositories/invitations-repository.js'
+import type { ClaimedRecipient, DeliveryRow, RecipientRow } from '../repositories/deliveries-repository.js'
+import type { Store, Unit } from '../repositories/index.js'
+import type { InvitationRow } from '../repositories/invitations-repository.js'
 import type { Computer } from '../schemas/directory.js'
 import type { DeliveryInput, DeliveryStatus } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
 import { decideInvitation } from './invitation-decision.js'
 import { composeInvitationMail, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
-import { SendError, type Mailer } from './mailer.js'
+import { SendError, type Mailer, type SendResult } from './mailer.js'
 import type { PolicyService } from './policy-service.js'
 import type { TicketService } from './tickets.js'
-
-export interface DeliveryRepositories {
-  deliveries: DeliveriesRepository
-  invitations: InvitationsRepository
-  accounts: AccountsRepository
-  computers: ComputersRepository
-}
 
 export interface DeliveryOptions {
   publicBaseUrl: string
@@ -49,16 +38,16 @@ const MAX_BACKOFF_MS = 3_600_000
 /**
  * E-mail delivery through a durable outbox (SPEC.md, *Delivery*). A delivery
  * and its recipients are rows written, with their audit event, before any
- * network I/O; the worker claims due recipients one at a time, sends, and
- * records the outcome. Each recipient keeps one Message-ID across attempts.
+ * network I/O; the worker claims due recipients one at a time (a unit of
+ * work), sends with no unit open, and records the outcome (another unit).
+ * Each recipient keeps one Message-ID across attempts.
  */
 export class DeliveryService {
   constructor (
-    private readonly db: Db,
-    private readonly repos: DeliveryRepositories,
+    /** The store (named so because `store` is this service's method that queues a delivery). */
+    private readonly data: Store,
     private readonly policy: PolicyService,
     private readonly tickets: TicketService,
-    private readonly audit: AuditRepository,
     private readonly mailer: Mailer,
     private readonly options: DeliveryOptions
   ) {}
@@ -83,14 +72,14 @@ export class DeliveryService {
     return { method: input.method ?? policy.emailMethod.value ?? 'smapi', recipients: input.recipients, message: input.message ?? null }
   }
 
-  /** Writes the delivery and its recipients (queued) with the audit event; call inside the caller's transaction. */
-  store (invitationId: string, plan: DeliveryPlan, ctx: ActorContext): string {
+  /** Writes the delivery and its recipients (queued) with the audit event, in the caller's unit of work `u`. */
+  async store (u: Unit, invitationId: string, plan: DeliveryPlan, ctx: ActorContext): Promise<string> {
     const host = new URL(this.options.publicBaseUrl).hostname
-    const id = this.repos.deliveries.insert(
+    const id = await u.deliveries.insert(
       { invitation_id: invitationId, method: plan.method, message: plan.message, created_by: ctx.actor },
       plan.recipients.map((address) => ({ address, messageId: `<${randomUUID()}@${host}>` }))
     )
-    this.audit.record({
+    await u.audit.record({
       ...ctx,
       action: 'delivery.queued',
       target: `invitations/${invitationId}/deliveries/${id}`,
@@ -109,28 +98,32 @@ export class DeliveryService {
 
   /** POST /v1/invitations/{id}/deliveries */
   async deliver (invitationId: string, input: DeliveryInput, caller: Caller): Promise<{ delivery: DeliveryStatus, mailtoUri?: string }> {
-    this.expire()
-    const row = visibleInvitation(this.repos.invitations, invitationId, caller.principal)
+    await this.expire()
+    const row = await visibleInvitation(this.data.repos.invitations, invitationId, caller.principal)
     if (row.state !== 'open') throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open invitation can be sent`)
-    const computer = this.repos.computers.get(row.computer_id)!
-    const { policy, decision } = decideInvitation(this.policy, computer, row.novice_name)
+    const computer = (await this.data.repos.computers.get(row.computer_id))!
+    const { policy, decision } = await decideInvitation(this.policy, computer, row.novice_name)
     if (!decision.allowed) throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
     const plan = this.plan(input, computer, policy)
-    const id = this.db.transaction(() => this.store(row.id, plan, caller.ctx)).immediate()
-    // Read back before awaiting: after the await, a failed commit may have taken the rows (the answer is then 503).
-    const delivery = this.status(id)
+    const id = await this.data.work(async (u) => {
+      // Still open in the unit that queues the delivery (it may have ended since it was read above).
+      const state = (await u.invitations.get(row.id))?.state ?? 'expired'
+      if (state !== 'open') throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${state}: only an open invitation can be sent`)
+      return await this.store(u, row.id, plan, caller.ctx)
+    })
+    const delivery = await this.status(id)
     const mailto = this.mailtoFor(plan, await this.mailContext(row, plan))
     return { delivery, ...(mailto ? { mailtoUri: mailto } : {}) }
   }
 
-  list (invitationId: string, principal: Principal): DeliveryStatus[] {
-    this.expire()
-    const row = visibleInvitation(this.repos.invitations, invitationId, principal)
-    return this.repos.deliveries.forInvitation(row.id).map(toStatus)
+  async list (invitationId: string, principal: Principal): Promise<DeliveryStatus[]> {
+    await this.expire()
+    const row = await visibleInvitation(this.data.repos.invitations, invitationId, principal)
+    return (await this.data.repos.deliveries.forInvitation(row.id)).map(toStatus)
   }
 
-  status (deliveryId: string): DeliveryStatus {
-    return toStatus(this.repos.deliveries.get(deliveryId)!)
+  async status (deliveryId: string): Promise<DeliveryStatus> {
+    return toStatus((await this.data.repos.deliveries.get(deliveryId))!)
   }
 
   /** What the e-mail for this invitation says (the ticket is derived again: it is never stored). */
@@ -138,7 +131,7 @@ export class DeliveryService {
     const createdAt = new Date(row.created_at)
     const expiresAt = new Date(row.expires_at)
     const { ticket } = await this.tickets.sign({ invitationId: row.id, jti: row.jti, issuedAt: createdAt, notBefore: createdAt, expiresAt }, row.kid)
-    const novice = this.repos.accounts.getUser(row.novice_id)
+    const novice = await this.data.repos.accounts.getUser(row.novice_id)
     return {
       invitationId: row.id,
       novice: row.novice_name,
@@ -154,16 +147,18 @@ export class DeliveryService {
     }
   }
 
-  /** Marks due expiries and cancels what ended invitations still had queued. */
-  expire (): void {
-    this.repos.invitations.expireDue(nowIso())
-    this.cancelUnsent()
+  /** Marks due expiries and cancels what ended invitations still had queued (one unit of work). */
+  expire (): Promise<void> {
+    return this.data.work(async (u) => {
+      await u.invitations.expireDue(nowIso())
+      await this.cancelUnsent(u)
+    })
   }
 
-  /** Cancels what invitations that are no longer open (revoked, redeemed, locked, expired) still had queued. */
-  cancelUnsent (): void {
-    for (const r of this.repos.deliveries.cancelEnded(nowIso())) {
-      this.audit.record({
+  /** Cancels, in unit `u`, what invitations that are no longer open (revoked, redeemed, locked, expired) still had queued. */
+  async cancelUnsent (u: Unit): Promise<void> {
+    for (const r of await u.deliveries.cancelEnded(nowIso())) {
+      await u.audit.record({
         ...SYSTEM_CONTEXT,
         action: 'delivery.cancelled',
         target: `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`,
@@ -175,32 +170,49 @@ export class DeliveryService {
 
   /** Sends every due recipient, one at a time. Returns how many it handled. */
   async runDue (): Promise<number> {
-    this.expire()
+    // Nothing unsent at all (the usual case, polled every few seconds): no unit of work, no write lock taken.
+    if (await this.data.repos.deliveries.nextDueAt() === undefined) return 0
+    await this.expire()
     let handled = 0
     for (;;) {
-      const claimed = this.repos.deliveries.claimDue(nowIso(), new Date(Date.now() + LEASE_MS).toISOString())
+      const claimed = await this.claimNext()
       if (!claimed) return handled
-      await this.sendOne(claimed)
+      if (claimed.invitation) await this.sendOne(claimed.recipient, claimed.invitation)
       handled++
     }
   }
 
-  private async sendOne (r: ClaimedRecipient): Promise<void> {
-    const target = `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`
-    const record = (action: string, details: Record<string, unknown>) =>
-      this.audit.record({ ...SYSTEM_CONTEXT, action, target, outcome: 'success', details: { recipient: r.address, attempt: r.attempts, ...details } })
-    record('delivery.sending', {})
-    const invitation = this.repos.invitations.get(r.invitation_id)
-    if (!invitation || invitation.state !== 'open' || invitation.expires_at <= nowIso()) {
-      this.repos.deliveries.markCancelled(r.id)
-      record('delivery.cancelled', { reason: 'the invitation is no longer open' })
-      return
-    }
+  /**
+   * Claims the next due recipient, with its audit event, in one unit of work.
+   * One whose invitation is no longer open is cancelled there instead, and
+   * comes back without an invitation (nothing to send).
+   */
+  private claimNext (): Promise<{ recipient: ClaimedRecipient, invitation?: InvitationRow } | undefined> {
+    return this.data.work(async (u) => {
+      const r = await u.deliveries.claimDue(nowIso(), new Date(Date.now() + LEASE_MS).toISOString())
+      if (!r) return undefined
+      await this.record(u, r, 'delivery.sending', {})
+      const invitation = await u.invitations.get(r.invitation_id)
+      if (!invitation || invitation.state !== 'open' || invitation.expires_at <= nowIso()) {
+        await u.deliveries.markCancelled(r.id)
+        await this.record(u, r, 'delivery.cancelled', { reason: 'the invitation is no longer open' })
+        return { recipient: r }
+      }
+      return { recipient: r, invitation }
+    })
+  }
+
+  /**
+   * Sends a claimed recipient's message and records the outcome. The claim has
+   * committed before anything leaves, and no unit of work is open while the
+   * mail goes out; the outcome is a unit of its own.
+   */
+  private async sendOne (r: ClaimedRecipient, invitation: InvitationRow): Promise<void> {
     const mail = composeInvitationMail(await this.mailContext(invitation, { method: r.method, message: r.message }))
-    // The claim and the invitation it sends are committed before anything leaves.
-    await settled(this.db)
+    let result: SendResult | undefined
+    let failure: SendError | undefined
     try {
-      const result = await this.mailer.send({
+      result = await this.mailer.send({
         from: this.options.from,
         to: r.address,
         subject: mail.subject,
@@ -210,27 +222,36 @@ export class DeliveryService {
         messageId: r.message_id,
         headers: { 'X-RA-Invitation': r.invitation_id }
       }, r.id)
-      this.repos.deliveries.markSent(r.id, result.reply, result.location)
-      record('delivery.sent', { messageId: r.message_id, reply: result.reply })
     } catch (err) {
-      const failure = err instanceof SendError ? err : new SendError(err instanceof Error ? err.message : String(err), false)
-      if (failure.permanent || r.attempts >= this.options.maxAttempts) {
-        const reason = failure.permanent ? failure.message : `gave up after ${r.attempts} attempts: ${failure.message}`
-        this.repos.deliveries.markFailed(r.id, reason)
-        record('delivery.failed', { reason })
+      failure = err instanceof SendError ? err : new SendError(err instanceof Error ? err.message : String(err), false)
+    }
+    await this.data.work(async (u) => {
+      if (result !== undefined) {
+        await u.deliveries.markSent(r.id, result.reply, result.location)
+        await this.record(u, r, 'delivery.sent', { messageId: r.message_id, reply: result.reply })
+      } else if (failure!.permanent || r.attempts >= this.options.maxAttempts) {
+        const reason = failure!.permanent ? failure!.message : `gave up after ${r.attempts} attempts: ${failure!.message}`
+        await u.deliveries.markFailed(r.id, reason)
+        await this.record(u, r, 'delivery.failed', { reason })
       } else {
         // Exponential backoff with jitter: base·2^(n-1), scaled by a random 50–100 %, at most an hour.
         const delay = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (r.attempts - 1)) * (0.5 + Math.random() / 2)
         const next = new Date(Date.now() + delay).toISOString()
-        this.repos.deliveries.markRetry(r.id, next, failure.message)
-        record('delivery.retrying', { nextAttemptAt: next, error: failure.message })
+        await u.deliveries.markRetry(r.id, next, failure!.message)
+        await this.record(u, r, 'delivery.retrying', { nextAttemptAt: next, error: failure!.message })
       }
-    }
+    })
+  }
+
+  /** An audit event on a claimed recipient's delivery, in unit `u`. */
+  private record (u: Unit, r: ClaimedRecipient, action: string, details: Record<string, unknown>): Promise<void> {
+    const target = `invitations/${r.invitation_id}/deliveries/${r.delivery_id}`
+    return u.audit.record({ ...SYSTEM_CONTEXT, action, target, outcome: 'success', details: { recipient: r.address, attempt: r.attempts, ...details } })
   }
 
   /** Next time a recipient is due (for the worker's timer). */
-  nextDueAt (): string | undefined {
-    return this.repos.deliveries.nextDueAt()
+  nextDueAt (): Promise<string | undefined> {
+    return this.data.repos.deliveries.nextDueAt()
   }
 }
 

@@ -5,10 +5,11 @@ import type { InvitationRow, InvitationsRepository } from '../repositories/invit
 /**
  * The invitation if the principal may see it: its novice, the administrator, or an
  * integration (whose scope the route checked). Anyone else gets "not found", so no
- * one learns that another user's invitation exists.
+ * one learns that another user's invitation exists. `invitations` is the store's
+ * (committed data) or a unit of work's.
  */
-export function visibleInvitation (invitations: InvitationsRepository, id: string, principal: Principal): InvitationRow {
-  const row = invitations.get(id)
+export async function visibleInvitation (invitations: InvitationsRepository, id: string, principal: Principal): Promise<InvitationRow> {
+  const row = await invitations.get(id)
   if (!row || (principal.kind === 'user' && row.novice_id !== principal.accountId)) throw notFound('invitation', id)
   return row
 }

@@ -4,8 +4,8 @@ import type { Computer } from '../schemas/directory.js'
 import type { PolicyService } from './policy-service.js'
 
 /** The policy engine's invitation decision (S1–S6) for this novice at this computer, from the policy in force now (O9). */
-export function decideInvitation (policy: PolicyService, computer: Computer, novice: string) {
-  const { policy: resultant } = policy.resultantFor(computer)
+export async function decideInvitation (policy: PolicyService, computer: Computer, novice: string) {
+  const { policy: resultant } = await policy.resultantFor(computer)
   const sitsAtComputer = computer.users.some((u) => nameKey(u) === nameKey(novice))
   return { policy: resultant, decision: invitationDecision(resultant, { computer: computer.name, user: novice, sitsAtComputer }) }
 }

@@ -1,4 +1,4 @@
-import type { LimitsRepository } from '../repositories/limits-repository.js'
+import type { Store } from '../repositories/index.js'
 
 /**
  * A budget of attempts per key and minute, kept in the database so that it
@@ -8,22 +8,28 @@ import type { LimitsRepository } from '../repositories/limits-repository.js'
  */
 export class SharedLimit {
   constructor (
-    private readonly repo: LimitsRepository,
+    private readonly store: Store,
     private readonly name: string,
     private readonly max: number,
     private readonly windowMs = 60_000
   ) {}
 
-  /** Counts an attempt; returns the seconds to wait when it is over the budget (0 when within). */
-  take (key: string, now = Date.now()): number {
-    return SharedLimit.takeEach([[this, key]], now)[0]!
+  /** Counts an attempt; resolves to the seconds to wait when it is over the budget (0 when within). */
+  async take (key: string, now = Date.now()): Promise<number> {
+    return (await SharedLimit.takeEach([[this, key]], now))[0]!
   }
 
-  /** Counts one attempt against each limit (all with the same window) in one statement; the seconds to wait for each. */
-  static takeEach (attempts: ReadonlyArray<readonly [SharedLimit, string]>, now = Date.now()): number[] {
+  /**
+   * Counts one attempt against each limit (all with the same window) in one statement, a unit of work of
+   * its own (the statement writes and returns rows, so it runs through a unit: the storage's own reads may
+   * be read-only, as SQLite's are); the seconds to wait for each.
+   */
+  static async takeEach (attempts: ReadonlyArray<readonly [SharedLimit, string]>, now = Date.now()): Promise<number[]> {
     const [first] = attempts
     if (!first) return []
-    const windows = first[0].repo.hit(attempts.map(([limit, key]) => `${limit.name}:${key}`), first[0].windowMs, now)
+    const [limit] = first
+    const keys = attempts.map(([l, key]) => `${l.name}:${key}`)
+    const windows = await limit.store.work((u) => u.limits.hit(keys, limit.windowMs, now))
     return windows.map((w, i) => w.count > attempts[i]![0].max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0)
   }
 }

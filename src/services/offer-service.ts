@@ -1,28 +1,16 @@
-import type { Db } from '../db/database.js'
 import type { Check } from '../domain/decisions.js'
 import { transitiveGroups } from '../domain/groups.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import { offerDecision, type OfferFacts } from '../domain/offer-decision.js'
 import { readinessChecks } from '../domain/readiness.js'
 import { AppError, notFound, policyDenied } from '../errors.js'
-import type { AccountsRepository } from '../repositories/accounts-repository.js'
-import type { AuditRepository } from '../repositories/audit-repository.js'
-import type { ComputersRepository } from '../repositories/computers-repository.js'
-import type { DomainsRepository } from '../repositories/domains-repository.js'
-import type { SessionsRepository } from '../repositories/sessions-repository.js'
+import type { Store, Unit } from '../repositories/index.js'
 import type { Computer } from '../schemas/directory.js'
 import type { Session } from '../schemas/invitations.js'
 import type { Caller } from './context.js'
 import { auditRefusal } from './refusals.js'
 import type { PolicyService } from './policy-service.js'
 import type { SessionService } from './session-service.js'
-
-export interface OfferRepositories {
-  accounts: AccountsRepository
-  computers: ComputersRepository
-  domains: DomainsRepository
-  sessions: SessionsRepository
-}
 
 export interface OfferLimits {
   maxPendingPerComputer: number
@@ -38,34 +26,37 @@ export type OfferResult = { allowed: boolean, checks: Check[], permission: 'view
  */
 export class OfferService {
   constructor (
-    private readonly db: Db,
-    private readonly repos: OfferRepositories,
+    private readonly store: Store,
     private readonly policy: PolicyService,
     private readonly sessions: SessionService,
-    private readonly audit: AuditRepository,
     private readonly limits: OfferLimits
   ) {}
 
   /** GET /v1/computers/{id}/offer-check */
-  check (computerId: string, expert: string, expertComputer?: string): OfferResult {
-    const computer = this.repos.computers.get(computerId)
+  async check (computerId: string, expert: string, expertComputer?: string): Promise<OfferResult> {
+    const computer = await this.store.repos.computers.get(computerId)
     if (!computer) throw notFound('computer', computerId)
-    return offerDecision(this.facts(computer, expert, expertComputer))
+    return offerDecision(await this.facts(computer, expert, expertComputer))
   }
 
   /** GET /v1/computers/{id}/readiness */
-  readiness (computerId: string): { computer: { id: string, name: string, platform: string | null }, ready: boolean, checks: Check[], warnings: string[] } {
-    const computer = this.repos.computers.get(computerId)
+  async readiness (computerId: string): Promise<{
+    computer: { id: string, name: string, platform: string | null }
+    ready: boolean
+    checks: Check[]
+    warnings: string[]
+  }> {
+    const computer = await this.store.repos.computers.get(computerId)
     if (!computer) throw notFound('computer', computerId)
     const { checks, warnings } = readinessChecks(computer)
     return { computer: { id: computer.id, name: computer.name, platform: computer.platform }, ready: checks.every((c) => c.passed), checks, warnings }
   }
 
   /** POST /v1/offers by an expert. */
-  offer (input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined }, caller: Caller): Session {
+  async offer (input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined }, caller: Caller): Promise<Session> {
     const p = caller.principal
     if (p.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can offer help')
-    const computer = this.repos.computers.findByRef(input.computer)
+    const computer = await this.store.repos.computers.findByRef(input.computer)
     try {
       if (!computer) {
         throw policyDenied(`${p.name} may not offer help to ${input.computer}`, [{
@@ -77,14 +68,17 @@ export class OfferService {
       }
       // Decide first: a refusal is a 403 with its checks, and tells nothing of the offers waiting there.
       // Only an allowed offer counts against, or is stopped by, the flood limits.
-      const decision = offerDecision(this.facts(computer, p.name, input.expertComputer))
+      const decision = offerDecision(await this.facts(computer, p.name, input.expertComputer))
       if (!decision.allowed) {
         throw policyDenied(`${p.name} may not offer help to ${computer.name}`, decision.checks)
       }
-      const novice = this.noviceFor(computer, input.novice)
-      this.rateLimit(computer, p.accountId)
-      return this.db.transaction(() => {
-        const id = this.sessions.open({
+      const novice = await this.noviceFor(computer, input.novice)
+      // Timeouts first (a unit of their own), so that offers no longer waiting do not count.
+      await this.sessions.sweep()
+      const id = await this.store.work(async (u) => {
+        // Counted in the unit that adds the offer, so that offers made at once cannot both slip under a limit.
+        await this.rateLimit(u, computer, p.accountId)
+        const id = await this.sessions.open(u, {
           origin: 'offer',
           invitationId: null,
           computerId: computer.id,
@@ -93,31 +87,35 @@ export class OfferService {
           permittedMode: decision.permission!,
           expertTokenId: p.tokenId
         }, caller.ctx)
-        this.audit.record({
+        await u.audit.record({
           ...caller.ctx,
           action: 'offer.create',
           target: `sessions/${id}`,
           outcome: 'success',
           details: { computer: computer.name, novice: novice.name, permission: decision.permission, rules: decision.checks.map((c) => c.rule) }
         })
-        return this.sessions.view(this.repos.sessions.get(id)!)
-      }).immediate()
+        return id
+      })
+      return await this.sessions.view((await this.store.repos.sessions.get(id))!)
     } catch (err) {
       const target = computer ? `computers/${computer.id}` : null
-      auditRefusal(this.audit, caller.ctx, { action: 'offer.refused', target, details: { computer: computer?.name ?? input.computer } }, err)
+      await auditRefusal(this.store.repos.audit, caller.ctx, { action: 'offer.refused', target, details: { computer: computer?.name ?? input.computer } }, err)
       throw err
     }
   }
 
-  private facts (computer: Computer, expertName: string, expertComputerName?: string): OfferFacts {
-    const account = this.repos.accounts.findByName(expertName)
+  private async facts (computer: Computer, expertName: string, expertComputerName?: string): Promise<OfferFacts> {
+    const { repos } = this.store
+    const account = await repos.accounts.findByName(expertName)
     const user = account?.kind === 'user' ? account : undefined
-    const domain = this.repos.domains.get(this.repos.domains.findByName(computer.domain)!.id)!
+    const domain = (await repos.domains.get((await repos.domains.findByName(computer.domain))!.id))!
     let expertComputer: OfferFacts['expertComputer']
     if (expertComputerName !== undefined) {
-      const c = this.repos.computers.findByRef(expertComputerName)
+      const c = await repos.computers.findByRef(expertComputerName)
       expertComputer = c ? { name: c.name, platform: c.platform } : null
     }
+    const groups = user ? (await transitiveGroupsOf(user.id, (id) => repos.accounts.parentGroupsOf(id))).map((g) => g.name) : []
+    const { policy } = await this.policy.resultantFor(computer)
     return {
       computer,
       trustedDomains: domain.trusts,
@@ -127,18 +125,17 @@ export class OfferService {
             name: user.name,
             domain: splitQualifiedName(user.name).domain,
             enabled: user.enabled,
-            groups: transitiveGroups(user.id, (id) => this.repos.accounts.parentGroupsOf(id)).map((g) => g.name)
+            groups
           }
         : null,
       ...(expertComputer !== undefined ? { expertComputer } : {}),
-      policy: this.policy.resultantFor(computer).policy
+      policy
     }
   }
 
-  /** Against flooding: a few pending offers per computer, and a budget per expert per hour (429 with Retry-After). */
-  private rateLimit (computer: Computer, expertId: string): void {
-    this.sessions.sweep()
-    const pending = this.repos.sessions.pendingOffers(computer.id)
+  /** Against flooding: a few pending offers per computer, and a budget per expert per hour (429 with Retry-After); counted in unit `u`. */
+  private async rateLimit (u: Unit, computer: Computer, expertId: string): Promise<void> {
+    const pending = await u.sessions.pendingOffers(computer.id)
     if (pending.count >= this.limits.maxPendingPerComputer) {
       throw new AppError(
         'OFFER_RATE_LIMITED',
@@ -147,7 +144,7 @@ export class OfferService {
       )
     }
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString()
-    const recent = this.repos.sessions.offersSince(expertId, hourAgo)
+    const recent = await u.sessions.offersSince(expertId, hourAgo)
     if (recent.count >= this.limits.maxPerExpertPerHour) {
       throw new AppError(
         'OFFER_RATE_LIMITED',
@@ -158,7 +155,7 @@ export class OfferService {
   }
 
   /** Who is asked to accept: the named user, or the one user who sits at the computer. */
-  private noviceFor (computer: Computer, named: string | undefined): { id: string, name: string } {
+  private async noviceFor (computer: Computer, named: string | undefined): Promise<{ id: string, name: string }> {
     const users = computer.users
     const pick = named ?? (users.length === 1 ? users[0] : undefined)
     if (pick === undefined) {
@@ -174,8 +171,25 @@ export class OfferService {
     if (!users.some((u) => nameKey(u) === nameKey(pick))) {
       throw new AppError('INVALID_REFERENCE', `novice: ${pick} does not sit at ${computer.name}`, { field: 'novice' })
     }
-    const account = this.repos.accounts.findByName(pick)!
+    const account = (await this.store.repos.accounts.findByName(pick))!
     if (!account.enabled) throw new AppError('INVALID_REFERENCE', `novice: ${account.name} is disabled`, { field: 'novice' })
     return { id: account.id, name: account.name }
   }
+}
+
+/**
+ * transitiveGroups (domain/groups.ts) over parents read asynchronously: the
+ * parents of every account it reaches are read first, then it runs on them.
+ */
+async function transitiveGroupsOf<G extends { id: string }> (accountId: string, parentsOf: (id: string) => Promise<G[]>): Promise<G[]> {
+  const parents = new Map<string, G[]>()
+  const queue = [accountId]
+  while (queue.length > 0) {
+    const id = queue.shift()!
+    if (parents.has(id)) continue
+    const found = await parentsOf(id)
+    parents.set(id, found)
+    for (const parent of found) if (!parents.has(parent.id)) queue.push(parent.id)
+  }
+  return transitiveGroups(accountId, (id) => parents.get(id) ?? [])
 }

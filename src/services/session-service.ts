@@ -1,15 +1,12 @@
 import { EventEmitter } from 'node:events'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
-import { groupOf, settled } from '../db/group-commit.js'
 import type { Principal } from '../domain/access.js'
 import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
 import { isLive, modeOf, transition, type Command, type Role } from '../domain/session-machine.js'
 import { AppError, notFound } from '../errors.js'
-import type { AuditRepository } from '../repositories/audit-repository.js'
-import type { ComputersRepository } from '../repositories/computers-repository.js'
+import type { Repositories, Store, Unit } from '../repositories/index.js'
 import type { PageOf } from '../repositories/paging.js'
-import type { SessionEventRow, SessionRow, SessionsRepository, NewSession } from '../repositories/sessions-repository.js'
+import type { SessionEventRow, SessionRow, NewSession } from '../repositories/sessions-repository.js'
 import type { Session } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { decideInvitation } from './invitation-decision.js'
@@ -33,9 +30,10 @@ type Messages = { viewMessage: string, shareControlMessage: string } | null
 
 /**
  * Sessions and the novice's consent (SPEC.md C1–C5). Every transition runs the
- * pure state machine inside one immediate transaction — so concurrent commands
- * on a session are serialized, across processes too — and writes the new
- * state, a stored event (for live streams and replay) and an audit event.
+ * pure state machine inside one unit of work that first locks the session
+ * (SessionsRepository.lock) and reads it there — so concurrent commands on a
+ * session are serialized, across processes and instances too — and writes the
+ * new state, a stored event (for live streams and replay) and an audit event.
  * Policy is asked at every step that needs it, and enforced when it changes.
  */
 export class SessionService {
@@ -43,56 +41,57 @@ export class SessionService {
   readonly notifier = new EventEmitter().setMaxListeners(0)
 
   constructor (
-    private readonly db: Db,
-    private readonly sessions: SessionsRepository,
-    private readonly computers: ComputersRepository,
+    private readonly store: Store,
     private readonly policy: PolicyService,
-    private readonly audit: AuditRepository,
     private readonly timeouts: SessionTimeouts
   ) {}
 
-  /** Opens a session awaiting the novice; call inside the caller's transaction (redemption, offer). */
-  open (f: NewSession, ctx: ActorContext): string {
+  /** Opens a session awaiting the novice, in the caller's unit of work `u` (redemption, offer). */
+  async open (u: Unit, f: NewSession, ctx: ActorContext): Promise<string> {
     // One reading of the clock: the deadline is exactly the accept timeout after creation.
     const createdAt = Date.now()
     const acceptDeadline = new Date(createdAt + this.timeouts.acceptTimeoutS * 1000).toISOString()
-    const id = this.sessions.insert({ ...f, createdAt: new Date(createdAt).toISOString(), acceptDeadline })
-    this.event(id, 'session.created', ctx, { origin: f.origin, invitationId: f.invitationId, permittedMode: f.permittedMode, acceptBy: acceptDeadline })
+    const id = await u.sessions.insert({ ...f, createdAt: new Date(createdAt).toISOString(), acceptDeadline })
+    await this.event(u, id, 'session.created', ctx, {
+      origin: f.origin, invitationId: f.invitationId, permittedMode: f.permittedMode, acceptBy: acceptDeadline
+    })
     return id
   }
 
   /** A security event on the session (a replayed ticket, say), for its novice to be told. */
-  securityEvent (sessionId: string, kind: string, ctx: ActorContext, details: Record<string, unknown>): void {
+  async securityEvent (sessionId: string, kind: string, ctx: ActorContext, details: Record<string, unknown>): Promise<void> {
     // The event, its summary and its audit event together.
-    this.db.transaction(() => this.event(sessionId, `security.${kind}`, ctx, details))()
+    await this.store.work((u) => this.event(u, sessionId, `security.${kind}`, ctx, details))
   }
 
-  get (id: string, principal: Principal): Session {
-    this.sweep()
-    return this.view(this.visible(id, principal))
+  async get (id: string, principal: Principal): Promise<Session> {
+    await this.sweep()
+    return await this.view(await this.visible(id, principal))
   }
 
-  list (query: { limit: number, cursor?: string | undefined, state?: string | undefined }, principal: Principal): PageOf<Session> {
-    this.sweep()
-    const page = this.sessions.list({ ...query, accountId: principal.kind === 'user' ? principal.accountId : undefined })
+  async list (query: { limit: number, cursor?: string | undefined, state?: string | undefined }, principal: Principal): Promise<PageOf<Session>> {
+    await this.sweep()
+    const page = await this.store.repos.sessions.list({ ...query, accountId: principal.kind === 'user' ? principal.accountId : undefined })
     // Sessions of one computer share its policy: resolve it once per page, not once per session.
     const messages = new Map<string, Messages>()
-    return { items: page.items.map((r) => this.view(r, messages)), nextCursor: page.nextCursor }
+    const items: Session[] = []
+    for (const r of page.items) items.push(await this.view(r, messages))
+    return { items, nextCursor: page.nextCursor }
   }
 
   /** The stored events after `afterId`, for a party or an integration that may see the session. */
-  events (id: string, principal: Principal, afterId: number, limit?: number): { session: SessionRow, events: SessionEventRow[] } {
-    const session = this.visible(id, principal)
-    return { session, events: this.sessions.events(id, afterId, limit) }
+  async events (id: string, principal: Principal, afterId: number, limit?: number): Promise<{ session: SessionRow, events: SessionEventRow[] }> {
+    const session = await this.visible(id, principal)
+    return { session, events: await this.store.repos.sessions.events(id, afterId, limit) }
   }
 
   /** A page of the session's whole event history (transitions and every security event), oldest first. */
-  history (id: string, principal: Principal, query: { limit: number, cursor?: string | undefined }): PageOf<SessionHistoryEntry> {
+  async history (id: string, principal: Principal, query: { limit: number, cursor?: string | undefined }): Promise<PageOf<SessionHistoryEntry>> {
     const afterId = query.cursor === undefined ? 0 : Number(query.cursor)
     if (!Number.isSafeInteger(afterId) || afterId < 0) {
       throw new AppError('VALIDATION_FAILED', 'query field cursor is not a cursor this service gave', { field: 'cursor' })
     }
-    const { events } = this.events(id, principal, afterId, query.limit + 1)
+    const { events } = await this.events(id, principal, afterId, query.limit + 1)
     const rows = events.slice(0, query.limit)
     return {
       items: rows.map((e) => ({
@@ -106,37 +105,40 @@ export class SessionService {
     }
   }
 
-  /** The events after `afterId` that are committed: a stream never shows what could still be rolled back. */
-  async eventsAfter (id: string, afterId: number): Promise<SessionEventRow[]> {
-    await settled(this.db)
-    return this.sessions.events(id, afterId)
+  /**
+   * The events after `afterId` that are committed (the store's reads see nothing else): a stream never shows
+   * what could still be rolled back.
+   */
+  eventsAfter (id: string, afterId: number): Promise<SessionEventRow[]> {
+    return this.store.repos.sessions.events(id, afterId)
   }
 
-  isLive (id: string): boolean {
-    const row = this.sessions.get(id)
+  async isLive (id: string): Promise<boolean> {
+    const row = await this.store.repos.sessions.get(id)
     return row !== undefined && isLive(row.state)
   }
 
   /** A party's command: accept, decline, request control, grant, deny, stop control, end. */
-  act (
+  async act (
     id: string,
     command: Exclude<Command['type'], 'expire' | 'request-timeout' | 'drop-control' | 'terminate'>,
     caller: Caller,
     args: { confirm?: boolean, requestId?: string, reason?: string } = {}
-  ): Session {
-    this.sweep()
-    const row = this.visible(id, caller.principal)
+  ): Promise<Session> {
+    await this.sweep()
+    const row = await this.visible(id, caller.principal)
     const role = this.roleOf(row, caller.principal)
-    return this.db.transaction(() => {
-      const current = this.sessions.get(id)!
-      const pending = this.sessions.pendingRequest(id)
+    return await this.store.work(async (u) => {
+      await u.sessions.lock(id)
+      const current = (await u.sessions.get(id))!
+      const pending = await u.sessions.pendingRequest(id)
       let checks: Check[] | undefined
       let cmd: Command
       switch (command) {
         case 'accept': cmd = { type: 'accept', confirm: args.confirm === true }; break
         case 'request-control':
         case 'grant': {
-          const decision = this.controlDecision(current)
+          const decision = await this.controlDecision(current)
           checks = decision.checks
           cmd = command === 'grant'
             ? { type: 'grant', requestId: args.requestId ?? '', permitted: decision.allowed }
@@ -150,95 +152,114 @@ export class SessionService {
       if (!outcome.ok) {
         throw new AppError(outcome.code, outcome.message, outcome.code === 'CONTROL_NOT_PERMITTED' && checks ? { checks } : {})
       }
-      this.apply(current, outcome.next, outcome.event, caller.ctx, { reason: args.reason, requestId: pending?.id, checks, cmd })
-      return this.view(this.sessions.get(id)!)
-    }).immediate()
+      await this.apply(u, current, outcome.next, outcome.event, caller.ctx, { reason: args.reason, requestId: pending?.id, checks, cmd })
+      return await this.viewWith(u, (await u.sessions.get(id))!)
+    })
   }
 
   /** Applies due timeouts: unanswered sessions expire (C1), unanswered control requests are denied. */
-  sweep (): void {
-    const now = nowIso()
-    const due = this.sessions.due(now)
+  async sweep (): Promise<void> {
+    const due = await this.store.repos.sessions.due(nowIso())
     if (due.sessions.length === 0 && due.requests.length === 0) return
-    this.db.transaction(() => {
-      for (const id of due.sessions) this.applySystemCommand(id, { type: 'expire' }, 'the novice did not answer in time')
-      for (const r of due.requests) this.applySystemCommand(r.session_id, { type: 'request-timeout' }, 'the novice did not answer the control request in time')
-    }).immediate()
+    await this.store.work(async (u) => {
+      // Read again in the unit: what was due may have been answered meanwhile.
+      const { sessions, requests } = await u.sessions.due(nowIso())
+      const commands: Array<{ id: string, cmd: Command, reason: string }> = [
+        ...sessions.map((id) => ({ id, cmd: { type: 'expire' } as const, reason: 'the novice did not answer in time' })),
+        ...requests.map((r) => ({
+          id: r.session_id, cmd: { type: 'request-timeout' } as const, reason: 'the novice did not answer the control request in time'
+        }))
+      ]
+      // Sessions are locked in one order (their ids) by every unit that locks several, so two never wait on each other.
+      for (const c of commands.sort((a, b) => compareIds(a.id, b.id))) await this.applySystemCommand(u, c.id, c.cmd, c.reason)
+    })
   }
 
   /**
    * Re-decides every live session after a policy change (O9): a session whose
    * invitation or offer policy no longer holds ends; one whose control is no
    * longer permitted drops back to view only. Each with an event saying why.
+   * Runs as a unit of work of its own (a signal starts it once the change has committed).
    */
-  enforcePolicy (): number {
-    let changed = 0
-    this.db.transaction(() => {
-      for (const s of this.sessions.live()) {
-        const computer = this.computers.get(s.computer_id)!
+  async enforcePolicy (): Promise<void> {
+    await this.store.work(async (u) => {
+      for (const id of sortedIds(await u.sessions.live())) {
+        await u.sessions.lock(id)
+        const s = await u.sessions.get(id)
+        if (!s || !isLive(s.state)) continue
+        const computer = (await this.store.repos.computers.get(s.computer_id))!
         const allowed = s.origin === 'invitation'
-          ? decideInvitation(this.policy, computer, s.novice_name).decision
-          : offerInForceDecision(this.policy.resultantFor(computer).policy, { name: computer.name, platform: computer.platform })
+          ? (await decideInvitation(this.policy, computer, s.novice_name)).decision
+          : offerInForceDecision((await this.policy.resultantFor(computer)).policy, { name: computer.name, platform: computer.platform })
         if (!allowed.allowed) {
-          changed += this.applySystemCommand(s.id, { type: 'terminate' }, 'policy no longer allows this session', allowed.checks.filter((c) => !c.passed))
+          await this.applyTo(u, s, { type: 'terminate' }, 'policy no longer allows this session', allowed.checks.filter((c) => !c.passed))
           continue
         }
-        const control = this.controlDecision(s)
+        const control = await this.controlDecision(s)
         if (!control.allowed && (s.state === 'in-control' || s.state === 'control-requested')) {
-          changed += this.applySystemCommand(s.id, { type: 'drop-control' }, 'policy no longer permits remote control', control.checks.filter((c) => !c.passed))
+          await this.applyTo(u, s, { type: 'drop-control' }, 'policy no longer permits remote control', control.checks.filter((c) => !c.passed))
         }
       }
-    }).immediate()
-    return changed
+    })
   }
 
-  /** Ends the live sessions of a disabled or deleted account, a revoked token, or a revoked invitation. */
-  terminateFor (filter: { accountId?: string, tokenId?: string, invitationId?: string }, reason: string): number {
+  /** Ends the live sessions of a disabled or deleted account, a revoked token, or a revoked invitation, in a unit of work of its own. */
+  terminateFor (filter: { accountId?: string, tokenId?: string, invitationId?: string }, reason: string): Promise<number> {
+    return this.store.work((u) => this.terminateIn(u, filter, reason))
+  }
+
+  /** The same, in the caller's unit of work `u`. Returns how many sessions it ended. */
+  async terminateIn (u: Unit, filter: { accountId?: string, tokenId?: string, invitationId?: string }, reason: string): Promise<number> {
     let changed = 0
-    this.db.transaction(() => {
-      for (const s of this.sessions.live(filter)) changed += this.applySystemCommand(s.id, { type: 'terminate' }, reason)
-    }).immediate()
+    for (const id of sortedIds(await u.sessions.live(filter))) changed += await this.applySystemCommand(u, id, { type: 'terminate' }, reason)
     return changed
   }
 
-  /** Runs a system command; returns 1 when it changed the session. */
-  private applySystemCommand (id: string, cmd: Command, reason: string, checks?: Check[]): number {
-    const current = this.sessions.get(id)
+  /** Runs a system command in unit `u`, on the session locked and read there; returns 1 when it changed the session. */
+  private async applySystemCommand (u: Unit, id: string, cmd: Command, reason: string, checks?: Check[]): Promise<number> {
+    await u.sessions.lock(id)
+    const current = await u.sessions.get(id)
     if (!current) return 0
-    const pending = this.sessions.pendingRequest(id)
+    return await this.applyTo(u, current, cmd, reason, checks)
+  }
+
+  /** Runs a system command on `current`, a session locked and read in unit `u`; returns 1 when it changed the session. */
+  private async applyTo (u: Unit, current: SessionRow, cmd: Command, reason: string, checks?: Check[]): Promise<number> {
+    const pending = await u.sessions.pendingRequest(current.id)
     const outcome = transition({ state: current.state, pendingRequestId: pending?.id ?? null }, 'system', cmd)
     if (!outcome.ok || outcome.event === null) return 0
-    this.apply(current, outcome.next, outcome.event, SYSTEM_CONTEXT, { reason, requestId: pending?.id, checks, cmd })
+    await this.apply(u, current, outcome.next, outcome.event, SYSTEM_CONTEXT, { reason, requestId: pending?.id, checks, cmd })
     return 1
   }
 
-  private apply (
+  private async apply (
+    u: Unit,
     current: SessionRow,
     next: SessionRow['state'],
     event: string | null,
     ctx: ActorContext,
     info: { reason?: string | undefined, requestId?: string | undefined, checks?: Check[] | undefined, cmd: Command }
-  ): void {
+  ): Promise<void> {
     if (event === null) return
     const now = nowIso()
     const ending = !isLive(next)
-    this.sessions.setState(current.id, next, {
+    await u.sessions.setState(current.id, next, {
       ...(event === 'session.accepted' ? { acceptedAt: now } : {}),
       ...(ending ? { endedAt: now, endReason: info.reason ?? event } : {})
     })
     let requestId = info.requestId
     switch (event) {
       case 'control.requested':
-        requestId = this.sessions.insertRequest(current.id, new Date(Date.now() + this.timeouts.controlRequestTimeoutS * 1000).toISOString())
+        requestId = await u.sessions.insertRequest(current.id, new Date(Date.now() + this.timeouts.controlRequestTimeoutS * 1000).toISOString())
         break
-      case 'control.granted': this.sessions.answerRequest(requestId!, 'granted', null); break
-      case 'control.denied': this.sessions.answerRequest(requestId!, 'denied', info.reason ?? null); break
-      case 'control.request-expired': this.sessions.answerRequest(requestId!, 'expired', info.reason ?? null); break
+      case 'control.granted': await u.sessions.answerRequest(requestId!, 'granted', null); break
+      case 'control.denied': await u.sessions.answerRequest(requestId!, 'denied', info.reason ?? null); break
+      case 'control.request-expired': await u.sessions.answerRequest(requestId!, 'expired', info.reason ?? null); break
       default:
         // Stopping, dropping or ending with a request still waiting cancels it.
-        if (requestId !== undefined) this.sessions.answerRequest(requestId, 'cancelled', info.reason ?? event)
+        if (requestId !== undefined) await u.sessions.answerRequest(requestId, 'cancelled', info.reason ?? event)
     }
-    this.event(current.id, event, ctx, {
+    await this.event(u, current.id, event, ctx, {
       from: current.state,
       to: next,
       mode: modeOf(next),
@@ -248,17 +269,17 @@ export class SessionService {
     })
   }
 
-  private event (sessionId: string, type: string, ctx: ActorContext, data: Record<string, unknown>): void {
-    this.sessions.appendEvent(sessionId, type, ctx.actor, data)
-    this.audit.record({ ...ctx, action: type, target: `sessions/${sessionId}`, outcome: type.startsWith('security.') ? 'denied' : 'success', details: data })
-    // Tell live streams in this process once the transaction has committed.
-    groupOf(this.db).afterCommit(() => this.notifier.emit('event', sessionId))
+  private async event (u: Unit, sessionId: string, type: string, ctx: ActorContext, data: Record<string, unknown>): Promise<void> {
+    await u.sessions.appendEvent(sessionId, type, ctx.actor, data)
+    await u.audit.record({ ...ctx, action: type, target: `sessions/${sessionId}`, outcome: type.startsWith('security.') ? 'denied' : 'success', details: data })
+    // Tell live streams in this process once the unit has committed.
+    u.afterCommit(() => this.notifier.emit('event', sessionId))
   }
 
   /** S2/S6/O3 now: may control be had in this session? Capped by what the session was opened with. */
-  private controlDecision (s: SessionRow): { allowed: boolean, checks: Check[] } {
-    const computer = this.computers.get(s.computer_id)!
-    const { policy } = this.policy.resultantFor(computer)
+  private async controlDecision (s: SessionRow): Promise<{ allowed: boolean, checks: Check[] }> {
+    const computer = (await this.store.repos.computers.get(s.computer_id))!
+    const { policy } = await this.policy.resultantFor(computer)
     const decision = controlDecision(policy, s.origin)
     if (s.permitted_mode === 'view' && decision.allowed) {
       return {
@@ -281,21 +302,29 @@ export class SessionService {
   }
 
   /** Parties see their sessions; administrators and integrations (with the scope) all; others get "not found". */
-  private visible (id: string, principal: Principal): SessionRow {
-    const row = this.sessions.get(id)
+  private async visible (id: string, principal: Principal): Promise<SessionRow> {
+    const row = await this.store.repos.sessions.get(id)
     if (!row || (principal.kind === 'user' && row.novice_id !== principal.accountId && row.expert_id !== principal.accountId)) throw notFound('session', id)
     if (principal.kind === 'integration' && !principal.scopes.includes('sessions:read')) throw notFound('session', id)
     return row
   }
 
-  view (r: SessionRow, memo: Map<string, Messages> = new Map()): Session {
+  /** The session as the API shows it, with its control request and security events as committed. */
+  view (r: SessionRow, memo: Map<string, Messages> = new Map()): Promise<Session> {
+    return this.viewWith(this.store.repos, r, memo)
+  }
+
+  /** The same, with the control request and security events read through `repos` (a unit's own, inside one). */
+  private async viewWith (repos: Repositories, r: SessionRow, memo: Map<string, Messages> = new Map()): Promise<Session> {
     let messages = memo.get(r.computer_id)
     if (messages === undefined) {
-      const computer = this.computers.get(r.computer_id)
-      messages = computer ? this.policy.resultantFor(computer).policy.customMessages.value : null
+      // Cached configuration: read from the store's cache, inside a unit too.
+      const computer = await this.store.repos.computers.get(r.computer_id)
+      messages = computer ? (await this.policy.resultantFor(computer)).policy.customMessages.value : null
       memo.set(r.computer_id, messages)
     }
-    const pending = this.sessions.pendingRequest(r.id)
+    const pending = await repos.sessions.pendingRequest(r.id)
+    const securityEvents = await repos.sessions.securitySummary(r.id)
     const expert = { name: r.expert_name, displayName: r.expert_display_name }
     return {
       id: r.id,
@@ -315,7 +344,7 @@ export class SessionService {
         acceptBy: r.state === 'awaiting-novice' ? r.accept_deadline : null
       },
       controlRequest: pending ? { id: pending.id, state: pending.state, requestedAt: pending.requested_at, answerBy: pending.deadline } : null,
-      securityEvents: this.sessions.securitySummary(r.id).map((e) => ({
+      securityEvents: securityEvents.map((e) => ({
         kind: e.type.replace(/^security\./, ''),
         occurredAt: e.first_at,
         lastOccurredAt: e.last_at,
@@ -329,4 +358,13 @@ export class SessionService {
       endReason: r.end_reason
     }
   }
+}
+
+/** Session ids in the one order every unit that locks several sessions locks them in. */
+function sortedIds (rows: Array<{ id: string }>): string[] {
+  return rows.map((r) => r.id).sort(compareIds)
+}
+
+function compareIds (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -1,10 +1,9 @@
 import { createHash, createPrivateKey, randomUUID, sign as signBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import { AppError } from '../errors.js'
-import type { AuditRepository } from '../repositories/audit-repository.js'
-import type { KeyRow, KeysRepository } from '../repositories/keys-repository.js'
+import type { Store, Unit } from '../repositories/index.js'
+import type { KeyRow } from '../repositories/keys-repository.js'
 import type { ActorContext } from './context.js'
 import { decryptSecret, encryptSecret } from './key-encryption.js'
 
@@ -53,46 +52,76 @@ export class TicketService {
   private readonly recordedUse = new Map<string, string>()
 
   constructor (
-    private readonly db: Db,
-    private readonly keys: KeysRepository,
-    private readonly audit: AuditRepository,
+    private readonly store: Store,
     private readonly options: Options
   ) {}
 
-  /** Makes sure an active key exists and that every stored key is readable with the configured secret. */
+  /**
+   * Makes sure an active key exists and that every stored key is readable with the configured secret.
+   * Safe when several processes start on one database at once: each change is a unit of work that
+   * re-reads what it decides on, so one key is generated and each key is encrypted once.
+   */
   async init (): Promise<{ generated: boolean, encryptedNow: number }> {
-    let encryptedNow = 0
-    for (const row of this.keys.all()) {
-      if (row.encrypted === 1 && this.options.keyEncryptionSecret === undefined) {
+    const secret = this.options.keyEncryptionSecret
+    // Encrypted before the unit of work (scrypt takes a while), stored only if the key is still in the clear then.
+    const envelopes: Array<{ kid: string, privateKey: string }> = []
+    for (const row of await this.store.repos.keys.all()) {
+      if (row.encrypted === 1 && secret === undefined) {
         throw new ConfigurationError('the ticket-signing keys are encrypted: set RA_KEY_ENCRYPTION_SECRET to the secret they were encrypted with')
       }
       const jwk = this.privateJwk(row)
-      if (row.encrypted === 0 && this.options.keyEncryptionSecret !== undefined) {
-        this.keys.setPrivateKey(row.kid, encryptSecret(JSON.stringify(jwk), this.options.keyEncryptionSecret, row.kid), true)
-        encryptedNow++
+      if (row.encrypted === 0 && secret !== undefined) {
+        envelopes.push({ kid: row.kid, privateKey: encryptSecret(JSON.stringify(jwk), secret, row.kid) })
       }
     }
+    let encryptedNow = 0
+    if (envelopes.length > 0) {
+      encryptedNow = await this.store.work(async (u) => {
+        let n = 0
+        for (const { kid, privateKey } of envelopes) {
+          // Another process starting on the same database may have encrypted it meanwhile.
+          if ((await u.keys.get(kid))?.encrypted !== 0) continue
+          await u.keys.setPrivateKey(kid, privateKey, true)
+          n++
+        }
+        return n
+      })
+    }
     let generated = false
-    if (!this.keys.active()) {
-      await this.createKey()
-      generated = true
+    if (!await this.store.repos.keys.active()) {
+      const key = await this.newKey()
+      generated = await this.store.work(async (u) => {
+        // Another process starting on the same database may have made one meanwhile.
+        if (await u.keys.active()) return false
+        await this.storeKey(u, key)
+        return true
+      })
     }
     await this.loadSigningKey()
     return { generated, encryptedNow }
   }
 
-  /** A new active key; the old one is retired but keeps verifying its tickets until they expire. */
+  /**
+   * A new active key; the old one is retired but keeps verifying its tickets until they expire.
+   * The key retired is read in the same unit of work that retires it, so rotations raced from
+   * several processes each retire what was active when they ran, and leave one active key.
+   */
   async rotate (ctx: ActorContext): Promise<{ kid: string, retired: string[] }> {
-    const before = this.keys.active()?.kid
-    const kid = await this.createKey()
-    this.audit.record({ ...ctx, action: 'key.rotate', target: `keys/${kid}`, outcome: 'success', details: { kid, retired: before ?? null } })
+    const key = await this.newKey()
+    const kid = key.kid
+    const before = await this.store.work(async (u) => {
+      const before = (await u.keys.active())?.kid
+      await this.storeKey(u, key)
+      await u.audit.record({ ...ctx, action: 'key.rotate', target: `keys/${kid}`, outcome: 'success', details: { kid, retired: before ?? null } })
+      return before
+    })
     await this.loadSigningKey()
     return { kid, retired: before ? [before] : [] }
   }
 
   /** The public keys that still verify tickets, as a JWKS. */
-  jwks (): { keys: JWK[] } {
-    return { keys: this.keys.verifying(nowIso()).map((r) => JSON.parse(r.public_jwk) as JWK) }
+  async jwks (): Promise<{ keys: JWK[] }> {
+    return { keys: (await this.store.repos.keys.verifying(nowIso())).map((r) => JSON.parse(r.public_jwk) as JWK) }
   }
 
   /**
@@ -106,10 +135,10 @@ export class TicketService {
     let key: KeyObject
     if (withKid !== undefined) {
       kid = withKid
-      key = this.privateKeyOf(withKid)
+      key = await this.privateKeyOf(withKid)
     } else {
-      const active = this.keys.active()
-      if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey()
+      const active = await this.store.repos.keys.active()
+      if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey(active)
       ;({ kid, key } = this.signing!)
     }
     // The compact JWS, byte for byte what jose's SignJWT makes (a test holds it to that), signed with
@@ -129,7 +158,7 @@ export class TicketService {
     // on the event loop (about 70 µs here), because the pool's thread runs beside it.
     const signature = await new Promise<Buffer>((resolve, reject) => signBytes(null, Buffer.from(input), key, (err, sig) => err ? reject(err) : resolve(sig)))
     const ticket = `${input}.${signature.toString('base64url')}`
-    this.recordUse(kid, claims.expiresAt.toISOString())
+    await this.recordUse(kid, claims.expiresAt.toISOString())
     return { ticket, kid }
   }
 
@@ -172,7 +201,7 @@ export class TicketService {
    * compare, instead of a signature verification (measured here at about
    * three signatures); anything else goes through verify() and its codes.
    */
-  matchesIssued (ticket: string, issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date }): boolean {
+  async matchesIssued (ticket: string, issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date }): Promise<boolean> {
     if (issued.ticketHash === null) return false
     const expected = Buffer.from(issued.ticketHash, 'base64url')
     const presented = createHash('sha256').update(ticket).digest()
@@ -182,7 +211,7 @@ export class TicketService {
     const now = Date.now()
     const tolerance = this.options.clockToleranceS * 1000
     if (issued.notBefore.getTime() > now + tolerance || issued.expiresAt.getTime() <= now - tolerance) return false
-    const row = this.keys.get(issued.kid)
+    const row = await this.store.repos.keys.get(issued.kid)
     return row !== undefined && (row.retired_at === null || (row.max_expires_at !== null && row.max_expires_at > new Date(now).toISOString()))
   }
 
@@ -209,18 +238,19 @@ export class TicketService {
   }
 
   /**
-   * The key must keep verifying until its last ticket expires: recorded (in the
-   * caller's commit group, so before the ticket is handed out) whenever that
+   * The key must keep verifying until its last ticket expires: recorded (a unit
+   * of work of its own, committed before the ticket is handed out) whenever that
    * moment moves later, which is at most once a second per key.
    */
-  private recordUse (kid: string, expiresAt: string): void {
+  private async recordUse (kid: string, expiresAt: string): Promise<void> {
     if ((this.recordedUse.get(kid) ?? '') >= expiresAt) return
-    this.db.transaction(() => this.keys.extendUse(kid, expiresAt))()
-    this.recordedUse.set(kid, expiresAt)
+    await this.store.repos.keys.extendUse(kid, expiresAt)
+    // Signatures run concurrently: keep the latest recorded, whichever finished last.
+    if ((this.recordedUse.get(kid) ?? '') < expiresAt) this.recordedUse.set(kid, expiresAt)
   }
 
   private async publicKey (kid: string): Promise<CryptoKey> {
-    const row = this.keys.get(kid)
+    const row = await this.store.repos.keys.get(kid)
     const now = nowIso()
     if (!row || (row.retired_at !== null && !(row.max_expires_at !== null && row.max_expires_at > now))) {
       throw new AppError('TICKET_SIGNATURE_INVALID', 'the ticket was not signed by a key of this service', { field: 'ticket' })
@@ -233,36 +263,39 @@ export class TicketService {
     return key
   }
 
-  private async createKey (): Promise<string> {
+  /** A new key pair, as it is stored (encrypted when a secret is configured); made outside any unit of work. */
+  private async newKey (): Promise<Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'private_key' | 'encrypted'>> {
     const { publicKey, privateKey } = await generateKeyPair(TICKET_ALG, { crv: 'Ed25519', extractable: true })
     const kid = randomUUID()
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: TICKET_ALG, use: 'sig' }
     const privateJwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: TICKET_ALG })
     const secret = this.options.keyEncryptionSecret
-    this.db.transaction(() => {
-      this.keys.insert({
-        kid,
-        alg: TICKET_ALG,
-        public_jwk: JSON.stringify(publicJwk),
-        private_key: secret === undefined ? privateJwk : encryptSecret(privateJwk, secret, kid),
-        encrypted: secret === undefined ? 0 : 1,
-        created_at: nowIso()
-      })
-      this.keys.retireAllBut(kid, nowIso())
-    }).immediate()
-    return kid
+    return {
+      kid,
+      alg: TICKET_ALG,
+      public_jwk: JSON.stringify(publicJwk),
+      private_key: secret === undefined ? privateJwk : encryptSecret(privateJwk, secret, kid),
+      encrypted: secret === undefined ? 0 : 1
+    }
   }
 
-  private async loadSigningKey (): Promise<void> {
-    const row = this.keys.active()
+  /** Stores `key` as the active key in unit `u`, retiring every other. */
+  private async storeKey (u: Unit, key: Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'private_key' | 'encrypted'>): Promise<void> {
+    await u.keys.insert({ ...key, created_at: nowIso() })
+    await u.keys.retireAllBut(key.kid, nowIso())
+  }
+
+  /** Loads the active key (`known`, when the caller just read it) for signing. */
+  private async loadSigningKey (known?: KeyRow): Promise<void> {
+    const row = known ?? await this.store.repos.keys.active()
     if (!row) throw new Error('no active signing key')
-    this.signing = { kid: row.kid, key: this.privateKeyOf(row.kid, row) }
+    this.signing = { kid: row.kid, key: await this.privateKeyOf(row.kid, row) }
   }
 
-  private privateKeyOf (kid: string, known?: KeyRow): KeyObject {
+  private async privateKeyOf (kid: string, known?: KeyRow): Promise<KeyObject> {
     let key = this.privateKeys.get(kid)
     if (!key) {
-      const row = known ?? this.keys.get(kid)
+      const row = known ?? await this.store.repos.keys.get(kid)
       if (!row) throw new Error(`no signing key ${kid}`)
       key = createPrivateKey({ key: this.privateJwk(row) as never, format: 'jwk' })
       this.privateKeys.set(kid, key)

@@ -1,16 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { newId } from '../db/ids.js'
-import type { Db } from '../db/database.js'
 import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
 import { AppError, notFound } from '../errors.js'
-import type { AccountsRepository } from '../repositories/accounts-repository.js'
-import type { AuditRepository } from '../repositories/audit-repository.js'
+import type { Store, Unit } from '../repositories/index.js'
 import type { PageOf } from '../repositories/paging.js'
-import type { TokenRow, TokenSource, TokensRepository } from '../repositories/tokens-repository.js'
+import type { TokenRow, TokenSource } from '../repositories/tokens-repository.js'
 import type { Scope, TokenCreate, TokenInfo } from '../schemas/tokens.js'
 import { SYSTEM_CONTEXT, type ActorContext } from './context.js'
-import { Signals } from './signals.js'
+import type { Signals } from './signals.js'
 
 /** `ra_` + 256 random bits. The prefix makes a leaked token easy to recognise (secret scanners). */
 export function generateToken (): string {
@@ -30,19 +28,16 @@ export type AuthResult =
 
 export class TokensService {
   constructor (
-    private readonly db: Db,
-    private readonly tokens: TokensRepository,
-    private readonly accounts: AccountsRepository,
-    private readonly audit: AuditRepository,
+    private readonly store: Store,
     private readonly signals: Signals
   ) {}
 
   /** Creates a token and returns it once; only its hash is stored. */
-  create (input: TokenCreate, source: TokenSource, ctx: ActorContext): { token: string, tokenInfo: TokenInfo } {
-    return this.db.transaction(() => {
-      const token = generateToken()
-      const info = this.insert(token, input, source)
-      this.audit.record({
+  async create (input: TokenCreate, source: TokenSource, ctx: ActorContext): Promise<{ token: string, tokenInfo: TokenInfo }> {
+    const token = generateToken()
+    return this.store.work(async (u) => {
+      const info = await this.insert(u, token, input, source)
+      await u.audit.record({
         ...ctx,
         action: 'token.create',
         target: `tokens/${info.id}`,
@@ -50,7 +45,7 @@ export class TokensService {
         details: { principal: info.principal, label: info.label, source }
       })
       return { token, tokenInfo: info }
-    }).immediate()
+    })
   }
 
   /**
@@ -58,15 +53,16 @@ export class TokensService {
    * once: on later starts it is already there. A token of that value that was
    * revoked stays revoked: the operator must choose a new one.
    */
-  registerBootstrapToken (token: string): { created: boolean, revoked: boolean } {
-    return this.db.transaction(() => {
-      const existing = this.tokens.findByHash(hashToken(token))
+  registerBootstrapToken (token: string): Promise<{ created: boolean, revoked: boolean }> {
+    const hash = hashToken(token)
+    return this.store.work(async (u) => {
+      const existing = await u.tokens.findByHash(hash)
       if (existing) {
         if (existing.principal_kind !== 'admin') throw new Error('RA_BOOTSTRAP_ADMIN_TOKEN is already registered for a principal other than the administrator')
         return { created: false, revoked: existing.revoked_at !== null }
       }
-      const info = this.insert(token, { principal: { type: 'admin' }, label: 'RA_BOOTSTRAP_ADMIN_TOKEN' }, 'bootstrap')
-      this.audit.record({
+      const info = await this.insert(u, token, { principal: { type: 'admin' }, label: 'RA_BOOTSTRAP_ADMIN_TOKEN' }, 'bootstrap')
+      await u.audit.record({
         ...SYSTEM_CONTEXT,
         action: 'token.create',
         target: `tokens/${info.id}`,
@@ -74,16 +70,16 @@ export class TokensService {
         details: { principal: info.principal, source: 'bootstrap' }
       })
       return { created: true, revoked: false }
-    }).immediate()
+    })
   }
 
   /** A new administrator token when none that works exists (first start without RA_BOOTSTRAP_ADMIN_TOKEN). */
-  generateAdminTokenIfNone (): string | null {
-    return this.db.transaction(() => {
-      if (this.tokens.hasUsableAdminToken(nowIso())) return null
-      const token = generateToken()
-      const info = this.insert(token, { principal: { type: 'admin' }, label: 'generated at first start' }, 'generated')
-      this.audit.record({
+  generateAdminTokenIfNone (): Promise<string | null> {
+    const token = generateToken()
+    return this.store.work(async (u) => {
+      if (await u.tokens.hasUsableAdminToken(nowIso())) return null
+      const info = await this.insert(u, token, { principal: { type: 'admin' }, label: 'generated at first start' }, 'generated')
+      await u.audit.record({
         ...SYSTEM_CONTEXT,
         action: 'token.create',
         target: `tokens/${info.id}`,
@@ -91,43 +87,42 @@ export class TokensService {
         details: { principal: info.principal, source: 'generated' }
       })
       return token
-    }).immediate()
+    })
   }
 
-  list (query: { limit: number, cursor?: string | undefined, includeRevoked: boolean }): PageOf<TokenInfo> {
-    const page = this.tokens.list(query)
+  async list (query: { limit: number, cursor?: string | undefined, includeRevoked: boolean }): Promise<PageOf<TokenInfo>> {
+    const page = await this.store.repos.tokens.list(query)
     return { items: page.items.map(toInfo), nextCursor: page.nextCursor }
   }
 
-  get (id: string): TokenInfo {
-    const row = this.tokens.get(id)
+  async get (id: string): Promise<TokenInfo> {
+    const row = await this.store.repos.tokens.get(id)
     if (!row) throw notFound('token', id)
     return toInfo(row)
   }
 
-  revoke (id: string, ctx: ActorContext): TokenInfo {
-    const info = this.db.transaction(() => {
-      const row = this.tokens.get(id)
+  revoke (id: string, ctx: ActorContext): Promise<TokenInfo> {
+    return this.store.work(async (u) => {
+      const row = await u.tokens.get(id)
       if (!row) throw notFound('token', id)
       if (row.revoked_at === null) {
-        this.tokens.revoke(id, nowIso())
-        this.audit.record({ ...ctx, action: 'token.revoke', target: `tokens/${id}`, outcome: 'success', details: { principal: toInfo(row).principal } })
+        await u.tokens.revoke(id, nowIso())
+        await u.audit.record({ ...ctx, action: 'token.revoke', target: `tokens/${id}`, outcome: 'success', details: { principal: toInfo(row).principal } })
       }
-      return toInfo(this.tokens.get(id)!)
-    }).immediate()
-    // Sessions opened with this token end at once.
-    this.signals.notify('token-revoked', id)
-    return info
+      // Sessions opened with this token end at once (once this unit has committed).
+      this.signals.notify(u, 'token-revoked', id)
+      return toInfo((await u.tokens.get(id))!)
+    })
   }
 
   /** Resolves an `Authorization` header value to a principal, or says why not. */
-  authenticate (header: string | undefined): AuthResult {
+  async authenticate (header: string | undefined): Promise<AuthResult> {
     if (header === undefined || header === '') {
       return { ok: false, error: new AppError('AUTH_REQUIRED', 'this call needs an Authorization: Bearer <token> header') }
     }
     const match = /^Bearer ([\x21-\x7e]{1,1024})$/i.exec(header)
     if (!match) return { ok: false, error: new AppError('TOKEN_INVALID', 'the Authorization header must be "Bearer <token>"') }
-    const row = this.tokens.findByHash(hashToken(match[1]!))
+    const row = await this.store.repos.tokens.findByHash(hashToken(match[1]!))
     if (!row) return { ok: false, error: new AppError('TOKEN_INVALID', 'the token is not valid') }
     const now = new Date()
     if (row.revoked_at !== null) return { ok: false, tokenId: row.id, error: new AppError('TOKEN_REVOKED', 'the token was revoked') }
@@ -138,12 +133,13 @@ export class TokensService {
       return { ok: false, tokenId: row.id, error: new AppError('ACCOUNT_DISABLED', 'the account this token belongs to is disabled') }
     }
     if (row.last_used_at === null || now.getTime() - new Date(row.last_used_at).getTime() >= TOUCH_INTERVAL_MS) {
-      this.tokens.touch(row, now.toISOString())
+      await this.store.repos.tokens.touch(row, now.toISOString())
     }
     return { ok: true, principal: toPrincipal(row) }
   }
 
-  private insert (token: string, input: TokenCreate, source: TokenSource): TokenInfo {
+  /** Inserts the token in unit `u`, after checking its principal against the directory as `u` sees it. */
+  private async insert (u: Unit, token: string, input: TokenCreate, source: TokenSource): Promise<TokenInfo> {
     const p = input.principal
     const forbid = (field: 'user' | 'name' | 'scopes') => {
       if (p[field] !== undefined) {
@@ -158,7 +154,7 @@ export class TokensService {
     let accountId: string | null = null
     if (p.type === 'user') {
       require('user'); forbid('name'); forbid('scopes')
-      const account = this.accounts.findByName(p.user!)
+      const account = await u.accounts.findByName(p.user!)
       if (!account) throw new AppError('UNKNOWN_REFERENCE', `principal.user ${p.user} is not a user in the directory`, { field: 'principal.user' })
       if (account.kind !== 'user') throw new AppError('INVALID_REFERENCE', `principal.user ${account.name} is a group, not a user`, { field: 'principal.user' })
       if (!account.enabled) throw new AppError('INVALID_REFERENCE', `principal.user ${account.name} is disabled`, { field: 'principal.user' })
@@ -175,7 +171,7 @@ export class TokensService {
       if (expiresAt <= createdAt) throw new AppError('INVALID_VALUE', 'expiresAt must be in the future', { field: 'expiresAt' })
     }
     const id = newId()
-    this.tokens.insert({
+    await u.tokens.insert({
       id,
       tokenHash: hashToken(token),
       principalKind: p.type,
@@ -187,7 +183,7 @@ export class TokensService {
       createdAt,
       expiresAt
     })
-    return toInfo(this.tokens.get(id)!)
+    return toInfo((await u.tokens.get(id))!)
   }
 }
 

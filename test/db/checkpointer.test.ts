@@ -1,12 +1,15 @@
 import t from 'tap'
+import type { SqliteStorage } from '../../src/db/sqlite-storage.js'
+import { onlyOn } from '../engine.js'
 import { build } from '../helper.js'
 import { world } from '../routes/invitations-helper.js'
 
-t.test('WAL checkpoints run on a worker thread, off the request path, and copy everything committed', async (t) => {
+t.test('WAL checkpoints run on a worker thread, off the request path, and copy everything committed', onlyOn('sqlite'), async (t) => {
   const w = await world(t, { RA_DB_CHECKPOINT_INTERVAL_MS: '20' })
   const checkpoints = w.app.services.checkpoints!
   t.ok(checkpoints, 'a checkpoint worker runs')
-  t.equal(w.app.services.db.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'requests checkpoint themselves only as a backstop')
+  const { writer } = w.app.services.storage as SqliteStorage
+  t.equal(writer.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'requests checkpoint themselves only as a backstop')
   await Promise.all(Array.from({ length: 50 }, () => w.invite()))
   const before = checkpoints.runs
   // The first one may have started before the last commit; the one after it has everything. A run may also
@@ -19,8 +22,8 @@ t.test('WAL checkpoints run on a worker thread, off the request path, and copy e
   t.equal(result.checkpointed, result.log, 'every committed page copied into the database file')
 })
 
-t.test('RA_DB_CHECKPOINT_INTERVAL_MS=0 leaves checkpoints to SQLite, inline', async (t) => {
+t.test('RA_DB_CHECKPOINT_INTERVAL_MS=0 leaves checkpoints to SQLite, inline', onlyOn('sqlite'), async (t) => {
   const { app } = await build(t, { RA_DB_CHECKPOINT_INTERVAL_MS: '0' })
   t.equal(app.services.checkpoints, null)
-  t.equal(app.services.db.pragma('wal_autocheckpoint', { simple: true }), 1000)
+  t.equal((app.services.storage as SqliteStorage).writer.pragma('wal_autocheckpoint', { simple: true }), 1000)
 })

@@ -7,13 +7,13 @@ import { migrationsDir } from '../../src/paths.js'
 import { thrown } from '../helper.js'
 
 /** How many migrations the project has, and file names for the next ones. */
-const count = readMigrations(migrationsDir).length
+const count = readMigrations(migrationsDir('sqlite')).length
 const nth = (n: number, name: string) => `${String(n).padStart(3, '0')}.do.${name}.sql`
 
 function setup (t: Test) {
   const dir = t.testdir()
   const migrations = path.join(dir, 'migrations')
-  cpSync(migrationsDir, migrations, { recursive: true })
+  cpSync(migrationsDir('sqlite'), migrations, { recursive: true })
   const db = openDatabase(path.join(dir, 'db', 'ra.sqlite'), { busyTimeoutMs: 1000 })
   t.teardown(() => db.close())
   return { db, migrations }

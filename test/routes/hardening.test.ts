@@ -1,8 +1,7 @@
 import { once } from 'node:events'
-import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { build } from '../helper.js'
+import { build, outsideSql } from '../helper.js'
 import { runWorker, type WorkerRequest } from '../workers.js'
 import { world } from './invitations-helper.js'
 
@@ -27,9 +26,7 @@ t.test('security headers on every response: 200, 401, 404, 429 and 500', async (
   seen.push(last)
 
   const broken = await build(t)
-  const other = new Database(broken.config.databaseFile)
-  other.exec('ALTER TABLE domains RENAME TO domains_gone')
-  other.close()
+  await outsideSql(broken.config, 'ALTER TABLE domains RENAME TO domains_gone')
   seen.push(await broken.call('GET', '/v1/domains'))
   t.same(seen.map((r) => r.statusCode), [200, 401, 404, 429, 500])
   for (const res of seen) helmetHeaders(t, res)

@@ -21,7 +21,7 @@ const requestControl = async (w: InvitationWorld, id: string): Promise<string> =
 }
 const events = async (w: InvitationWorld, id: string): Promise<string[]> => {
   const db = w.app.services.repos.sessions
-  return db.events(id, 0).map((e) => e.type)
+  return (await db.events(id, 0)).map((e) => e.type)
 }
 
 t.test('C1: before acceptance nothing but state is visible; consent shows the verified expert, the origin and the policy message', async (t) => {
@@ -129,7 +129,7 @@ t.test('a policy switched to view only while control is granted drops control at
   t.equal((await get(w, id)).mode, 'control')
   await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'view' } } })
   t.match(await get(w, id), { state: 'active', mode: 'view' }, 'the very next read shows it (O9)')
-  const dropped = w.app.services.repos.sessions.events(id, 0).find((e) => e.type === 'control.dropped')
+  const dropped = (await w.app.services.repos.sessions.events(id, 0)).find((e) => e.type === 'control.dropped')
   t.match(JSON.parse(dropped!.data!), { reason: 'policy no longer permits remote control', checks: [{ rule: 'S2', passed: false }] })
   await w.call('PATCH', `/v1/policies/${policy}`, { settings: { solicitedRemoteAssistance: { state: 'disabled' } } })
   t.match(await get(w, id), { state: 'ended', endReason: 'policy no longer allows this session' }, 'S5: Solicited RA disabled ends it')
@@ -184,7 +184,7 @@ t.test('with a controlled clock: an unanswered session expires, an unanswered co
     t.match((await post(w, quiet, '/accept', w.alice, { confirm: true })).json(), { statusCode: 409, code: 'SESSION_NOT_ACTIVE' }, 'too late to accept')
   })
   t.ok((await events(w, id)).includes('control.request-expired'))
-  t.match(w.app.services.repos.sessions.request(rid), { state: 'expired' })
+  t.match(await w.app.services.repos.sessions.request(rid), { state: 'expired' })
   t.ok((await events(w, quiet)).includes('session.expired'))
 })
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { createLocalJWKSet, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import t from 'tap'
-import { atTime, build, type Json } from '../helper.js'
+import { atTime, build, outsideSql, type Json } from '../helper.js'
 import { runWorker } from '../workers.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
@@ -189,14 +189,14 @@ t.test('redemption recognises an issued ticket by its stored hash; without the h
   const dir = t.testdir()
   const w = await world(t, {}, dir)
   const first = await w.invite()
-  const db = w.app.services.db
-  const stored = db.prepare('SELECT ticket_hash FROM invitations WHERE id = ?').get(first.invitation.id) as { ticket_hash: string }
+  const { storage } = w.app.services
+  const stored = (await storage.get<{ ticket_hash: string }>('SELECT ticket_hash FROM invitations WHERE id = ?', first.invitation.id))!
   t.equal(stored.ticket_hash, createHash('sha256').update(first.ticket).digest('base64url'), 'the SHA-256 of the ticket, not the ticket')
   t.equal((await w.redeem(first.ticket)).statusCode, 201)
 
   // An invitation from before hashes were kept: verified by its signature, as before.
   const older = await w.invite()
-  db.prepare('UPDATE invitations SET ticket_hash = NULL WHERE id = ?').run(older.invitation.id)
+  await storage.run('UPDATE invitations SET ticket_hash = NULL WHERE id = ?', older.invitation.id)
   t.equal((await w.redeem(older.ticket)).statusCode, 201)
 
   // A hash that matches is not enough when verification would refuse: here the service's URL changed since.
@@ -233,9 +233,7 @@ t.test('a ticket has exactly one spelling: other base64url spellings of the same
   const hashed = await w.invite()
   const unhashed = await w.invite()
   // Without its stored hash, an invitation's ticket is checked by signature (the path rows from before the hash take).
-  const db = new Database(w.config.databaseFile)
-  db.prepare('UPDATE invitations SET ticket_hash = NULL WHERE id = ?').run(unhashed.invitation.id)
-  db.close()
+  await outsideSql(w.config, 'UPDATE invitations SET ticket_hash = NULL WHERE id = ?', unhashed.invitation.id)
   for (const { ticket, invitation } of [hashed, unhashed]) {
     const spellings = parts(ticket).flatMap((part, i) => respellings(part).map((r) => { const p = [...parts(ticket)]; p[i] = r; return p.join('.') }))
     t.ok(spellings.length >= 15, `${spellings.length} other spellings (the signature's last character alone has 15)`)
