@@ -236,3 +236,23 @@ export async function outsideSql (config: Config, sql: string, ...params: unknow
     db.close()
   }
 }
+
+/** Rows read from the app's database by another connection (committed data only), on either engine. */
+export async function outsideRows<T = Json> (config: Config, sql: string, ...params: unknown[]): Promise<T[]> {
+  if (config.databaseUrl !== undefined) {
+    const client = new pg.Client({ connectionString: config.databaseUrl })
+    await client.connect()
+    try {
+      let n = 0
+      return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[]
+    } finally {
+      await client.end()
+    }
+  }
+  const db = new Database(config.databaseFile, { readonly: true })
+  try {
+    return db.prepare(sql).all(...params) as T[]
+  } finally {
+    db.close()
+  }
+}

@@ -7,12 +7,13 @@ import type { WorkerOutcome, WorkerRequest } from './fixtures/inject-worker.js'
 export type { WorkerOutcome, WorkerRequest }
 
 /**
- * Runs `requests` from another service process on the same database file
- * (test/fixtures/inject-worker.ts), all sent at `startAt` (ms since 1970),
- * so that several processes race for real. Resolves with each outcome, in order.
+ * Runs `requests` from another service process on the same database (the
+ * SQLite file, or PostgreSQL: test/fixtures/inject-worker.ts), all sent at
+ * `startAt` (ms since 1970), so that several processes race for real.
+ * Resolves with each outcome, in order.
  */
 export function runWorker (
-  databaseFile: string,
+  database: { databaseFile: string, databaseUrl: string | undefined },
   dir: string,
   requests: WorkerRequest[],
   startAt: number,
@@ -23,7 +24,14 @@ export function runWorker (
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'inject-worker.ts')], {
       cwd: projectRoot,
-      env: { ...env, PATH: process.env['PATH'] ?? '', RA_DATABASE_FILE: databaseFile, REQUESTS_FILE: file, START_AT: String(startAt) }
+      env: {
+        ...env,
+        PATH: process.env['PATH'] ?? '',
+        RA_DATABASE_FILE: database.databaseFile,
+        ...(database.databaseUrl === undefined ? {} : { RA_DATABASE_URL: database.databaseUrl }),
+        REQUESTS_FILE: file,
+        START_AT: String(startAt)
+      }
     })
     let out = ''
     let err = ''

@@ -122,25 +122,35 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
     // Visibility first: an unknown or foreign session is a plain 404, before any streaming.
     await service.events(id, principalOf(request), cursor)
     reply.sse.keepAlive()
+    // The stream is open from now on, also while there is nothing to send yet (headers otherwise wait for the first event,
+    // and a handler that returns before one would end the response empty).
+    reply.sse.sendHeaders()
     let busy = false
     let again = false
     const flush = async (): Promise<void> => {
       if (busy) { again = true; return }
       busy = true
+      const sendNew = async (): Promise<void> => {
+        for (const e of await service.eventsAfter(id, cursor)) {
+          if (!reply.sse.isConnected) return
+          await reply.sse.send({
+            id: String(e.id),
+            event: e.type,
+            data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) }
+          })
+          cursor = e.id
+        }
+      }
       try {
         do {
           again = false
-          for (const e of await service.eventsAfter(id, cursor)) {
-            if (!reply.sse.isConnected) return
-            await reply.sse.send({
-              id: String(e.id),
-              event: e.type,
-              data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) }
-            })
-            cursor = e.id
-          }
+          await sendNew()
         } while (again)
-        if (!(await service.isLive(id)) && reply.sse.isConnected) reply.sse.close()
+        if (!(await service.isLive(id)) && reply.sse.isConnected) {
+          // It may have ended after the events above were read: its last events committed with the end, send them first.
+          await sendNew()
+          reply.sse.close()
+        }
       } finally {
         busy = false
       }

@@ -1,8 +1,8 @@
-import Database from 'better-sqlite3'
 import fc from 'fast-check'
 import { generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 import t from 'tap'
 import { world } from '../routes/invitations-helper.js'
+import { outsideRows } from '../helper.js'
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64url')
 const parts = (ticket: string) => ticket.split('.') as [string, string, string]
@@ -15,9 +15,8 @@ t.test('10,000+ generated forged and mutated tickets: none accepted, none a serv
   const [h, p, s] = parts(ticket)
   const header = json(h)
   const claims = json(p)
-  const db = new Database(w.config.databaseFile, { readonly: true })
-  const row = db.prepare('SELECT kid, private_key, public_jwk FROM signing_keys').get() as { kid: string, private_key: string, public_jwk: string }
-  db.close()
+  const [row] = await outsideRows<{ kid: string, private_key: string, public_jwk: string }>(w.config, 'SELECT kid, private_key, public_jwk FROM signing_keys')
+  if (!row) throw new Error('no signing key')
   const ours = await importJWK(JSON.parse(row.private_key) as JWK, 'EdDSA') as CryptoKey
   const stranger = (await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey
   const sign = (hdr: Record<string, unknown>, body: Record<string, unknown>, key: CryptoKey) => new SignJWT(body).setProtectedHeader(hdr as never).sign(key)

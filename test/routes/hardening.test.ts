@@ -173,8 +173,8 @@ t.test('the failed-authentication and redemption budgets hold across three servi
     return rs.map((r) => ({ status: r.statusCode, code: r.statusCode < 400 ? null : r.json().code as string }))
   }
   const outcomes = (await Promise.all([
-    runWorker(w.config.databaseFile, dir, [...guesses, ...redemptions], startAt, limits),
-    runWorker(w.config.databaseFile, dir, [...guesses, ...redemptions], startAt, limits),
+    runWorker(w.config, dir, [...guesses, ...redemptions], startAt, limits),
+    runWorker(w.config, dir, [...guesses, ...redemptions], startAt, limits),
     here()
   ])).map((results) => ({ auth: results.slice(0, guesses.length), redeem: results.slice(guesses.length) }))
   const auth = outcomes.flatMap((o) => o.auth)

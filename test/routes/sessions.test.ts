@@ -201,8 +201,8 @@ t.test('C4/C5: grants and stops raced from three service processes on one databa
       : { method: 'POST', url: `/v1/sessions/${id}/control/stop`, token: w.alice })
     const startAt = Date.now() + 2500
     const outcomes = (await Promise.all([
-      runWorker(w.config.databaseFile, dir, commands, startAt),
-      runWorker(w.config.databaseFile, dir, commands, startAt),
+      runWorker(w.config, dir, commands, startAt),
+      runWorker(w.config, dir, commands, startAt),
       new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
         .then(() => Promise.all(commands.map((c) => w.call(c.method, c.url, undefined, c.token))))
         .then((rs) => rs.map((r) => ({ status: r.statusCode, code: r.statusCode < 400 ? null : r.json().code as string })))

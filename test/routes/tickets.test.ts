@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import Database from 'better-sqlite3'
 import { createLocalJWKSet, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import t from 'tap'
-import { atTime, build, outsideSql, type Json } from '../helper.js'
+import { atTime, build, outsideRows, outsideSql, type Json } from '../helper.js'
 import { runWorker } from '../workers.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
@@ -12,10 +11,9 @@ const parts = (ticket: string) => ticket.split('.') as [string, string, string]
 const payload = (ticket: string) => JSON.parse(Buffer.from(parts(ticket)[1], 'base64url').toString()) as Json
 
 /** The service's own active private key, read from its database (stored in clear without RA_KEY_ENCRYPTION_SECRET). */
-function serviceKey (w: InvitationWorld): Promise<{ key: CryptoKey, kid: string }> {
-  const db = new Database(w.config.databaseFile, { readonly: true })
-  const row = db.prepare('SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL').get() as { kid: string, private_key: string }
-  db.close()
+async function serviceKey (w: InvitationWorld): Promise<{ key: CryptoKey, kid: string }> {
+  const [row] = await outsideRows<{ kid: string, private_key: string }>(w.config, 'SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL')
+  if (!row) throw new Error('no active signing key')
   return importJWK(JSON.parse(row.private_key) as JWK, 'EdDSA').then((key) => ({ key: key as CryptoKey, kid: row.kid }))
 }
 
@@ -85,9 +83,7 @@ t.test('200 concurrent redemptions of one ticket give exactly one session, round
     const codes = results.map((r) => r.statusCode)
     t.equal(codes.filter((c) => c === 201).length, 1, `round ${round}: one winner`)
     t.ok(results.every((r) => r.statusCode === 201 || r.json().code === 'TICKET_ALREADY_REDEEMED'), 'every loser is told it was already redeemed')
-    const sessions = new Database(w.config.databaseFile, { readonly: true })
-    t.equal((sessions.prepare('SELECT count(*) AS n FROM sessions WHERE invitation_id = ?').get(invitation.id) as { n: number }).n, 1)
-    sessions.close()
+    t.same(await outsideRows(w.config, 'SELECT count(*) AS n FROM sessions WHERE invitation_id = ?', invitation.id), [{ n: 1 }])
   }
 })
 
@@ -97,12 +93,10 @@ t.test('the signing key is encrypted at rest with RA_KEY_ENCRYPTION_SECRET; a mi
   const first = await build(t, { RA_KEY_ENCRYPTION_SECRET: secret }, dir)
   const jwk = (await first.call('GET', '/.well-known/jwks.json', undefined, null)).json().keys[0]
   await first.app.close()
-  const db = new Database(first.config.databaseFile, { readonly: true })
-  const row = db.prepare('SELECT private_key, encrypted FROM signing_keys').get() as { private_key: string, encrypted: number }
-  db.close()
-  t.equal(row.encrypted, 1)
-  t.notMatch(row.private_key, /"d"\s*:/, 'no private JWK member in clear')
-  t.notMatch(readFileSync(first.config.databaseFile).toString('latin1'), secret)
+  const [row] = await outsideRows<{ private_key: string, encrypted: number }>(first.config, 'SELECT private_key, encrypted FROM signing_keys')
+  t.equal(row!.encrypted, 1)
+  t.notMatch(row!.private_key, /"d"\s*:/, 'no private JWK member in clear')
+  if (first.config.databaseUrl === undefined) t.notMatch(readFileSync(first.config.databaseFile).toString('latin1'), secret)
 
   await t.rejects(build(t, {}, dir), /encrypted: set RA_KEY_ENCRYPTION_SECRET/)
   await t.rejects(build(t, { RA_KEY_ENCRYPTION_SECRET: 'another-secret-also-at-least-32-chars-long' }, dir), /does not decrypt/)
@@ -117,9 +111,7 @@ t.test('keys stored in clear are encrypted once a secret is configured', async (
   await plain.app.close()
   const secured = await build(t, { RA_KEY_ENCRYPTION_SECRET: 'an-encryption-secret-of-at-least-32-chars' }, dir)
   t.ok(secured.logs.some((l) => l.includes('encrypted stored signing keys')))
-  const db = new Database(secured.config.databaseFile, { readonly: true })
-  t.same(db.prepare('SELECT encrypted FROM signing_keys').all(), [{ encrypted: 1 }])
-  db.close()
+  t.same(await outsideRows(secured.config, 'SELECT encrypted FROM signing_keys'), [{ encrypted: 1 }])
 })
 
 t.test('ended invitations are purged after the retention; their audit events stay; redeemed ones stay', async (t) => {
@@ -148,8 +140,8 @@ t.test('two service processes on one database file: each ticket redeems exactly 
   const startAt = Date.now() + 3000
   // The in-process app races the two others, too.
   const [a, b, c] = await Promise.all([
-    runWorker(w.config.databaseFile, dir, requests, startAt),
-    runWorker(w.config.databaseFile, dir, requests, startAt),
+    runWorker(w.config, dir, requests, startAt),
+    runWorker(w.config, dir, requests, startAt),
     new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
       .then(() => Promise.all(tickets.map((ticket) => w.redeem(ticket))))
       .then((rs) => rs.map((r) => ({ status: r.statusCode, code: r.json().code })))
@@ -159,9 +151,7 @@ t.test('two service processes on one database file: each ticket redeems exactly 
     t.equal(outcomes.filter((o) => o.status === 201).length, 1, `ticket ${i}: one winner across three processes`)
     t.ok(outcomes.every((o) => o.status === 201 || o.code === 'TICKET_ALREADY_REDEEMED'), `ticket ${i}: the others are told why`)
   }
-  const db = new Database(w.config.databaseFile, { readonly: true })
-  t.equal((db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, tickets.length)
-  db.close()
+  t.same(await outsideRows(w.config, 'SELECT count(*) AS n FROM sessions'), [{ n: tickets.length }])
 })
 
 t.test('a ticket is byte for byte the JWS jose signs with the same key and claims, and verifies with the published JWKS', async (t) => {
@@ -260,15 +250,13 @@ t.test('key rotation raced from three service processes: one active key afterwar
   const rotate = [{ method: 'POST', url: '/v1/keys/rotate', token: w.config.bootstrapAdminToken! }]
   const startAt = Date.now() + 2500
   const results = await Promise.all([
-    runWorker(w.config.databaseFile, dir, rotate, startAt),
-    runWorker(w.config.databaseFile, dir, rotate, startAt),
+    runWorker(w.config, dir, rotate, startAt),
+    runWorker(w.config, dir, rotate, startAt),
     new Promise((resolve) => setTimeout(resolve, startAt - Date.now())).then(() => w.call('POST', '/v1/keys/rotate'))
       .then((r) => [{ status: r.statusCode }])
   ])
   t.same(results.map((r) => r[0]!.status), [200, 200, 200], 'every rotation answered')
-  const db = new Database(w.config.databaseFile, { readonly: true })
-  const active = db.prepare('SELECT kid FROM signing_keys WHERE retired_at IS NULL').all() as Array<{ kid: string }>
-  db.close()
+  const active = await outsideRows<{ kid: string }>(w.config, 'SELECT kid FROM signing_keys WHERE retired_at IS NULL')
   t.equal(active.length, 1, 'exactly one active signing key')
   const after = await w.invite()
   t.equal(JSON.parse(Buffer.from(after.ticket.split('.')[0], 'base64url').toString()).kid, active[0]!.kid, 'new tickets are signed with it')
