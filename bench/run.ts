@@ -1,9 +1,14 @@
-// npm run bench: the real service and a baseline fastify server, each driven by autocannon in its own
-// process (50 connections, warm-up, then the measured run); prints the table and writes bench/results.md.
+// npm run bench [-- --engine sqlite|postgres|both]: the real service and a baseline fastify server, each driven
+// by autocannon in its own process (50 connections, warm-up, then the measured run); prints the table and writes
+// bench/results.md. The service runs on each engine asked for (default both): SQLite first, measured as it always
+// was, then PostgreSQL on an embedded server the bench starts afterwards (and removes with its data at the end).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { startPostgres } from '../scripts/embedded-postgres.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { projectRoot } from '../src/paths.js'
@@ -15,8 +20,10 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50)
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 3)
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10)
 const TICKETS = Number(process.env['BENCH_TICKETS'] ?? 40_000)
+/** The service's PostgreSQL connections (RA_DATABASE_POOL_SIZE; 10 is the service's default). */
+const PG_POOL_SIZE = Number(process.env['BENCH_PG_POOL_SIZE'] ?? 10)
 
-export interface Row { name: string, rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number }
+export interface Row { name: string, rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number, engine?: string }
 
 function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, args, { cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -51,14 +58,19 @@ function load (job: Record<string, unknown>): Promise<Omit<Row, 'name'>> {
   })
 }
 
-/** A fresh database with a directory, tokens, tickets for redemption and one session. */
+/**
+ * A fresh database — the SQLite file in `dir`, or the empty PostgreSQL database at `databaseUrl` —
+ * with a directory, tokens, tickets for redemption and one session.
+ */
 export async function prepare (
   dir: string,
-  tickets: number
-): Promise<{ databaseFile: string, alice: string, bob: string, ticketsFile: string, sessionId: string }> {
+  tickets: number,
+  databaseUrl?: string
+): Promise<{ databaseFile: string, databaseUrl?: string, alice: string, bob: string, ticketsFile: string, sessionId: string }> {
   const databaseFile = path.join(dir, 'ra.sqlite')
   const app = await buildApp(loadConfig({
     RA_DATABASE_FILE: databaseFile,
+    ...postgresEnv(databaseUrl),
     RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN,
     RA_LOG_LEVEL: 'error',
     RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL
@@ -84,23 +96,34 @@ export async function prepare (
   const bob = await token('CONTOSO\\bob')
   const caller = { principal: await app.services.tokens.authenticate(`Bearer ${alice}`), ctx: { actor: 'CONTOSO\\alice', actorTokenId: null, requestId: null } }
   if (!caller.principal.ok) throw new Error('alice cannot authenticate')
+  const principal = caller.principal.principal
   const list: string[] = []
-  for (let i = 0; i < tickets; i++) {
-    const { ticket } = await app.services.invitations.create({ computer: 'CONTOSO\\PC-0042' }, { principal: caller.principal.principal, ctx: caller.ctx })
-    list.push(ticket)
-  }
+  // One at a time on SQLite (as always); on PostgreSQL, where each commit waits on its own round trips, as many as the pool runs at once.
+  let started = 0
+  await Promise.all(Array.from({ length: databaseUrl === undefined ? 1 : Math.max(1, PG_POOL_SIZE - 1) }, async () => {
+    while (started++ < tickets) {
+      const { ticket } = await app.services.invitations.create({ computer: 'CONTOSO\\PC-0042' }, { principal, ctx: caller.ctx })
+      list.push(ticket)
+    }
+  }))
   const sessionTicket = list.pop()!
   const session = await app.inject({ method: 'POST', url: '/v1/redemptions', headers: { authorization: `Bearer ${bob}` }, payload: { ticket: sessionTicket } })
   if (session.statusCode !== 201) throw new Error(`preparing the session: ${session.body}`)
   await app.close()
   const ticketsFile = path.join(dir, 'tickets.json')
   writeFileSync(ticketsFile, JSON.stringify(list))
-  return { databaseFile, alice, bob, ticketsFile, sessionId: session.json().id }
+  return { databaseFile, ...(databaseUrl !== undefined ? { databaseUrl } : {}), alice, bob, ticketsFile, sessionId: session.json().id }
 }
 
-export async function serviceEnv (databaseFile: string): Promise<Record<string, string>> {
+/** Selects PostgreSQL (with the bench's pool size) when there is a URL; nothing (SQLite) otherwise. */
+function postgresEnv (databaseUrl: string | undefined): Record<string, string> {
+  return databaseUrl === undefined ? {} : { RA_DATABASE_URL: databaseUrl, RA_DATABASE_POOL_SIZE: String(PG_POOL_SIZE) }
+}
+
+export async function serviceEnv (databaseFile: string, databaseUrl?: string): Promise<Record<string, string>> {
   return {
     RA_DATABASE_FILE: databaseFile,
+    ...postgresEnv(databaseUrl),
     RA_PORT: '0',
     RA_PUBLIC_BASE_URL: PUBLIC_BASE_URL,
     RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN,
@@ -128,7 +151,7 @@ export async function measureService (
   endpoints: Array<'create' | 'redeem' | 'session'> = ['create', 'redeem', 'session'],
   redeemCount?: { warmup: number, measured: number }
 ): Promise<{ rows: Row[], peakRssBytes: number | null }> {
-  const service = await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile))
+  const service = await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile, prepared.databaseUrl))
   try {
     const json = { 'content-type': 'application/json' }
     const rows: Row[] = []
@@ -196,22 +219,70 @@ export async function measureBaseline (): Promise<Row> {
 }
 
 export function table (rows: Row[], baseline: Row): string {
-  const lines = ['| endpoint | requests/s | p50 ms | p99 ms | errors | non-2xx | ratio to baseline |', '|---|---:|---:|---:|---:|---:|---:|']
+  const lines = ['| endpoint | engine | requests/s | p50 ms | p99 ms | errors | non-2xx | ratio to baseline |', '|---|---|---:|---:|---:|---:|---:|---:|']
   for (const r of [baseline, ...rows]) {
-    lines.push(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${(r.rps / baseline.rps * 100).toFixed(0)} % |`)
+    const ratio = `${(r.rps / baseline.rps * 100).toFixed(0)} %`
+    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${ratio} |`)
   }
   return lines.join('\n')
 }
 
+type Engine = 'sqlite' | 'postgres'
+
+/** The server's version and the settings that decide a commit's cost, for the results' header. */
+async function postgresSettings (url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows: [s] } = await client.query<Record<string, string>>(
+      'SELECT current_setting(\'server_version\') AS version, current_setting(\'fsync\') AS fsync, ' +
+      'current_setting(\'synchronous_commit\') AS synchronous_commit, current_setting(\'shared_buffers\') AS shared_buffers')
+    return `PostgreSQL ${s!['version']} (embedded-postgres, default settings: fsync ${s!['fsync']}, synchronous_commit ${s!['synchronous_commit']}, ` +
+      `shared_buffers ${s!['shared_buffers']})`
+  } finally {
+    await client.end()
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { engine: { type: 'string', default: 'both' } } })
+  if (!['sqlite', 'postgres', 'both'].includes(values.engine)) {
+    console.error(`--engine must be sqlite, postgres or both (got ${values.engine})`)
+    process.exit(2)
+  }
+  const engines: Engine[] = values.engine === 'both' ? ['sqlite', 'postgres'] : [values.engine as Engine]
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-bench-'))
-  console.log(`preparing ${TICKETS} tickets in ${dir} …`)
-  const prepared = await prepare(dir, TICKETS)
-  const baseline = await measureBaseline()
-  const { rows } = await measureService(prepared)
+  const rows: Row[] = []
+  const notes: string[] = []
+  let baseline: Row | undefined
+  if (engines.includes('sqlite')) {
+    // As before PostgreSQL existed: prepare, baseline, then the service; no PostgreSQL server running yet.
+    console.log(`SQLite: preparing ${TICKETS} tickets in ${dir} …`)
+    const prepared = await prepare(dir, TICKETS)
+    baseline = await measureBaseline()
+    rows.push(...(await measureService(prepared)).rows.map((r) => ({ ...r, engine: 'SQLite' })))
+    notes.push('SQLite: the service\'s default database, a file (WAL, RA_DB_SYNCHRONOUS NORMAL) in a temporary folder.')
+  }
+  baseline ??= await measureBaseline()
+  if (engines.includes('postgres')) {
+    const server = await startPostgres()
+    try {
+      const pgDir = path.join(dir, 'postgres')
+      mkdirSync(pgDir)
+      console.log(`PostgreSQL: preparing ${TICKETS} tickets (tickets file in ${pgDir}) …`)
+      const prepared = await prepare(pgDir, TICKETS, server.url)
+      rows.push(...(await measureService(prepared)).rows.map((r) => ({ ...r, engine: 'PostgreSQL' })))
+      notes.push(`PostgreSQL: ${await postgresSettings(server.url)}, started by the bench on this machine, so the server shares the ` +
+        `${os.cpus().length} cores with the service and the load generator; the service's pool: ${PG_POOL_SIZE} connections (RA_DATABASE_POOL_SIZE).`)
+    } finally {
+      await server.stop()
+    }
+  }
   const text = table(rows, baseline)
   const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
-    `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.`
+    `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.\n\n` +
+    `Each engine: a fresh database with ${TICKETS} prepared tickets (every redemption redeems a fresh one); the baseline uses no database.\n\n` +
+    notes.map((n) => `- ${n}`).join('\n')
   console.log(`\n${header}\n\n${text}\n`)
   writeFileSync(path.join(projectRoot, 'bench', 'results.md'), `# Benchmark results (npm run bench)\n\n${header}\n\n${text}\n`)
 }

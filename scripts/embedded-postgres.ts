@@ -10,7 +10,11 @@ export interface RunningPostgres {
   /** `postgres://…@127.0.0.1:<port>/<database>` */
   url: string
   port: number
+  /** Stops the server and deletes its folder. */
   stop: () => Promise<void>
+  /** Stops the server, keeping its data (the database "goes away"); `resume` starts it again on the same port. */
+  halt: () => Promise<void>
+  resume: () => Promise<void>
 }
 
 async function freePort (): Promise<number> {
@@ -38,7 +42,8 @@ export async function startPostgres (options: { database?: string, parentDir?: s
     user: 'ra',
     password,
     port,
-    persistent: false,
+    // Kept on stop, so that halt() and resume() work; stop() removes the folder itself.
+    persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
     onError: () => {}
@@ -50,5 +55,11 @@ export async function startPostgres (options: { database?: string, parentDir?: s
     await server.stop()
     rmSync(parent, { recursive: true, force: true })
   }
-  return { url: `postgres://ra:${password}@127.0.0.1:${port}/${database}`, port, stop }
+  return {
+    url: `postgres://ra:${password}@127.0.0.1:${port}/${database}`,
+    port,
+    stop,
+    halt: () => server.stop(),
+    resume: () => server.start()
+  }
 }

@@ -3,6 +3,7 @@ import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { ConfigError, loadConfig } from './config.js'
 import { MigrationError } from './db/migrate.js'
+import { DatabaseStartError } from './db/storage.js'
 import { AppError, fieldPath } from './errors.js'
 import { openServices } from './services/index.js'
 import { CLI_CONTEXT } from './services/context.js'
@@ -127,6 +128,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       err instanceof ConfigError ||
       err instanceof MigrationError ||
       err instanceof ConfigurationError ||
+      err instanceof DatabaseStartError ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
     ) {
       process.stderr.write(`ra-cli: ${(err as Error).message}\n`)

@@ -1,6 +1,7 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { MigrationError } from './db/migrate.js'
+import { DatabaseStartError } from './db/storage.js'
 import { ConfigurationError } from './services/tickets.js'
 
 /**
@@ -37,7 +38,7 @@ async function main (): Promise<void> {
 
 main().catch((err: unknown) => {
   // Configuration and migration problems are the operator's to fix: say what, without a stack.
-  if (err instanceof ConfigError || err instanceof MigrationError || err instanceof ConfigurationError) {
+  if (err instanceof ConfigError || err instanceof MigrationError || err instanceof ConfigurationError || err instanceof DatabaseStartError) {
     process.stderr.write(`ra-ticket-service: ${err.message}\n`)
   } else {
     process.stderr.write(`ra-ticket-service: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)

@@ -10,6 +10,7 @@ export const TEST_ENGINE: TestEngine = process.env['RA_TEST_ENGINE'] === 'postgr
 
 let server: Promise<RunningPostgres> | null = null
 const databases = new Map<string, string>()
+let created = 0
 
 /** The one PostgreSQL server of this test process (started on first use, stopped when the process's tests end). */
 export function postgresServer (): Promise<RunningPostgres> {
@@ -23,7 +24,7 @@ export function postgresServer (): Promise<RunningPostgres> {
 /** A fresh, empty database on the test process's server; its URL. */
 export async function freshPostgresDatabase (): Promise<string> {
   const running = await postgresServer()
-  const name = `t${databases.size + 1}_${process.pid}`
+  const name = `t${++created}_${process.pid}`
   const client = new pg.Client({ connectionString: running.url })
   await client.connect()
   try {

@@ -204,6 +204,8 @@ class SqliteTx implements Tx {
 
   async notify (): Promise<void> {}
 
+  async lock (): Promise<void> {}
+
   private open (): Db {
     if (this.done) throw new Error('this unit of work has ended: its statements ran after it')
     return this.db

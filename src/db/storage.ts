@@ -6,8 +6,9 @@
  * SQL is written once, with `?` placeholders, in the dialect both engines
  * share (RETURNING, ON CONFLICT, row values, partial indexes); timestamps are
  * ISO 8601 text, flags 0/1 integers and JSON text on both, so rows read the
- * same. What differs is behind `Sql.engine` (row locks) and the engines'
- * own error codes (`isUniqueViolation`).
+ * same. What differs is behind `Sql.engine` (row locks, SKIP LOCKED) and the
+ * unit of work's `lock` and `notify`; `?` placeholders become `$n` in
+ * postgres-storage.ts.
  */
 
 /** A value bound to a `?` placeholder. */
@@ -35,6 +36,14 @@ export interface Tx extends Sql {
    * and others poll.
    */
   notify: (channel: string, payload: string) => Promise<void>
+  /**
+   * Waits until no other unit of work holds `name`, and holds it until this
+   * unit ends: check-then-insert decisions (one bootstrap token, one generated
+   * administrator token) made once across instances. PostgreSQL: a
+   * transaction advisory lock; SQLite: nothing to do, its units already run
+   * one at a time.
+   */
+  lock: (name: string) => Promise<void>
 }
 
 export interface Storage extends Sql {
@@ -83,8 +92,10 @@ export class CommitFailedError extends StorageUnavailableError {
   }
 }
 
-/** Whether `err` is a unique-constraint violation, on either engine. */
-export function isUniqueViolation (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505'
+/** The configured database cannot be used at start (unreachable, too old): the operator's to fix; the message says what, without secrets. */
+export class DatabaseStartError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'DatabaseStartError'
+  }
 }

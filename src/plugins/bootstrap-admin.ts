@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
@@ -22,6 +22,8 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   const token = await tokens.generateAdminTokenIfNone()
   if (token !== null) {
     const file = path.join(path.dirname(config.databaseFile), GENERATED_TOKEN_FILE)
+    // On PostgreSQL nothing else has made the folder (SQLite makes it for its file).
+    mkdirSync(path.dirname(file), { recursive: true })
     // Remove first: `mode` only applies to a file the write creates.
     rmSync(file, { force: true })
     writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' })

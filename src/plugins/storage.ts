@@ -39,6 +39,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     })
     : null
   services.checkpoints = checkpoints
+  await services.sessions.listenToOtherInstances()
   fastify.decorate('services', services)
 
   // Invitations that ended unredeemed are purged after the retention period; their audit events stay.

@@ -67,6 +67,11 @@ export class Unit extends Repositories {
     this.tx.afterCommit(fn)
   }
 
+  /** Holds `name` until this unit ends, waiting for any other unit holding it (see Tx.lock). */
+  lock (name: string): Promise<void> {
+    return this.tx.lock(name)
+  }
+
   /** Tells the other instances, once this unit commits (PostgreSQL NOTIFY; nothing on SQLite). */
   notify (channel: string, payload: string): Promise<void> {
     return this.tx.notify(channel, payload)

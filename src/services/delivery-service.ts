@@ -209,6 +209,16 @@ export class DeliveryService {
    */
   private async sendOne (r: ClaimedRecipient, invitation: InvitationRow): Promise<void> {
     const mail = composeInvitationMail(await this.mailContext(invitation, { method: r.method, message: r.message }))
+    // Revoked or ended since the claim (while the message was composed): not sent. What is left is the moment
+    // between this read and the mail server taking the message, which no lock can close.
+    const current = await this.data.repos.invitations.get(invitation.id)
+    if (!current || current.state !== 'open' || current.expires_at <= nowIso()) {
+      await this.data.work(async (u) => {
+        await u.deliveries.markCancelled(r.id)
+        await this.record(u, r, 'delivery.cancelled', { reason: 'the invitation is no longer open' })
+      })
+      return
+    }
     let result: SendResult | undefined
     let failure: SendError | undefined
     try {

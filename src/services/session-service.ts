@@ -28,6 +28,9 @@ export interface SessionTimeouts {
 /** The policy's custom warning messages, shown before consenting. */
 type Messages = { viewMessage: string, shareControlMessage: string } | null
 
+/** The notification channel of stored session events (payload: the session id). */
+export const SESSION_EVENTS_CHANNEL = 'ra_session_events'
+
 /**
  * Sessions and the novice's consent (SPEC.md C1–C5). Every transition runs the
  * pure state machine inside one unit of work that first locks the session
@@ -39,6 +42,11 @@ type Messages = { viewMessage: string, shareControlMessage: string } | null
 export class SessionService {
   /** Emits the session id whenever an event is stored (live streams listen). */
   readonly notifier = new EventEmitter().setMaxListeners(0)
+
+  /** Relays other instances' session events to this process's live streams (from the storage's notifications). */
+  async listenToOtherInstances (): Promise<void> {
+    await this.store.storage.listen(SESSION_EVENTS_CHANNEL, (sessionId) => this.notifier.emit('event', sessionId))
+  }
 
   constructor (
     private readonly store: Store,
@@ -272,8 +280,10 @@ export class SessionService {
   private async event (u: Unit, sessionId: string, type: string, ctx: ActorContext, data: Record<string, unknown>): Promise<void> {
     await u.sessions.appendEvent(sessionId, type, ctx.actor, data)
     await u.audit.record({ ...ctx, action: type, target: `sessions/${sessionId}`, outcome: type.startsWith('security.') ? 'denied' : 'success', details: data })
-    // Tell live streams in this process once the unit has committed.
+    // Tell live streams once the unit has committed: in this process at once, on every other instance through
+    // the database (PostgreSQL NOTIFY; their one-second poll covers a lost notification, and SQLite).
     u.afterCommit(() => this.notifier.emit('event', sessionId))
+    await u.notify(SESSION_EVENTS_CHANNEL, sessionId)
   }
 
   /** S2/S6/O3 now: may control be had in this session? Capped by what the session was opened with. */

@@ -91,7 +91,8 @@ export class TicketService {
     if (!await this.store.repos.keys.active()) {
       const key = await this.newKey()
       generated = await this.store.work(async (u) => {
-        // Another process starting on the same database may have made one meanwhile.
+        // Another process starting on the same database may have made one meanwhile: decided one at a time.
+        await u.lock('signing-keys')
         if (await u.keys.active()) return false
         await this.storeKey(u, key)
         return true
@@ -110,6 +111,7 @@ export class TicketService {
     const key = await this.newKey()
     const kid = key.kid
     const before = await this.store.work(async (u) => {
+      await u.lock('signing-keys')
       const before = (await u.keys.active())?.kid
       await this.storeKey(u, key)
       await u.audit.record({ ...ctx, action: 'key.rotate', target: `keys/${kid}`, outcome: 'success', details: { kid, retired: before ?? null } })

@@ -56,6 +56,8 @@ export class TokensService {
   registerBootstrapToken (token: string): Promise<{ created: boolean, revoked: boolean }> {
     const hash = hashToken(token)
     return this.store.work(async (u) => {
+      // Instances starting together register it once: the check and the insert are decided one at a time.
+      await u.lock('admin-bootstrap')
       const existing = await u.tokens.findByHash(hash)
       if (existing) {
         if (existing.principal_kind !== 'admin') throw new Error('RA_BOOTSTRAP_ADMIN_TOKEN is already registered for a principal other than the administrator')
@@ -77,6 +79,7 @@ export class TokensService {
   generateAdminTokenIfNone (): Promise<string | null> {
     const token = generateToken()
     return this.store.work(async (u) => {
+      await u.lock('admin-bootstrap')
       if (await u.tokens.hasUsableAdminToken(nowIso())) return null
       const info = await this.insert(u, token, { principal: { type: 'admin' }, label: 'generated at first start' }, 'generated')
       await u.audit.record({

@@ -78,3 +78,10 @@ t.test('the audit table is append-only', async (t) => {
   t.throws(() => db.prepare("UPDATE audit_events SET actor = 'z'").run(), /append-only/)
   t.throws(() => db.prepare('DELETE FROM audit_events').run(), /append-only/)
 })
+
+t.test('both engines have the same migrations: the same numbers and names, in their own dialects', async (t) => {
+  const sqlite = readMigrations(migrationsDir('sqlite')).map((m) => m.file)
+  const postgres = readMigrations(migrationsDir('postgres')).map((m) => m.file)
+  t.ok(sqlite.length >= 8)
+  t.same(postgres, sqlite)
+})
