@@ -1,6 +1,7 @@
 import { newId } from '../db/ids.js'
 import { nowIso } from '../db/database.js'
 import type { Sql } from '../db/storage.js'
+import { transitiveGroups } from '../domain/groups.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import type { Group, User } from '../schemas/directory.js'
 import { decodeCursor, pageOf, placeholders, type PageOf, whereOf } from './paging.js'
@@ -108,6 +109,24 @@ export class AccountsRepository {
   parentGroupsOf (accountId: string): Promise<Array<{ id: string, name: string }>> {
     return this.sql.all<{ id: string, name: string }>(`SELECT m.group_id AS id, ${QUALIFIED} AS name FROM group_members m
       JOIN accounts a ON a.id = m.group_id JOIN domains d ON d.id = a.domain_id WHERE m.member_id = ?`, accountId)
+  }
+
+  /**
+   * Every group `accountId` belongs to, through nested groups too
+   * (transitiveGroups in domain/groups.ts): the parents of every account it
+   * reaches are read first, then the rule runs on them.
+   */
+  async transitiveGroupsOf (accountId: string): Promise<Array<{ id: string, name: string }>> {
+    const parents = new Map<string, Array<{ id: string, name: string }>>()
+    const queue = [accountId]
+    while (queue.length > 0) {
+      const id = queue.shift()!
+      if (parents.has(id)) continue
+      const found = await this.parentGroupsOf(id)
+      parents.set(id, found)
+      for (const parent of found) if (!parents.has(parent.id)) queue.push(parent.id)
+    }
+    return transitiveGroups(accountId, (id) => parents.get(id) ?? [])
   }
 
   async getUser (id: string): Promise<User | undefined> {

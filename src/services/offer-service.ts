@@ -1,5 +1,4 @@
 import type { Check } from '../domain/decisions.js'
-import { transitiveGroups } from '../domain/groups.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
 import { offerDecision, type OfferFacts } from '../domain/offer-decision.js'
 import { readinessChecks } from '../domain/readiness.js'
@@ -114,7 +113,7 @@ export class OfferService {
       const c = await repos.computers.findByRef(expertComputerName)
       expertComputer = c ? { name: c.name, platform: c.platform } : null
     }
-    const groups = user ? (await transitiveGroupsOf(user.id, (id) => repos.accounts.parentGroupsOf(id))).map((g) => g.name) : []
+    const groups = user ? (await repos.accounts.transitiveGroupsOf(user.id)).map((g) => g.name) : []
     const { policy } = await this.policy.resultantFor(computer)
     return {
       computer,
@@ -175,21 +174,4 @@ export class OfferService {
     if (!account.enabled) throw new AppError('INVALID_REFERENCE', `novice: ${account.name} is disabled`, { field: 'novice' })
     return { id: account.id, name: account.name }
   }
-}
-
-/**
- * transitiveGroups (domain/groups.ts) over parents read asynchronously: the
- * parents of every account it reaches are read first, then it runs on them.
- */
-async function transitiveGroupsOf<G extends { id: string }> (accountId: string, parentsOf: (id: string) => Promise<G[]>): Promise<G[]> {
-  const parents = new Map<string, G[]>()
-  const queue = [accountId]
-  while (queue.length > 0) {
-    const id = queue.shift()!
-    if (parents.has(id)) continue
-    const found = await parentsOf(id)
-    parents.set(id, found)
-    for (const parent of found) if (!parents.has(parent.id)) queue.push(parent.id)
-  }
-  return transitiveGroups(accountId, (id) => parents.get(id) ?? [])
 }

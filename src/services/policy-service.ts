@@ -1,7 +1,6 @@
 import { deepFreeze, lookupIn } from '../db/directory-cache.js'
 import { policyEditCheck, type Principal } from '../domain/access.js'
 import { offerInForceDecision, type Decision } from '../domain/decisions.js'
-import { transitiveGroups } from '../domain/groups.js'
 import { splitQualifiedName } from '../domain/names.js'
 import { NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicySettings } from '../domain/policy.js'
 import { resolvePolicy, type ResultantPolicy } from '../domain/resultant-policy.js'
@@ -200,7 +199,7 @@ export class PolicyService {
     let groups: string[] = []
     let concerned = domains
     if (p.kind === 'user') {
-      groups = (await transitiveGroupsOf(p.accountId, (id) => this.store.repos.accounts.parentGroupsOf(id))).map((g) => g.name)
+      groups = (await this.store.repos.accounts.transitiveGroupsOf(p.accountId)).map((g) => g.name)
       concerned = [...new Set([splitQualifiedName(p.name).domain.toUpperCase(), ...domains.map((d) => d.toUpperCase())])]
     }
     const check = policyEditCheck(p, groups, concerned)
@@ -254,21 +253,4 @@ export interface LocalPolicy {
   computer: string
   settings: PolicySettings
   updatedAt: string | null
-}
-
-/**
- * transitiveGroups (domain/groups.ts) over parents read asynchronously: the
- * parents of every account it reaches are read first, then it runs on them.
- */
-async function transitiveGroupsOf<G extends { id: string }> (accountId: string, parentsOf: (id: string) => Promise<G[]>): Promise<G[]> {
-  const parents = new Map<string, G[]>()
-  const queue = [accountId]
-  while (queue.length > 0) {
-    const id = queue.shift()!
-    if (parents.has(id)) continue
-    const found = await parentsOf(id)
-    parents.set(id, found)
-    for (const parent of found) if (!parents.has(parent.id)) queue.push(parent.id)
-  }
-  return transitiveGroups(accountId, (id) => parents.get(id) ?? [])
 }

@@ -11,6 +11,7 @@ import { freshPostgresDatabase } from '../engine.js'
 import { ADMIN_TOKEN, build, outsideRows, type Json } from '../helper.js'
 import { world, type InvitationWorld } from '../routes/invitations-helper.js'
 import { smtpServer } from '../smtp-helper.js'
+import { openStream } from '../sse.js'
 
 /** Settings every instance of a test shares: its database, and no limits or load shedding in the way of races. */
 function sharedEnv (url: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -96,41 +97,6 @@ t.test('redemption across instances: 200 concurrent redemptions of one ticket ov
   }
 })
 
-/** Reads a server-sent event stream until `until` returns true for the events so far (or the stream ends). */
-async function stream (url: string, token: string, lastEventId?: string) {
-  const controller = new AbortController()
-  const res = await fetch(url, {
-    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-    signal: controller.signal
-  })
-  if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`)
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  const events: Array<{ id: string, event: string, at: number }> = []
-  let buffer = ''
-  let ended = false
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
-      if (done) { ended = true; return }
-      buffer += decoder.decode(value, { stream: true })
-      let cut
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, cut)
-        buffer = buffer.slice(cut + 2)
-        const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':') && l.includes(':'))
-          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]))
-        if (fields['id']) events.push({ id: fields['id'], event: fields['event'] ?? 'message', at: Date.now() })
-      }
-    }
-  })()
-  const waitFor = async (predicate: () => boolean, what: string): Promise<void> => {
-    for (let i = 0; i < 300 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
-    if (!predicate()) throw new Error(`stream: ${what} never came (got ${events.map((e) => e.event).join(', ')}${ended ? ', ended' : ''})`)
-  }
-  return { events, waitFor, ended: () => ended, close: async () => { controller.abort(); await pump } }
-}
-
 t.test('a grant made through instance A reaches an event stream on instance B; ' +
   'a reconnect to instance C with Last-Event-ID replays what was missed', async (t) => {
   const { w, instances } = await cluster(t)
@@ -141,7 +107,7 @@ t.test('a grant made through instance A reaches an event stream on instance B; '
   const id = session.body.id as string
   t.equal((await a.call('POST', `/v1/sessions/${id}/accept`, { confirm: true }, w.alice)).status, 200)
 
-  const onB = await stream(`${b.url}/v1/sessions/${id}/events`, w.bob)
+  const onB = await openStream(`${b.url}/v1/sessions/${id}/events`, w.bob)
   await onB.waitFor(() => onB.events.some((e) => e.event === 'session.accepted'), 'the history')
   const request = await a.call('POST', `/v1/sessions/${id}/control-requests`, undefined, w.bob)
   t.equal(request.status, 201)
@@ -157,7 +123,7 @@ t.test('a grant made through instance A reaches an event stream on instance B; '
 
   // While nobody listens: control stopped through B; then a reconnect, to C, with the last id seen.
   t.equal((await b.call('POST', `/v1/sessions/${id}/control/stop`, undefined, w.alice)).status, 200)
-  const onC = await stream(`${c.url}/v1/sessions/${id}/events`, w.bob, lastSeen)
+  const onC = await openStream(`${c.url}/v1/sessions/${id}/events`, w.bob, lastSeen)
   await onC.waitFor(() => onC.events.some((e) => e.event === 'control.stopped'), 'the missed stop')
   t.equal((await a.call('POST', `/v1/sessions/${id}/end`, undefined, w.bob)).status, 200)
   await onC.waitFor(() => onC.ended(), 'the end of the stream')

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { atTime, type Json } from '../helper.js'
 import { runWorker } from '../workers.js'
+import { openStream, type SseEvent } from '../sse.js'
 import { setPolicy, world, type InvitationWorld } from './invitations-helper.js'
 
 /** alice invites, bob redeems: a session awaiting alice. */
@@ -233,8 +234,6 @@ t.test('C4/C5: grants and stops raced from three service processes on one databa
   t.equal(state, (await get(w, id)).state)
 })
 
-interface SseEvent { id: string, event: string, data: Json }
-
 /** Reads a session's SSE stream from a listening server until `count` events arrived (or the stream ends). */
 async function readEvents (
   url: string,
@@ -242,32 +241,9 @@ async function readEvents (
   count: number,
   lastEventId?: string
 ): Promise<{ events: SseEvent[], ended: boolean, abort: () => void }> {
-  const controller = new AbortController()
-  const res = await fetch(url, {
-    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-    signal: controller.signal
-  })
-  if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`)
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  const events: SseEvent[] = []
-  let buffer = ''
-  let ended = false
-  while (events.length < count) {
-    const { value, done } = await reader.read()
-    if (done) { ended = true; break }
-    buffer += decoder.decode(value, { stream: true })
-    let cut
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, cut)
-      buffer = buffer.slice(cut + 2)
-      const fields = Object.fromEntries(frame.split('\n')
-        .filter((l) => !l.startsWith(':') && l.includes(':'))
-        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]))
-      if (fields['id']) events.push({ id: fields['id'], event: fields['event'] ?? 'message', data: JSON.parse(fields['data'] ?? 'null') })
-    }
-  }
-  return { events, ended, abort: () => controller.abort() }
+  const stream = await openStream(url, token, lastEventId)
+  await stream.waitFor(() => stream.events.length >= count || stream.ended(), `${count} events`).catch(() => {})
+  return { events: stream.events.slice(0, count), ended: stream.ended(), abort: () => { stream.close().catch(() => {}) } }
 }
 
 t.test('live events: a client that reconnects with Last-Event-ID gets every missed event once, in order; the stream closes at the end', async (t) => {
