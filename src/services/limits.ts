@@ -21,15 +21,15 @@ export class SharedLimit {
 
   /**
    * Counts one attempt against each limit (all with the same window) in one statement, a unit of work of
-   * its own (the statement writes and returns rows, so it runs through a unit: the storage's own reads may
-   * be read-only, as SQLite's are); the seconds to wait for each.
+   * its own: run straight through the storage (PostgreSQL commits it alone, without BEGIN and COMMIT round
+   * trips; SQLite runs a statement that writes as a unit); the seconds to wait for each.
    */
   static async takeEach (attempts: ReadonlyArray<readonly [SharedLimit, string]>, now = Date.now()): Promise<number[]> {
     const [first] = attempts
     if (!first) return []
     const [limit] = first
     const keys = attempts.map(([l, key]) => `${l.name}:${key}`)
-    const windows = await limit.store.work((u) => u.limits.hit(keys, limit.windowMs, now))
+    const windows = await limit.store.repos.limits.hit(keys, limit.windowMs, now)
     return windows.map((w, i) => w.count > attempts[i]![0].max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0)
   }
 }
