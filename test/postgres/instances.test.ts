@@ -249,3 +249,22 @@ t.test('PostgreSQL going away while running: 503 STORAGE_UNAVAILABLE, nothing ha
   const audited = (await app.call('GET', '/v1/audit-events?action=domain.create')).json().items.map((e: Json) => e.details.name).sort()
   t.same(audited, ['AFTER', 'BEFORE'], 'and not audited')
 })
+
+t.test('O9 across instances: a token revoked and a policy changed on instance A take effect on the very next request to instance B', async (t) => {
+  const { w, instances } = await cluster(t)
+  const [a, b] = instances as [Instance, Instance]
+  const created = await a.call('POST', '/v1/tokens', { principal: { type: 'admin' } })
+  const token = created.body.token as string
+  // B caches the token (and the computer's resultant policy) on first use.
+  t.equal((await b.call('GET', '/v1/users', undefined, token)).status, 200)
+  const before = await b.call('GET', `/v1/computers/${w.pc10}/effective-policy`)
+  t.equal(before.status, 200)
+  t.equal((await a.call('DELETE', `/v1/tokens/${created.body.tokenInfo.id}`)).status, 200)
+  t.match((await b.call('GET', '/v1/users', undefined, token)).body, { statusCode: 401, code: 'TOKEN_REVOKED' }, 'refused on B at once')
+  const viewOnly = { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'view' } }
+  const policy = await a.call('POST', '/v1/policies', { name: 'View only', settings: viewOnly })
+  t.equal((await a.call('PUT', `/v1/domains/${w.contoso}/policy-links`, { policies: [policy.body.policy.id] })).status, 200)
+  const after = await b.call('GET', `/v1/computers/${w.pc10}/effective-policy`)
+  t.notSame(after.body, before.body, 'B answers with the changed policy at once')
+  t.match(JSON.stringify(after.body), /View only/)
+})
