@@ -58,6 +58,8 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+# The pages' stylesheet and scripts, served as they are (no build step).
+COPY web ./web
 
 # The database (and, without RA_BOOTSTRAP_ADMIN_TOKEN, the generated
 # `admin-token` file beside it) live in /data, the only writable place.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
@@ -19,6 +20,7 @@ import connections, { connectionOptions } from './plugins/connections.js'
 import errors from './plugins/errors.js'
 import pathRefs from './plugins/path-refs.js'
 import security from './plugins/security.js'
+import { sessionCookie } from './plugins/session-cookie.js'
 import storage from './plugins/storage.js'
 import swagger from './plugins/swagger.js'
 import audit from './routes/audit.js'
@@ -29,6 +31,7 @@ import offers from './routes/offers.js'
 import policies from './routes/policies.js'
 import sessions from './routes/sessions.js'
 import tokens from './routes/tokens.js'
+import web from './web/index.js'
 
 export interface AppOptions {
   config: Config
@@ -117,7 +120,8 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(swagger)
   await fastify.register(storage, { config })
   await fastify.register(bootstrapAdmin, { config })
-  await fastify.register(auth, { authFailuresPerMinute: config.limits.authFailuresPerMinute })
+  await fastify.register(cookie)
+  await fastify.register(auth, { authFailuresPerMinute: config.limits.authFailuresPerMinute, sessionCookie: sessionCookie(config.publicBaseUrl) })
   await fastify.register(pathRefs)
 
   await fastify.register(health)
@@ -131,6 +135,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
   await fastify.register(offers)
   await fastify.register(audit)
+  await fastify.register(web, { config })
 }, { name: 'ra-ticket-service' })
 
 /** A ready-to-use instance of the service (not listening). */

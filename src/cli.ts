@@ -17,6 +17,7 @@ const USAGE = `Usage: npm run cli -- <command>
   tokens create --integration NAME --scope SCOPE [--scope SCOPE …] [--label TEXT] [--expires ISO-8601]
   tokens list [--all]            list tokens (never their secrets); --all includes revoked ones
   tokens revoke TOKEN-ID
+  sign-in-link 'DOMAIN\\name'     a one-time link that signs that user in to the pages (valid RA_SIGN_IN_LINK_MINUTES)
   keys rotate                    a new ticket-signing key; the old one verifies until its tickets expire
   migrate                        apply pending database migrations and exit
 
@@ -101,6 +102,12 @@ export async function run (argv: string[], out: (line: string) => void): Promise
         }
         cursor = page.nextCursor ?? undefined
       } while (cursor)
+      return 0
+    }
+    if (positionals[0] === 'sign-in-link' && positionals.length === 2) {
+      const { url, user, expiresAt } = await services.signIn.createLink(positionals[1]!, CLI_CONTEXT)
+      out(`sign-in link for ${user}, valid once until ${expiresAt} (give it to them only):`)
+      out(url)
       return 0
     }
     if (positionals[0] === 'tokens' && positionals[1] === 'revoke' && positionals.length === 3) {

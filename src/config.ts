@@ -136,6 +136,46 @@ export const ConfigSchema = Type.Object({
     default: 20,
     description: 'At most this many offers per expert in any hour (429 with Retry-After beyond).'
   }),
+  RA_SIGN_IN_SESSION_MINUTES: Type.Integer({
+    minimum: 5,
+    maximum: 43200,
+    default: 480,
+    description: 'How long a sign-in to the pages lasts (the browser session\'s fixed expiry); signing out ends it sooner.'
+  }),
+  RA_SIGN_IN_LINK_MINUTES: Type.Integer({
+    minimum: 1,
+    maximum: 60,
+    default: 10,
+    description: 'How long a one-time sign-in link from `npm run cli -- sign-in-link` stays valid (it signs in once).'
+  }),
+  RA_OIDC_ISSUER: Type.Optional(Type.String({
+    format: 'uri',
+    pattern: '^https?://',
+    description: 'The OpenID Connect identity provider (its issuer URL; discovery at /.well-known/openid-configuration). ' +
+      'Set: the pages sign in through it (Authorization Code with PKCE). https, or http only to a loopback address. ' +
+      'Unset: sign-in links from the CLI and API tokens.'
+  })),
+  RA_OIDC_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'This service\'s client id at the identity provider.' })),
+  RA_OIDC_CLIENT_SECRET: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 1024,
+    description: 'The client secret (client_secret_basic). A secret: never logged. Unset: a public client (PKCE only).'
+  })),
+  RA_OIDC_USERNAME_CLAIM: Type.String({
+    minLength: 1,
+    maxLength: 100,
+    pattern: '^[A-Za-z0-9_:./-]+$',
+    default: 'preferred_username',
+    description: 'The ID token claim that names the directory user: `DOMAIN\\name`, a UPN (name@dns.name, mapped through the domain\'s DNS name) ' +
+      'or an e-mail address (of exactly one user).'
+  }),
+  RA_OIDC_SCOPES: Type.String({
+    minLength: 6,
+    maxLength: 1000,
+    pattern: '^openid( [\\x21-\\x7e]+)*$',
+    default: 'openid profile email',
+    description: 'The scopes asked of the identity provider (space-separated, starting with openid).'
+  }),
   RA_TRUST_PROXY: Type.String({
     default: 'false',
     pattern: '^(true|false|\\d+|[0-9a-fA-F:.,/ ]+)$',
@@ -265,6 +305,12 @@ export interface Config {
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
   offers: { maxPendingPerComputer: number, maxPerExpertPerHour: number }
   trustProxy: boolean | number | string
+  signIn: {
+    sessionMinutes: number
+    linkMinutes: number
+    /** OpenID Connect, when an identity provider is configured. */
+    oidc: { issuer: string, clientId: string, clientSecret: string | undefined, usernameClaim: string, scopes: string } | undefined
+  }
   limits: {
     perMinute: number
     redemptionsPerMinute: number
@@ -284,7 +330,7 @@ export interface Config {
 }
 
 /** Names of secret variables: their values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET', 'RA_SMTP_URL', 'RA_DATABASE_URL'])
+const SECRET_VARIABLES = new Set(['RA_BOOTSTRAP_ADMIN_TOKEN', 'RA_KEY_ENCRYPTION_SECRET', 'RA_SMTP_URL', 'RA_DATABASE_URL', 'RA_OIDC_CLIENT_SECRET'])
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID'
@@ -323,6 +369,13 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (c.RA_HEADERS_TIMEOUT_MS !== undefined && c.RA_HEADERS_TIMEOUT_MS > c.RA_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('RA_HEADERS_TIMEOUT_MS', `must be at most RA_REQUEST_TIMEOUT_MS (${c.RA_REQUEST_TIMEOUT_MS}) (got ${c.RA_HEADERS_TIMEOUT_MS})`)
   }
+  if ((c.RA_OIDC_ISSUER === undefined) !== (c.RA_OIDC_CLIENT_ID === undefined)) {
+    const missing = c.RA_OIDC_ISSUER === undefined ? 'RA_OIDC_ISSUER' : 'RA_OIDC_CLIENT_ID'
+    throw new ConfigError(missing, `is required when ${missing === 'RA_OIDC_ISSUER' ? 'RA_OIDC_CLIENT_ID' : 'RA_OIDC_ISSUER'} is set`)
+  }
+  if (c.RA_OIDC_ISSUER !== undefined && !isHttpsOrLoopback(c.RA_OIDC_ISSUER)) {
+    throw new ConfigError('RA_OIDC_ISSUER', `must be https (http only to a loopback address) (got ${JSON.stringify(c.RA_OIDC_ISSUER)})`)
+  }
   // A wildcard listen address is no address to give clients: default the public URL to localhost then.
   const host = ['0.0.0.0', '::', '[::]'].includes(c.RA_HOST) ? 'localhost' : c.RA_HOST
   const hostForUrl = host.includes(':') ? `[${host}]` : host
@@ -350,6 +403,19 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     sessions: { acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S, controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S, heartbeatMs: c.RA_SSE_HEARTBEAT_MS },
     offers: { maxPendingPerComputer: c.RA_OFFER_MAX_PENDING_PER_COMPUTER, maxPerExpertPerHour: c.RA_OFFER_MAX_PER_EXPERT_PER_HOUR },
     trustProxy: c.RA_TRUST_PROXY === 'true' ? true : c.RA_TRUST_PROXY === 'false' ? false : /^\d+$/.test(c.RA_TRUST_PROXY) ? Number(c.RA_TRUST_PROXY) : c.RA_TRUST_PROXY.replace(/\s+/g, ''),
+    signIn: {
+      sessionMinutes: c.RA_SIGN_IN_SESSION_MINUTES,
+      linkMinutes: c.RA_SIGN_IN_LINK_MINUTES,
+      oidc: c.RA_OIDC_ISSUER === undefined || c.RA_OIDC_CLIENT_ID === undefined
+        ? undefined
+        : {
+            issuer: c.RA_OIDC_ISSUER,
+            clientId: c.RA_OIDC_CLIENT_ID,
+            clientSecret: c.RA_OIDC_CLIENT_SECRET,
+            usernameClaim: c.RA_OIDC_USERNAME_CLAIM,
+            scopes: c.RA_OIDC_SCOPES
+          }
+    },
     limits: {
       perMinute: c.RA_RATE_LIMIT_PER_MINUTE,
       redemptionsPerMinute: c.RA_REDEMPTION_RATE_LIMIT_PER_MINUTE,
@@ -390,4 +456,11 @@ export function defaultMaxConnections (limitsFile = '/proc/self/limits'): number
   } catch {}
   if (limit === undefined) return 1000
   return Math.max(16, Math.min(10_000, Math.floor(limit / 2)))
+}
+
+/** Whether `url` is https, or http to a loopback address (a test identity provider, a local one). */
+export function isHttpsOrLoopback (url: string): boolean {
+  const u = new URL(url)
+  if (u.protocol === 'https:') return true
+  return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname)
 }

@@ -4,7 +4,9 @@ import { actorName, authorize, type Principal, type RouteAccess } from '../domai
 import { AppError } from '../errors.js'
 import type { ActorContext } from '../services/context.js'
 import { SharedLimit } from '../services/limits.js'
+import { SignInService, type BrowserSession } from '../services/sign-in-service.js'
 import { sendError } from './errors.js'
+import { CSRF_HEADER, SAFE_METHODS, sessionCookieOptions, type SessionCookie } from './session-cookie.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,6 +15,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null
+    /** Set when the caller is a page, signed in with the session cookie instead of a Bearer token. */
+    browserSession: BrowserSession | null
   }
 }
 
@@ -38,9 +42,14 @@ const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v
  * Bearer-token authentication and route-level authorization for everything
  * under /v1, before the body is even read. A /v1 route that does not declare
  * its `access` fails at startup: nothing is reachable by omission.
+ *
+ * The pages call the same API signed in with their session cookie instead:
+ * only when no Authorization header is sent, and a request that changes
+ * something must then carry the page's CSRF token.
  */
-export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
+export default fp<{ authFailuresPerMinute: number, sessionCookie: SessionCookie }>(async (fastify, opts) => {
   fastify.decorateRequest('principal', null)
+  fastify.decorateRequest('browserSession', null)
   // Failed authentications per client address, counted in the database so that the budget holds across every
   // instance: past it, every failing attempt from the address gets 429 for the rest of the minute.
   const failures = new SharedLimit(fastify.services.store, 'auth-failure', opts.authFailuresPerMinute)
@@ -56,6 +65,28 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
     if (!access || !isApiRoute(request.routeOptions.url ?? '')) return
     const { tokens, audit } = fastify.services
     const route = `${request.method} ${request.routeOptions.url}`
+    const cookie = request.headers.authorization === undefined ? request.cookies[opts.sessionCookie.name] : undefined
+    if (cookie !== undefined) {
+      const browser = await fastify.services.signIn.authenticate(cookie)
+      if (!browser.ok) {
+        reply.clearCookie(opts.sessionCookie.name, sessionCookieOptions(opts.sessionCookie))
+        return sendError(reply, request, browser.error)
+      }
+      if (!SAFE_METHODS.has(request.method) && !SignInService.csrfTokenMatches(cookie, headerValue(request.headers[CSRF_HEADER]))) {
+        await audit.record({
+          actor: actorName(browser.session.principal),
+          actorTokenId: browser.session.id,
+          requestId: request.id,
+          action: 'auth.csrf-refused',
+          target: route,
+          outcome: 'denied',
+          details: { ip: request.ip, origin: headerValue(request.headers.origin) ?? null }
+        })
+        return sendError(reply, request, new AppError('CSRF_TOKEN_INVALID',
+          `${route}: a signed-in page must send its CSRF token in the ${CSRF_HEADER} header; reload the page`))
+      }
+      return authorizeAs(browser.session.principal, browser.session)
+    }
     const result = await tokens.authenticate(request.headers.authorization)
     if (!result.ok) {
       // Failures are throttled, not credentials: past the budget an address's failed attempts get 429 (and are
@@ -81,19 +112,26 @@ export default fp<{ authFailuresPerMinute: number }>(async (fastify, opts) => {
       reply.header('www-authenticate', `Bearer realm="ra", error="${result.error.code === 'AUTH_REQUIRED' ? 'invalid_request' : 'invalid_token'}"`)
       return sendError(reply, request, result.error)
     }
-    const decision = authorize(result.principal, access)
-    if (!decision.allowed) {
-      await audit.record({
-        actor: actorName(result.principal),
-        actorTokenId: result.principal.tokenId,
-        requestId: request.id,
-        action: 'auth.denied',
-        target: route,
-        outcome: 'denied',
-        details: { code: decision.code, scope: access.scope }
-      })
-      return sendError(reply, request, new AppError(decision.code, `${route}: ${decision.reason}`))
+    return authorizeAs(result.principal, null)
+
+    async function authorizeAs (principal: Principal, browserSession: BrowserSession | null): Promise<unknown> {
+      const decision = authorize(principal, access!)
+      if (!decision.allowed) {
+        await audit.record({
+          actor: actorName(principal),
+          actorTokenId: principal.tokenId,
+          requestId: request.id,
+          action: 'auth.denied',
+          target: route,
+          outcome: 'denied',
+          details: { code: decision.code, scope: access!.scope }
+        })
+        return sendError(reply, request, new AppError(decision.code, `${route}: ${decision.reason}`))
+      }
+      request.principal = principal
+      request.browserSession = browserSession
     }
-    request.principal = result.principal
   })
-}, { name: 'auth', dependencies: ['storage', 'errors'] })
+}, { name: 'auth', dependencies: ['storage', 'errors', '@fastify/cookie'] })
+
+const headerValue = (value: string | string[] | undefined): string | undefined => Array.isArray(value) ? value[0] : value

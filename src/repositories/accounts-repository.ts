@@ -55,6 +55,16 @@ export class AccountsRepository {
     return row && { ...row, enabled: row.enabled === 1 }
   }
 
+  /**
+   * The users whose e-mail address is `email` (case-insensitively), as references: a sign-in by e-mail address
+   * needs exactly one.
+   */
+  async usersByEmail (email: string): Promise<AccountRef[]> {
+    const rows = await this.sql.all<Omit<AccountRef, 'enabled'> & { enabled: number }>(`SELECT a.id, a.kind, ${QUALIFIED} AS name, a.enabled
+      FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.kind = 'user' AND lower(a.email) = lower(?) ORDER BY a.id LIMIT 2`, email)
+    return rows.map((row) => ({ ...row, enabled: row.enabled === 1 }))
+  }
+
   async kindOf (id: string): Promise<AccountKind | undefined> {
     return (await this.sql.get<{ kind: AccountKind }>('SELECT kind FROM accounts WHERE id = ?', id))?.kind
   }

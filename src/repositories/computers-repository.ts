@@ -110,6 +110,13 @@ export class ComputersRepository {
    * Cached until the directory changes (on the storage's repositories; read
    * afresh inside a unit of work); the computer is frozen (shared between requests).
    */
+  /** The ids of the computers `accountId` sits at (is one of the `users` of), by computer name. */
+  async idsWhereUser (accountId: string): Promise<string[]> {
+    const rows = await this.sql.all<{ id: string }>(`SELECT c.id FROM computer_members m JOIN computers c ON c.id = m.computer_id
+      WHERE m.account_id = ? AND m.role = 'users' ORDER BY c.name_key`, accountId)
+    return rows.map((r) => r.id)
+  }
+
   get (id: string): Promise<Computer | undefined> {
     return this.cachedComputers(id, async () => {
       const row = await this.sql.get<ComputerRow>(`${SELECT} WHERE c.id = ?`, id)

@@ -23,6 +23,11 @@ export class DomainsRepository {
     return this.sql.get<DomainRecord>('SELECT id, name FROM domains WHERE name_key = ?', nameKey(name))
   }
 
+  /** The domain whose DNS name is `dnsName` (case-insensitively): a UPN's suffix names it. */
+  findByDnsName (dnsName: string): Promise<DomainRecord | undefined> {
+    return this.sql.get<DomainRecord>('SELECT id, name FROM domains WHERE lower(dns_name) = lower(?)', dnsName)
+  }
+
   async exists (id: string): Promise<boolean> {
     return await this.sql.get('SELECT 1 FROM domains WHERE id = ?', id) !== undefined
   }

@@ -10,6 +10,7 @@ import { KeysRepository } from './keys-repository.js'
 import { LimitsRepository } from './limits-repository.js'
 import { PoliciesRepository } from './policies-repository.js'
 import { SessionsRepository } from './sessions-repository.js'
+import { SignInRepository } from './sign-in-repository.js'
 import { TokensRepository } from './tokens-repository.js'
 
 /**
@@ -27,6 +28,7 @@ export class Repositories {
   readonly deliveries: DeliveriesRepository
   readonly limits: LimitsRepository
   readonly keys: KeysRepository
+  readonly signIn: SignInRepository
   readonly audit: AuditRepository
 
   constructor (readonly sql: Sql, readonly cache: DirectoryCache | null) {
@@ -40,6 +42,7 @@ export class Repositories {
     this.deliveries = new DeliveriesRepository(sql)
     this.limits = new LimitsRepository(sql)
     this.keys = new KeysRepository(sql, cache)
+    this.signIn = new SignInRepository(sql)
     this.audit = new AuditRepository(sql)
   }
 }

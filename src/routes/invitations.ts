@@ -1,13 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { callerOf, principalOf } from '../plugins/auth.js'
 import { AppError } from '../errors.js'
 import { sendError } from '../plugins/errors.js'
 import { SharedLimit } from '../services/limits.js'
-import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
+import { IdParamsSchema, Page, StrictObject, errorResponses } from '../schemas/common.js'
+import { INVITATION_FILE_NAME } from '../domain/invitation-file.js'
 import {
   DeliveryCreatedSchema, DeliverySchema, DeliveryStatusSchema, InvitationCreatedSchema, InvitationCreateSchema, InvitationListQuery,
-  InvitationSchema, RedemptionSchema, SessionSchema
+  InvitationPreviewSchema, InvitationSchema, MeSchema, RedemptionSchema, SessionSchema, TicketPreviewRequestSchema
 } from '../schemas/invitations.js'
 
 const tags = ['Invitations']
@@ -79,25 +81,75 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
     }
   }, async (request) => ({ items: await fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
-  fastify.post('/v1/redemptions', {
-    config: { access: { scope: null, users: true } },
-    onRequest: async (request, reply) => {
-      const [byToken, byAddress] = await SharedLimit.takeEach([[perToken, principalOf(request).tokenId], [perAddress, request.ip]])
-      if (byToken > 0) {
-        return sendError(reply, request, new AppError(
-          'RATE_LIMITED',
+  /** Redemption and its preview share the guessing budget: either one tries a ticket. */
+  const limitGuessing = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const [byToken, byAddress] = await SharedLimit.takeEach([[perToken, principalOf(request).tokenId], [perAddress, request.ip]])
+    if (byToken > 0) {
+      return sendError(reply, request, new AppError(
+        'RATE_LIMITED',
           `too many redemption attempts with this token: at most ${opts.redemptionsPerMinute} a minute; retry in ${byToken} s`,
           { retryAfterS: byToken }
-        ))
-      }
-      if (byAddress > 0) {
-        return sendError(reply, request, new AppError(
-          'RATE_LIMITED',
+      ))
+    }
+    if (byAddress > 0) {
+      return sendError(reply, request, new AppError(
+        'RATE_LIMITED',
           `too many redemption attempts from this address: at most ${opts.redemptionsPerAddressPerMinute} a minute; retry in ${byAddress} s`,
           { retryAfterS: byAddress }
-        ))
-      }
-    },
+      ))
+    }
+  }
+
+  fastify.get('/v1/invitations/:id/file', {
+    config: { access: { scope: 'invitations:read', users: true } },
+    schema: {
+      tags,
+      summary: 'The open invitation as a .msrcincident file (the SMAPI attachment), for the novice to hand on themselves',
+      params: IdParamsSchema,
+      produces: ['application/octet-stream'],
+      response: { 200: Type.Unknown({ description: 'The invitation file ([MS-RAI]).' }), ...errorResponses(404, 409) }
+    }
+  }, async (request, reply) => {
+    const file = await fastify.services.deliveries.invitationFile(request.params.id, principalOf(request))
+    return reply.header('cache-control', NO_STORE).type('application/octet-stream')
+      .header('content-disposition', `attachment; filename="${INVITATION_FILE_NAME}"`).send(file)
+  })
+
+  fastify.get('/v1/invitations/:id/mailto', {
+    config: { access: { scope: 'invitations:read', users: true } },
+    schema: {
+      tags,
+      summary: 'A mailto: URI carrying the open invitation (the Mailto message), for the novice\'s own mail program; nothing is sent',
+      params: IdParamsSchema,
+      querystring: StrictObject({ to: Type.Optional(Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 50 })) }),
+      response: { 200: Type.Object({ mailtoUri: Type.String() }), ...errorResponses(404, 409) }
+    }
+  }, async (request, reply) => reply.header('cache-control', NO_STORE)
+    .send({ mailtoUri: await fastify.services.deliveries.mailtoLink(request.params.id, principalOf(request), request.query.to ?? []) }))
+
+  fastify.get('/v1/me', {
+    config: { access: { scope: null, users: true } },
+    schema: {
+      tags: ['Sign-in'],
+      summary: 'The caller, and for a user the computers they sit at with what asking for help from each would give (S1–S4)',
+      response: { 200: MeSchema, ...errorResponses() }
+    }
+  }, async (request, reply) => reply.header('cache-control', 'private, no-store').send(await service.me(principalOf(request))))
+
+  fastify.post('/v1/redemptions/preview', {
+    config: { access: { scope: null, users: true } },
+    onRequest: limitGuessing,
+    schema: {
+      tags,
+      summary: 'What a ticket would redeem (expert): who asked for help, from which computer, until when, and whether it needs a password',
+      body: TicketPreviewRequestSchema,
+      response: { 200: InvitationPreviewSchema, ...errorResponses(409, 410, 422, 423) }
+    }
+  }, async (request, reply) => reply.header('cache-control', NO_STORE).send(await service.preview(request.body.ticket, callerOf(request))))
+
+  fastify.post('/v1/redemptions', {
+    config: { access: { scope: null, users: true } },
+    onRequest: limitGuessing,
     schema: {
       tags,
       summary: 'Redeem a ticket (expert): exactly once, into a session awaiting the novice (C1)',

@@ -141,6 +141,37 @@ export const RedemptionSchema = StrictObject({
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
 })
 
+export const TicketPreviewRequestSchema = StrictObject({ ticket: Type.String({ minLength: 1, maxLength: 4096 }) })
+export const InvitationPreviewSchema = Type.Object({
+  invitationId: Type.String({ format: 'uuid' }),
+  novice: Party,
+  computer: Type.String(),
+  mode: Mode,
+  expiresAt: Timestamp,
+  passwordProtected: Type.Boolean({ description: 'Whether redeeming needs the invitation\'s password.' })
+}, { title: 'InvitationPreview' })
+
+const CheckRef = Type.Object({ rule: Type.String(), passed: Type.Boolean(), detail: Type.String(), remedy: Type.Optional(Type.String()) })
+export const AskOptionSchema = Type.Object({
+  computerId: Type.String({ format: 'uuid' }),
+  computer: Type.String(),
+  allowed: Type.Boolean({ description: 'Whether the policy lets the caller ask for help from this computer now (S1, S5, S6).' }),
+  maxLifetimeMinutes: Nullable(Type.Integer({ description: 'S3: the longest an invitation may stay open (the default lifetime too).' })),
+  maxLifetimeSource: Nullable(Type.String({ description: 'Where the maximum ticket time comes from (a policy object, the Control Panel…).' })),
+  mode: Nullable(Mode),
+  emailMethod: Nullable(Type.Union([Type.Literal('mailto'), Type.Literal('smapi')], { description: 'S4: how e-mail invitations are sent.' })),
+  checks: Type.Array(CheckRef)
+}, { title: 'AskOption' })
+export const MeSchema = Type.Object({
+  kind: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('integration')]),
+  name: Type.String({ description: '`DOMAIN\\name` for a user; `admin`; `integration:<name>`.' }),
+  displayName: Nullable(Type.String()),
+  computers: Type.Array(AskOptionSchema, { description: 'For a user: the computers they sit at, and whether and how they may ask for help from each.' })
+}, { title: 'Me' })
+
+export type AskOption = Static<typeof AskOptionSchema>
+export type Me = Static<typeof MeSchema>
+export type InvitationPreview = Static<typeof InvitationPreviewSchema>
 export type InvitationCreate = Static<typeof InvitationCreateSchema>
 export type DeliveryInput = Static<typeof DeliverySchema>
 export type DeliveryStatus = Static<typeof DeliveryStatusSchema>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
+import { writeInvitationFile } from '../domain/invitation-file.js'
 import { platformFamily } from '../domain/platforms.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
 import { AppError, policyDenied } from '../errors.js'
@@ -12,7 +13,7 @@ import type { DeliveryInput, DeliveryStatus } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
 import { decideInvitation } from './invitation-decision.js'
-import { composeInvitationMail, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
+import { composeInvitationMail, invitationFileFor, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
 import { SendError, type Mailer, type SendResult } from './mailer.js'
 import type { PolicyService } from './policy-service.js'
 import type { TicketService } from './tickets.js'
@@ -114,6 +115,26 @@ export class DeliveryService {
     const delivery = await this.status(id)
     const mailto = this.mailtoFor(plan, await this.mailContext(row, plan))
     return { delivery, ...(mailto ? { mailtoUri: mailto } : {}) }
+  }
+
+  /** The open invitation's `.msrcincident` file (the SMAPI attachment), for the novice to hand on themselves. */
+  async invitationFile (invitationId: string, principal: Principal): Promise<Buffer> {
+    const row = await this.openForHandOut(invitationId, principal)
+    return writeInvitationFile(invitationFileFor(await this.mailContext(row, { method: 'smapi', message: null })))
+  }
+
+  /** A `mailto:` URI with the open invitation's Mailto message, for the novice's own mail program: nothing is queued. */
+  async mailtoLink (invitationId: string, principal: Principal, recipients: string[]): Promise<string> {
+    const row = await this.openForHandOut(invitationId, principal)
+    const { subject, text } = composeInvitationMail(await this.mailContext(row, { method: 'mailto', message: null }))
+    return mailtoUri(recipients, subject, text)
+  }
+
+  private async openForHandOut (invitationId: string, principal: Principal): Promise<InvitationRow> {
+    await this.expire()
+    const row = await visibleInvitation(this.data.repos.invitations, invitationId, principal)
+    if (row.state !== 'open') throw new AppError('INVITATION_NOT_OPEN', `the invitation is ${row.state}: only an open invitation can be handed out`)
+    return row
   }
 
   async list (invitationId: string, principal: Principal): Promise<DeliveryStatus[]> {

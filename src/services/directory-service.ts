@@ -1,5 +1,6 @@
 import { parsePortException, parseProgramException } from '../domain/firewall.js'
 import { findMembershipCycle } from '../domain/groups.js'
+import { nowIso } from '../db/database.js'
 import { isValidComputerName, nameKey, splitQualifiedName } from '../domain/names.js'
 import { AppError, notFound } from '../errors.js'
 import type { AccountKind } from '../repositories/accounts-repository.js'
@@ -77,7 +78,11 @@ export class DirectoryService {
       if (await u.accounts.kindOf(id) !== 'user') throw notFound('user', id)
       const saved = await this.saveAccount(u, 'user', id, input)
       // A disabled account's live sessions end at once.
-      if (input.enabled === false) this.signals.notify(u, 'account-disabled', id)
+      if (input.enabled === false) {
+        // …and their browser sessions are revoked, so enabling the account again does not revive them.
+        await u.signIn.revokeSessionsOf(id, nowIso())
+        this.signals.notify(u, 'account-disabled', id)
+      }
       return saved
     }, async (u, i) => (await u.accounts.getUser(i))!, input)
   }
@@ -172,7 +177,11 @@ export class DirectoryService {
       await each('computers', doc.computers, async (c) => this.saveComputer(u, (await u.computers.findByName(c.name))?.id, c), true)
       await u.audit.record({ ...ctx, action: 'directory.import', target: 'directory', outcome: 'success', details: { ...result } })
       for (const user of doc.users ?? []) {
-        if (user.enabled === false) this.signals.notify(u, 'account-disabled', (await u.accounts.findByName(user.name))!.id)
+        if (user.enabled === false) {
+          const id = (await u.accounts.findByName(user.name))!.id
+          await u.signIn.revokeSessionsOf(id, nowIso())
+          this.signals.notify(u, 'account-disabled', id)
+        }
       }
       this.signals.notify(u, 'policy-changed')
       return result

@@ -12,6 +12,7 @@ import type { OutboxWorker } from './outbox-worker.js'
 import { OfferService } from './offer-service.js'
 import { PolicyService } from './policy-service.js'
 import { SessionService } from './session-service.js'
+import { SignInService } from './sign-in-service.js'
 import { Signals } from './signals.js'
 import { TicketService } from './tickets.js'
 import { TokensService } from './tokens-service.js'
@@ -22,6 +23,7 @@ import { TokensService } from './tokens-service.js'
  */
 export interface Services {
   tokens: TokensService
+  signIn: SignInService
   directory: DirectoryService
   policy: PolicyService
   tickets: TicketService
@@ -71,12 +73,14 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     maxAttempts: config.delivery.maxAttempts,
     retryBaseMs: config.delivery.retryBaseMs
   })
+  const tokens = new TokensService(store, signals)
   const services: Services = {
     storage,
     store,
     repos: store.repos,
     audit: store.repos.audit,
-    tokens: new TokensService(store, signals),
+    tokens,
+    signIn: new SignInService(store, tokens, signals, { publicBaseUrl: config.publicBaseUrl, ...config.signIn }),
     directory: new DirectoryService(store, signals),
     sessions,
     offers: new OfferService(store, policy, sessions, config.offers),

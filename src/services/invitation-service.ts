@@ -9,7 +9,7 @@ import type { InvitationRow } from '../repositories/invitations-repository.js'
 import type { PageOf } from '../repositories/paging.js'
 import type { Computer } from '../schemas/directory.js'
 import type { Check } from '../domain/decisions.js'
-import type { DeliveryStatus, Invitation, InvitationCreate, InvitationListQueryType, Session } from '../schemas/invitations.js'
+import type { DeliveryStatus, Invitation, InvitationCreate, InvitationListQueryType, InvitationPreview, Me, Session } from '../schemas/invitations.js'
 import type { Caller } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
 import type { DeliveryService } from './delivery-service.js'
@@ -195,6 +195,59 @@ export class InvitationService {
     } catch (err) {
       const target = invitationId && `invitations/${invitationId}`
       await auditRefusal(this.store.repos.audit, caller.ctx, { action: 'invitation.redeem-refused', target }, err)
+      throw err
+    }
+  }
+
+  /** Who the caller is and, for a user, the computers they sit at with what asking for help from each would give (S1–S4). */
+  async me (principal: Principal): Promise<Me> {
+    if (principal.kind !== 'user') return { kind: principal.kind, name: actorName(principal), displayName: null, computers: [] }
+    const repos = this.store.repos
+    const user = await repos.accounts.getUser(principal.accountId)
+    const computers: Me['computers'] = []
+    for (const id of await repos.computers.idsWhereUser(principal.accountId)) {
+      const computer = await repos.computers.get(id)
+      if (!computer) continue
+      const { policy, decision } = await decideInvitation(this.policy, computer, principal.name)
+      computers.push({
+        computerId: computer.id,
+        computer: computer.name,
+        allowed: decision.allowed,
+        maxLifetimeMinutes: decision.maxLifetimeMinutes,
+        maxLifetimeSource: decision.allowed ? describeSource(policy.maxTicketTime.source) : null,
+        mode: decision.mode,
+        emailMethod: decision.allowed ? policy.emailMethod.value : null,
+        checks: decision.checks
+      })
+    }
+    return { kind: 'user', name: principal.name, displayName: user?.displayName ?? null, computers }
+  }
+
+  /**
+   * What the holder of a ticket is about to redeem: who asked for help, from which computer, until when, and
+   * whether a password is needed. Refused exactly as redemption would be before the password (a forged, expired,
+   * revoked, locked or already redeemed ticket; one's own invitation); a replayed ticket is a security event here too.
+   */
+  async preview (ticket: string, caller: Caller): Promise<InvitationPreview> {
+    let invitationId: string | null = null
+    try {
+      const expert = caller.principal
+      if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
+      const row = await this.loadOpenInvitation(await this.verifyTicket(ticket), caller)
+      invitationId = row.id
+      if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
+      const novice = await this.store.repos.accounts.getUser(row.novice_id)
+      return {
+        invitationId: row.id,
+        novice: { name: row.novice_name, displayName: novice?.displayName ?? null },
+        computer: row.computer_name,
+        mode: row.mode,
+        expiresAt: row.expires_at,
+        passwordProtected: row.password_hash !== null
+      }
+    } catch (err) {
+      const target = invitationId && `invitations/${invitationId}`
+      await auditRefusal(this.store.repos.audit, caller.ctx, { action: 'invitation.preview-refused', target }, err)
       throw err
     }
   }

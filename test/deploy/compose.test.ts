@@ -391,7 +391,7 @@ t.test('the runtime stage exposes 8080, runs as a non-root user and starts the c
 
   const copies = runtime.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').map((i) => i.args.split(' ').filter((w) => !w.startsWith('--')))
   const copied = (name: string) => copies.some((words) => words.slice(0, -1).some((w) => w.replace(/^\/app\//, '').replace(/\/$/, '') === name))
-  for (const name of ['migrations', 'package.json', 'node_modules', 'dist']) t.ok(copied(name), `copies ${name} into the image`)
+  for (const name of ['migrations', 'web', 'package.json', 'node_modules', 'dist']) t.ok(copied(name), `copies ${name} into the image`)
 
   const cmd = runtime.filter((i) => i.keyword === 'CMD').pop()
   t.ok(cmd, 'the runtime stage has a CMD')
