@@ -91,7 +91,10 @@ t.test('behind https the cookie is Secure, with the __Host- prefix', async (t) =
 t.test('signing in by pasting an API token: a user\'s or the administrator\'s, never an integration\'s', async (t) => {
   const w = await world(t)
   const form = (token: string, headers: Record<string, string> = {}) => w.app.inject({
-    method: 'POST', url: '/sign-in/token', payload: `token=${encodeURIComponent(token)}&return=%2Fask`, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }
+    method: 'POST',
+    url: '/sign-in/token',
+    payload: `token=${encodeURIComponent(token)}&return=%2Fask`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }
   })
   const asBob = await form(w.bob)
   t.equal(asBob.statusCode, 303)
@@ -151,7 +154,8 @@ t.test('C5: signing out revokes the browser session and ends the sessions its pe
   t.equal(redeemed.statusCode, 201)
   const sessionId = redeemed.json().id
 
-  const noToken = await w.app.inject({ method: 'POST', url: '/sign-out', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'csrf=' })
+  const form = { cookie, 'content-type': 'application/x-www-form-urlencoded' }
+  const noToken = await w.app.inject({ method: 'POST', url: '/sign-out', headers: form, payload: 'csrf=' })
   t.equal(noToken.statusCode, 403, 'signing out needs the page\'s CSRF token too')
   const out = await w.app.inject({
     method: 'POST', url: '/sign-out', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `csrf=${encodeURIComponent(csrf)}`

@@ -117,3 +117,8 @@ function showInvitation (ticket, preview) {
 const ticket = ticketFromPage()
 if (ticket) start(ticket)
 else askForTicket()
+// Another link opened in this tab while the page is open (a fragment change does not reload the page).
+addEventListener('hashchange', () => {
+  const next = ticketFromPage()
+  if (next) start(next)
+})
