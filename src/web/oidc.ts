@@ -36,10 +36,14 @@ export class OidcClient {
   /**
    * Exchanges the code the provider sent back (`callbackUrl`, as the browser asked for it) for an ID token, checks
    * it (signature, issuer, audience, expiry, nonce, state), and resolves to the claim that names the directory user.
+   * A claim asked for by scope (`profile`, `email`) may come from the UserInfo endpoint only (OpenID Connect Core
+   * 5.4: a conforming provider that also issues an access token keeps them out of the ID token); it is then read
+   * there, with the access token, for the ID token's subject.
    */
   async usernameFrom (callbackUrl: URL, trip: { state: string, codeVerifier: string, nonce: string }): Promise<string> {
     const config = await this.configuration()
-    let claims: client.IDToken | undefined
+    const name = this.settings.usernameClaim
+    let value: unknown
     try {
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: trip.codeVerifier,
@@ -47,13 +51,17 @@ export class OidcClient {
         expectedNonce: trip.nonce,
         idTokenExpected: true
       })
-      claims = tokens.claims()
+      const claims = tokens.claims()
+      value = claims?.[name]
+      if (value === undefined && claims !== undefined && config.serverMetadata().userinfo_endpoint !== undefined) {
+        const userInfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
+        value = userInfo[name]
+      }
     } catch (err) {
       throw new AppError('SIGN_IN_REFUSED', `the identity provider's answer was refused: ${describe(err)}`)
     }
-    const value = claims?.[this.settings.usernameClaim]
     if (typeof value !== 'string' || value === '') {
-      throw new AppError('SIGN_IN_REFUSED', `the identity provider's ID token has no ${this.settings.usernameClaim} claim naming the user`)
+      throw new AppError('SIGN_IN_REFUSED', `the identity provider names no user: neither its ID token nor its UserInfo has a ${name} claim`)
     }
     return value
   }

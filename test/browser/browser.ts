@@ -1,16 +1,9 @@
 import { existsSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { CHROMIUM, HOW_TO_INSTALL, launchChromium } from '../../scripts/chromium.js'
 import type { Test } from 'tap'
 import { freePort } from '../smtp-helper.js'
 import { world, type InvitationWorld } from '../routes/invitations-helper.js'
-
-/** Debian's Chromium (apt-get install chromium), or the one RA_BROWSER_PATH names. */
-export const CHROMIUM = process.env['RA_BROWSER_PATH'] ?? '/usr/bin/chromium'
-
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'
-]
 
 /**
  * The reason to skip browser tests (`t.test(name, { skip: noBrowser }, …)`): no Chromium here, saying how to
@@ -18,13 +11,11 @@ export const CHROMIUM_ARGS = [
  */
 export const noBrowser: string | false = existsSync(CHROMIUM) || process.env['RA_REQUIRE_BROWSER'] === '1'
   ? false
-  : `no Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (or set RA_BROWSER_PATH) to run the browser tests`
+  : `${HOW_TO_INSTALL} to run the browser tests`
 
 /** A real Chromium with a fresh profile, closed when the test ends. */
 export async function launchBrowser (t: Test): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`browser tests are required here (RA_REQUIRE_BROWSER=1), but there is no Chromium at ${CHROMIUM}`)
-  // Playwright gives each launch a fresh user-data folder of its own (and removes it): nothing carries over between tests.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   return browser
 }
