@@ -58,3 +58,24 @@ t.test('the README documents every variable of the config schema', async (t) => 
   const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8')
   for (const name of Object.keys(ConfigSchema.properties)) t.match(readme, `\`${name}\``, name)
 })
+
+t.test('sign-in settings: OpenID Connect needs issuer and client id together, https or loopback http, and never echoes its secret', async (t) => {
+  t.same(loadConfig({}).signIn, { sessionMinutes: 480, linkMinutes: 10, oidc: undefined }, 'no identity provider by default')
+  const c = loadConfig({ RA_OIDC_ISSUER: 'https://login.contoso.com/', RA_OIDC_CLIENT_ID: 'ra', RA_OIDC_CLIENT_SECRET: 's3cret-value', RA_OIDC_USERNAME_CLAIM: 'upn' })
+  t.same(c.signIn.oidc, { issuer: 'https://login.contoso.com/', clientId: 'ra', clientSecret: 's3cret-value', usernameClaim: 'upn', scopes: 'openid profile email' })
+  t.ok(loadConfig({ RA_OIDC_ISSUER: 'http://127.0.0.1:9000', RA_OIDC_CLIENT_ID: 'ra' }).signIn.oidc, 'http to loopback (a test provider)')
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ RA_OIDC_ISSUER: 'https://login.contoso.com' }, 'RA_OIDC_CLIENT_ID', /is required when RA_OIDC_ISSUER is set/],
+    [{ RA_OIDC_CLIENT_ID: 'ra' }, 'RA_OIDC_ISSUER', /is required when RA_OIDC_CLIENT_ID is set/],
+    [{ RA_OIDC_ISSUER: 'http://login.contoso.com', RA_OIDC_CLIENT_ID: 'ra' }, 'RA_OIDC_ISSUER', /must be https/],
+    [{ RA_OIDC_SCOPES: 'profile email' }, 'RA_OIDC_SCOPES', /must match/],
+    [{ RA_SIGN_IN_LINK_MINUTES: '0' }, 'RA_SIGN_IN_LINK_MINUTES', /must be >= 1/],
+    [{ RA_OIDC_CLIENT_SECRET: '' + 'x'.repeat(2000) }, 'RA_OIDC_CLIENT_SECRET', /must NOT have more than 1024/]
+  ]
+  for (const [env, variable, message] of cases) {
+    const err = thrown(() => loadConfig(env)) as ConfigError
+    t.equal(err?.variable, variable, JSON.stringify(env).slice(0, 80))
+    t.match(err?.message, message)
+    t.notMatch(err?.message, 'xxxxxxxx', 'a secret is never echoed')
+  }
+})
