@@ -70,6 +70,12 @@ export default fp<{ authFailuresPerMinute: number, sessionCookie: SessionCookie 
       const browser = await fastify.services.signIn.authenticate(cookie)
       if (!browser.ok) {
         reply.clearCookie(opts.sessionCookie.name, sessionCookieOptions(opts.sessionCookie))
+        // Counted like a failed token: made-up cookies are no way around the address's budget.
+        const wait = await failures.take(request.ip)
+        if (wait > 0) {
+          return sendError(reply, request,
+            new AppError('AUTH_RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} s`, { retryAfterS: wait }))
+        }
         return sendError(reply, request, browser.error)
       }
       if (!SAFE_METHODS.has(request.method) && !SignInService.csrfTokenMatches(cookie, headerValue(request.headers[CSRF_HEADER]))) {

@@ -11,15 +11,20 @@ import pressure from './pressure.js'
 
 /**
  * The request's rate-limit identity: its bearer token (hashed, never kept in
- * clear) when it has one, otherwise its client address. `request.ip` honours
+ * clear) when it has one, or its browser session, otherwise its client address. `request.ip` honours
  * X-Forwarded-For only when RA_TRUST_PROXY says so, so a forged header changes
  * nothing by default.
  */
 function rateKey (request: FastifyRequest): string {
   const header = request.headers.authorization
   if (typeof header === 'string' && /^Bearer /i.test(header)) return 't:' + createHash('sha256').update(header.slice(7)).digest('base64url').slice(0, 22)
+  // A page signed in with its session cookie counts as that session, not as everyone behind its address.
+  const session = SESSION_COOKIE.exec(request.headers.cookie ?? '')?.[1]
+  if (session !== undefined) return 's:' + createHash('sha256').update(session).digest('base64url').slice(0, 22)
   return 'ip:' + request.ip
 }
+
+const SESSION_COOKIE = /(?:^|;\s*)(?:__Host-)?ra_session=([^;\s]{1,200})/
 
 const HELMET: HelmetOptions = {
   // The API answers JSON; the strict default policy is fine for it and for the docs page.

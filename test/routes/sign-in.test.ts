@@ -216,3 +216,14 @@ t.test('pages: strict CSP without inline script, no-store, and sign-in first', a
   t.match(asset.headers['content-type'], /javascript/)
   t.equal((await w.app.inject({ method: 'GET', url: '/assets/../package.json' })).statusCode, 404, 'no way out of the assets folder')
 })
+
+t.test('made-up session cookies count as failed authentications: past the budget they get 429, and no rate-limit bucket of their own', async (t) => {
+  const w = await world(t, { RA_AUTH_FAILURE_LIMIT_PER_MINUTE: '3' })
+  const codes = []
+  for (let i = 0; i < 5; i++) {
+    codes.push((await w.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: `ra_session=rab_made-up-${i}` } })).json().code)
+  }
+  t.same(codes, ['SIGN_IN_EXPIRED', 'SIGN_IN_EXPIRED', 'SIGN_IN_EXPIRED', 'AUTH_RATE_LIMITED', 'AUTH_RATE_LIMITED'])
+  const cookie = await signInWithLink(w, 'CONTOSO\\alice')
+  t.equal((await asPage(w, cookie, 'GET', '/v1/me')).statusCode, 200, 'a real session still works from the same address')
+})
