@@ -125,7 +125,9 @@ export function homePage (viewer: Viewer, sessions: Session[]): Html {
   return layout({
     title: 'Sessions',
     viewer,
+    ...(viewer.kind === 'user' ? { script: 'home.js', data: { me: viewer.name } } : {}),
     body: html`
+${viewer.kind === 'user' ? html`<div id="waiting-for-you" aria-live="assertive"></div>` : ''}
 ${viewer.kind === 'user'
   ? html`<p class="actions"><a class="button" href="/ask">Ask for help</a> <a class="button secondary" href="/redeem">Redeem an invitation</a></p>`
   : html`<p class="actions"><a class="button" href="/admin/computers">Computers: policy, offer check, readiness</a></p>`}
