@@ -145,7 +145,7 @@ export function redeemPage (viewer: Viewer): Html {
     viewer,
     script: 'redeem.js',
     body: html`
-<div id="redeem" aria-live="polite"><p>Reading the invitation…</p></div>
+<div id="redeem"><p>Reading the invitation…</p></div>
 <noscript><p>This page needs JavaScript to read the invitation from its link.</p></noscript>`
   })
 }
