@@ -19,6 +19,10 @@ export interface InvitationRow {
   ticket_hash: string | null
   password_failures: number
   delivery: string | null
+  /** JSON of the NoviceConnection the agent reported, or null. */
+  connection: string | null
+  pass_stub: string | null
+  lh_ticket: string | null
   redeemed_at: string | null
   redeemed_by: string | null
   revoked_at: string | null
@@ -46,13 +50,13 @@ export class InvitationsRepository {
 
   async insert (row: Pick<InvitationRow,
     'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' |
-    'kid' | 'jti' | 'password_hash' | 'ticket_hash'
+    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket'
   >): Promise<void> {
     await this.sql.run(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
-        kid, jti, password_hash, ticket_hash)
-      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
-    row.kid, row.jti, row.password_hash, row.ticket_hash)
+    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket)
   }
 
   get (id: string): Promise<InvitationRow | undefined> {

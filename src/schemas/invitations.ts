@@ -46,6 +46,18 @@ export const DeliveryCreatedSchema = Type.Object({
   }))
 })
 
+const Base64ish = (description: string) => Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9+/=_-]+$', description })
+export const ConnectionSchema = StrictObject({
+  addresses: Type.Array(Type.String({ minLength: 3, maxLength: 300 }), {
+    minItems: 1,
+    maxItems: 16,
+    uniqueItems: true,
+    description: 'Where the novice computer listens, as `host:port`: IPv4, IPv6 in brackets (`[fe80::1%3]:49228`), or a host name.',
+    examples: [['192.168.1.65:3389', 'jeff_xp:3389']]
+  }),
+  sessionId: Base64ish('The Remote Assistance session id the computer advertises (RASessionID).'),
+  keyHash: Type.Optional(Base64ish('Vista and later: the hash of the key it advertises (`KH`); required for those platforms.'))
+}, { description: 'What the novice computer\'s agent reports about how it can be reached: with it, the invitation file is a real one ([MS-RAI]).' })
 export const InvitationCreateSchema = StrictObject({
   computer: ComputerRef,
   novice: Type.Optional(AccountName),
@@ -58,7 +70,8 @@ export const InvitationCreateSchema = StrictObject({
     maxLength: 256,
     description: 'The expert must give it to redeem. Stored only as a scrypt hash; 5 wrong tries lock the invitation.'
   })),
-  delivery: Type.Optional(DeliverySchema)
+  delivery: Type.Optional(DeliverySchema),
+  connection: Type.Optional(ConnectionSchema)
 }, { description: 'A user asks for help from a computer they sit at; an integration (or the administrator) names the novice in `novice`.' })
 
 export const InvitationSchema = Type.Object({
@@ -72,6 +85,11 @@ export const InvitationSchema = Type.Object({
   createdAt: Timestamp,
   expiresAt: Timestamp,
   passwordProtected: Type.Boolean(),
+  connection: Nullable(Type.Object({
+    addresses: Type.Array(Type.String()),
+    sessionId: Type.String(),
+    keyHash: Nullable(Type.String())
+  }, { description: 'How the novice computer can be reached, as its agent reported it; null without.' })),
   failedPasswordAttempts: Type.Integer(),
   redeemedAt: Nullable(Timestamp),
   redeemedBy: Nullable(Type.String()),

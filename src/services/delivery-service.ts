@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
-import { writeInvitationFile } from '../domain/invitation-file.js'
+import { writeInvitationFile, type NoviceConnection } from '../domain/invitation-file.js'
 import { platformFamily } from '../domain/platforms.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
 import { AppError, policyDenied } from '../errors.js'
@@ -164,7 +164,12 @@ export class DeliveryService {
       personalMessage: plan.message,
       method: plan.method,
       ticket,
-      publicBaseUrl: this.options.publicBaseUrl
+      publicBaseUrl: this.options.publicBaseUrl,
+      file: {
+        connection: row.connection === null ? null : JSON.parse(row.connection) as NoviceConnection,
+        passStub: row.pass_stub,
+        lhTicket: row.lh_ticket
+      }
     }
   }
 

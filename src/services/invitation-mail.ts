@@ -1,4 +1,6 @@
-import { INVITATION_FILE_NAME, writeInvitationFile } from '../domain/invitation-file.js'
+import {
+  INVITATION_FILE_NAME, rcTicketAddresses, writeInvitationFile, type InvitationFile, type NoviceConnection
+} from '../domain/invitation-file.js'
 
 export interface InvitationMailContext {
   invitationId: string
@@ -12,6 +14,8 @@ export interface InvitationMailContext {
   method: 'mailto' | 'smapi'
   ticket: string
   publicBaseUrl: string
+  /** What the invitation file carries beside the ticket (see invitationFileFor). */
+  file: { connection: NoviceConnection | null, passStub: string | null, lhTicket: string | null }
 }
 
 export interface InvitationMail {
@@ -81,20 +85,39 @@ export function composeInvitationMail (ctx: InvitationMailContext): InvitationMa
   return { subject: invitationSubject(ctx), text, html, attachments }
 }
 
-/** The [MS-RAI] fields for this invitation: the service's address, the invitation id and the signed ticket in RCTICKET. */
+/**
+ * The [MS-RAI] fields for this invitation. With the connection data its novice's agent reported: the novice
+ * computer's addresses and RA session id, the PassStub, and (Vista and later, with a password) the LHTICKET, so
+ * that a Remote Assistance client can connect; `RCTICKETENCRYPTED` is 1 only then. Without: the service's own
+ * address and the invitation id, for the service's own clients, claiming no encryption. Either way the last field
+ * of RCTICKET is the signed ticket, which redemption checks.
+ */
 export function invitationFileFor (
-  ctx: Pick<InvitationMailContext, 'invitationId' | 'novice' | 'createdAt' | 'expiresAt' | 'passwordRequired' | 'ticket' | 'publicBaseUrl'>
-) {
+  ctx: Pick<InvitationMailContext, 'invitationId' | 'novice' | 'createdAt' | 'expiresAt' | 'ticket' | 'publicBaseUrl' | 'file'>
+): InvitationFile {
   const url = new URL(ctx.publicBaseUrl)
   const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  const times = {
+    dtStart: Math.floor(ctx.createdAt.getTime() / 1000),
+    dtLength: Math.round((ctx.expiresAt.getTime() - ctx.createdAt.getTime()) / 60_000)
+  }
+  const { connection, passStub, lhTicket } = ctx.file
+  if (connection === null) {
+    return {
+      username: ctx.novice,
+      rcTicket: { version: '65538', addresses: `${url.hostname}:${port}`, id: ctx.invitationId, parms: ctx.ticket },
+      encrypted: false,
+      ...times,
+      passStub: ''
+    }
+  }
   return {
     username: ctx.novice,
-    rcTicket: { version: '65538', addresses: `${url.hostname}:${port}`, id: ctx.invitationId, parms: ctx.ticket },
-    encrypted: ctx.passwordRequired,
-    dtStart: Math.floor(ctx.createdAt.getTime() / 1000),
-    dtLength: Math.round((ctx.expiresAt.getTime() - ctx.createdAt.getTime()) / 60_000),
-    // The real PassStub is derived from the password; the password never leaves the service.
-    passStub: ''
+    rcTicket: { version: '65538', addresses: rcTicketAddresses(connection.addresses), id: connection.sessionId, parms: ctx.ticket },
+    encrypted: lhTicket !== null,
+    ...times,
+    passStub: passStub ?? '',
+    ...(lhTicket !== null ? { lhTicket } : {})
   }
 }
 

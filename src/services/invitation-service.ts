@@ -1,6 +1,10 @@
 import { newId, UUID_PATTERN } from '../db/ids.js'
 import { nowIso } from '../db/database.js'
 import { actorName, type Principal } from '../domain/access.js'
+import {
+  connectionString2, encryptLhTicket, generatePassStub, parseNoviceAddress, rcTicketAddresses, type NoviceConnection
+} from '../domain/invitation-file.js'
+import { platformFamily } from '../domain/platforms.js'
 import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
 import { AppError, policyDenied } from '../errors.js'
@@ -59,6 +63,7 @@ export class InvitationService {
         )
       }
       const deliveryPlan = input.delivery === undefined ? undefined : this.deliveries.plan(input.delivery, computer, policy)
+      const file = input.connection === undefined ? null : fileConnection(input.connection, computer, input.password)
       const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
       const id = newId()
       const jti = newId()
@@ -80,7 +85,10 @@ export class InvitationService {
           kid,
           jti,
           password_hash: passwordHash,
-          ticket_hash: TicketService.hashOf(ticket)
+          ticket_hash: TicketService.hashOf(ticket),
+          connection: file && JSON.stringify(file.connection),
+          pass_stub: file?.passStub ?? null,
+          lh_ticket: file?.lhTicket ?? null
         })
         await u.audit.record({
           ...caller.ctx,
@@ -414,6 +422,7 @@ function toInvitation (r: InvitationRow): Invitation {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     passwordProtected: r.password_hash !== null,
+    connection: connectionOf(r),
     failedPasswordAttempts: r.password_failures,
     redeemedAt: r.redeemed_at,
     redeemedBy: r.expert_name,
@@ -421,4 +430,44 @@ function toInvitation (r: InvitationRow): Invitation {
     revokedAt: r.revoked_at,
     lockedAt: r.locked_at
   }
+}
+
+/** The connection data an invitation was made with, as the API shows it. */
+function connectionOf (r: InvitationRow): Invitation['connection'] {
+  if (r.connection === null) return null
+  const c = JSON.parse(r.connection) as NoviceConnection
+  return {
+    addresses: c.addresses.map((a) => a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`),
+    sessionId: c.sessionId,
+    keyHash: c.keyHash ?? null
+  }
+}
+
+/**
+ * Checks the agent's connection data for `computer` and makes what its invitation file carries: a PassStub, and
+ * for Vista and later with a password, the LHTICKET (made now: the password is not kept).
+ */
+function fileConnection (
+  input: NonNullable<InvitationCreate['connection']>,
+  computer: Computer,
+  password: string | undefined
+): { connection: NoviceConnection, passStub: string, lhTicket: string | null } {
+  const addresses = input.addresses.map((text, i) => {
+    const parsed = parseNoviceAddress(text)
+    if ('error' in parsed) throw new AppError('VALIDATION_FAILED', `connection.addresses[${i}]: ${parsed.error}`, { field: `connection.addresses[${i}]` })
+    return parsed
+  })
+  // An unknown platform is taken for Vista or later, the safer guess (as for the policy defaults).
+  const vistaOrLater = computer.platform === null || platformFamily(computer.platform) !== 'xp-2003'
+  if (vistaOrLater && input.keyHash === undefined) {
+    throw new AppError('VALIDATION_FAILED', `connection.keyHash is required: ${computer.name} runs Vista or later, whose agent advertises one`,
+      { field: 'connection.keyHash' })
+  }
+  if (!vistaOrLater && rcTicketAddresses(addresses) === '') {
+    throw new AppError('VALIDATION_FAILED', `connection.addresses: ${computer.name} runs XP or Server 2003, which is reached over IPv4 or a host name`,
+      { field: 'connection.addresses' })
+  }
+  const connection: NoviceConnection = { addresses, sessionId: input.sessionId, ...(input.keyHash !== undefined ? { keyHash: input.keyHash } : {}) }
+  const lhTicket = vistaOrLater && password !== undefined ? encryptLhTicket(connectionString2(connection), password) : null
+  return { connection, passStub: generatePassStub(), lhTicket }
 }

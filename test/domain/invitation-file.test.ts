@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { readInvitationFile, writeInvitationFile, type InvitationFile } from '../../src/domain/invitation-file.js'
+import {
+  connectionString2, decryptLhTicket, encryptLhTicket, generatePassStub, parseNoviceAddress, rcTicketAddresses, readInvitationFile,
+  writeInvitationFile, type InvitationFile, type NoviceAddress, type NoviceConnection
+} from '../../src/domain/invitation-file.js'
 import { projectRoot } from '../../src/paths.js'
 
 // Copied from ../shared/fixtures/windows (see the README there for their origins), so CI needs nothing outside the repo.
@@ -37,22 +40,64 @@ t.test('reads every real invitation file in the fixtures, including Vista/Win7 o
   t.equal(readInvitationFile(fixture('FreeRDP_TestCommonAssistance_type2_Win7.msrcincident')).dtLength, 14400)
 })
 
-t.test('what it writes, it reads back: UTF-16 with BOM and encoding="Unicode", escaped attributes', async (t) => {
+t.test('S4: what it writes, it reads back: 8-bit, no byte-order mark, the declaration then one line, escaped attributes', async (t) => {
   const file: InvitationFile = {
     username: 'CONTOSO\\alice "<&>"',
     rcTicket: { version: '65538', addresses: 'ra.example.com:443', id: '3f2a-invitation', parms: 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln' },
-    encrypted: true,
+    encrypted: false,
     dtStart: 1795310000,
     dtLength: 360,
     passStub: ''
   }
   const bytes = writeInvitationFile(file)
-  t.same([bytes[0], bytes[1]], [0xff, 0xfe], 'UTF-16LE byte-order mark')
-  const text = bytes.subarray(2).toString('utf16le')
-  t.match(text, /^<\?xml version="1\.0" encoding="Unicode" \?>/)
+  t.notOk(bytes.includes(0), 'no zero byte: 8-bit readers read it whole')
+  t.not(bytes[0], 0xff, 'no byte-order mark')
+  const text = bytes.toString('latin1')
+  t.equal(text.split('\n').length, 3, 'the declaration, one line, and the final line break')
+  t.match(text, /^<\?xml version="1\.0"\?>\n<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME=/)
   t.match(text, 'RCTICKET="65538,1,ra.example.com:443,*,3f2a-invitation,*,*,eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln"')
+  t.match(text, 'RCTICKETENCRYPTED="0"')
   t.match(text, 'USERNAME="CONTOSO\\alice &quot;&lt;&amp;&gt;&quot;"')
   t.same(readInvitationFile(bytes), file)
+  t.same(readInvitationFile(writeInvitationFile({ ...file, lhTicket: 'ABCD', encrypted: true, passStub: 'o2*5GdBARK_JBB' })).lhTicket, 'ABCD')
+})
+
+t.test('S4: the LHTICKET key is [MS-RAI]\'s: the real Windows 7 file decrypts with its password, and the same connection data encrypts to the same bytes',
+  async (t) => {
+    const real = readInvitationFile(fixture('FreeRDP_TestCommonAssistance_type2_Win7.msrcincident'))
+    const plain = decryptLhTicket(real.lhTicket!, '48BJQ853X3B4')
+    t.equal(plain, '<E><A KH="BNRjdu97DyczQSRuMRrDWoue+HA=" ID="+ULZ6ifjoCa6cGPMLQiGHRPwkg6VyJqGwxMnO6GcelwUh9a6/FBq3It5ADSndmLL"/><C><T ID="1" SID="0">' +
+    '<L P="49228" N="fe80::1032:53d9:5a01:909b%3"/><L P="49229" N="fe80::3d8f:9b2d:6b4e:6aa%6"/><L P="49230" N="192.168.1.200"/>' +
+    '<L P="49231" N="169.254.6.170"/></T></C></E>')
+    t.equal(decryptLhTicket(real.lhTicket!, '48BJQ853X3B5'), null, 'a wrong password reads nothing')
+    const connection: NoviceConnection = {
+      addresses: ['[fe80::1032:53d9:5a01:909b%3]:49228', '[fe80::3d8f:9b2d:6b4e:6aa%6]:49229', '192.168.1.200:49230', '169.254.6.170:49231']
+        .map((a) => parseNoviceAddress(a) as NoviceAddress),
+      sessionId: '+ULZ6ifjoCa6cGPMLQiGHRPwkg6VyJqGwxMnO6GcelwUh9a6/FBq3It5ADSndmLL',
+      keyHash: 'BNRjdu97DyczQSRuMRrDWoue+HA='
+    }
+    t.equal(connectionString2(connection), plain, 'Connection String 2 as Windows writes it')
+    t.equal(encryptLhTicket(connectionString2(connection), '48BJQ853X3B4'), real.lhTicket, 'byte for byte the LHTICKET Windows 7 wrote')
+    t.equal(rcTicketAddresses(connection.addresses), '192.168.1.200:49230;169.254.6.170:49231', 'RCTICKET lists IPv4 only, as in the real file')
+    t.equal(real.rcTicket.addresses, '192.168.1.200:49230;169.254.6.170:49231')
+  })
+
+t.test('novice addresses: host:port, IPv6 in brackets with an optional zone, NetBIOS names; anything else says why', async (t) => {
+  t.same(parseNoviceAddress('192.168.1.65:3389'), { host: '192.168.1.65', port: 3389 })
+  t.same(parseNoviceAddress('jeff_xp:3389'), { host: 'jeff_xp', port: 3389 })
+  t.same(parseNoviceAddress('pc-10.contoso.com:49230'), { host: 'pc-10.contoso.com', port: 49230 })
+  t.same(parseNoviceAddress('[fe80::1%3]:49228'), { host: 'fe80::1%3', port: 49228 })
+  t.same(parseNoviceAddress('[2001:db8::7]:1'), { host: '2001:db8::7', port: 1 })
+  for (const bad of ['192.168.1.65', '192.168.1.300:3389', 'fe80::1:3389', '[fe80::zz]:1', '[fe80::1%a b]:1', 'host:0', 'host:65536',
+    'bad host:1', '-lead:1', 'a;b:1', 'a,b:1', 'x"y:1', ':3389', `${'a'.repeat(254)}:1`]) {
+    t.ok('error' in (parseNoviceAddress(bad) as object), bad)
+  }
+})
+
+t.test('PassStubs are 14 characters of Windows\' kind, none XML must escape, fresh per call', async (t) => {
+  const stubs = new Set(Array.from({ length: 200 }, () => generatePassStub()))
+  t.equal(stubs.size, 200)
+  for (const s of stubs) t.match(s, /^[A-Za-z0-9*_#$^=!@()+-]{14}$/)
 })
 
 t.test('malformed files are refused with a reason', async (t) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { simpleParser } from 'mailparser'
 import t from 'tap'
-import { readInvitationFile } from '../../src/domain/invitation-file.js'
+import { decryptLhTicket, readInvitationFile } from '../../src/domain/invitation-file.js'
 import { atTime, type Json } from '../helper.js'
 import { eventually, smtpServer, type SmtpServer } from '../smtp-helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
@@ -82,13 +82,30 @@ t.test('S4 SMAPI: Windows 10 gets the invitation file attached, in the [MS-RAI] 
   t.equal(file.rcTicket.parms, created.ticket, 'RCTICKET carries the signed ticket')
   t.equal(file.rcTicket.id, created.invitation.id)
   t.equal(file.rcTicket.addresses, `127.0.0.1:${w.config.port}`)
-  t.equal(file.encrypted, true, 'RCTICKETENCRYPTED=1 with a password')
+  // Issue 17: without connection data nothing in the file is encrypted, so it no longer claims to be.
+  t.equal(file.encrypted, false, 'RCTICKETENCRYPTED=0: no LHTICKET without connection data')
   t.equal(file.dtLength, 90)
   t.equal(file.dtStart, Date.parse(created.invitation.createdAt) / 1000)
   t.equal(file.username, 'CONTOSO\\alice')
   t.notMatch(mail.raw, 'Password1')
-  t.notMatch(attachment.content.toString('utf16le'), 'Password1')
+  t.notMatch(attachment.content.toString('latin1'), 'Password1')
   t.equal((await w.redeem(file.rcTicket.parms, 'Password1')).statusCode, 201, 'the ticket from the file redeems')
+})
+
+t.test('S4 SMAPI: with the agent\'s connection data, the attachment is a real invitation file with its LHTICKET', async (t) => {
+  const smtp = await smtpServer(t)
+  await smtp.start()
+  const w = await world(t, smtpEnv(smtp))
+  const connection = { addresses: ['192.168.1.200:49230'], sessionId: 'c2Vzc2lvbg==', keyHash: 'BNRjdu97DyczQSRuMRrDWoue+HA=' }
+  const created = await w.invite({ password: 'Password1', connection, delivery: { recipients: ['bob@contoso.com'] } })
+  await allIn(w, created.invitation.id, 'sent')
+  const file = readInvitationFile(smtp.received[0]!.parsed.attachments[0]!.content)
+  t.equal(file.rcTicket.addresses, '192.168.1.200:49230')
+  t.equal(file.rcTicket.id, 'c2Vzc2lvbg==')
+  t.equal(file.rcTicket.parms, created.ticket)
+  t.equal(file.encrypted, true)
+  t.match(decryptLhTicket(file.lhTicket!, 'Password1'), '<L P="49230" N="192.168.1.200"/>', 'made at creation, sent later by the outbox')
+  t.match(file.passStub, /^\S{14}$/)
 })
 
 t.test('SMTP down: invitations are still created; when the server comes back each recipient gets exactly one message with its first Message-ID', async (t) => {
