@@ -127,7 +127,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(health)
   await fastify.register(tokens)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
-  await fastify.register(policies)
+  await fastify.register(policies, { importBodyLimit: config.policyImportBodyLimit })
   await fastify.register(invitations, {
     redemptionsPerMinute: config.limits.redemptionsPerMinute,
     redemptionsPerAddressPerMinute: config.limits.redemptionsPerAddressPerMinute

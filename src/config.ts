@@ -228,6 +228,12 @@ export const ConfigSchema = Type.Object({
     default: 4194304,
     description: 'Largest body accepted by POST /v1/directory/import.'
   }),
+  RA_POLICY_IMPORT_BODY_LIMIT: Type.Integer({
+    minimum: 1024,
+    maximum: 16777216,
+    default: 1048576,
+    description: 'Largest Registry.pol file accepted by POST /v1/policies/import (bytes).'
+  }),
   RA_DB_BUSY_TIMEOUT_MS: Type.Integer({
     minimum: 0,
     maximum: 60000,
@@ -322,6 +328,7 @@ export interface Config {
   }
   bodyLimit: number
   importBodyLimit: number
+  policyImportBodyLimit: number
   dbBusyTimeoutMs: number
   dbSynchronous: 'NORMAL' | 'FULL'
   dbCheckpointIntervalMs: number
@@ -427,6 +434,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     },
     bodyLimit: c.RA_BODY_LIMIT,
     importBodyLimit: c.RA_IMPORT_BODY_LIMIT,
+    policyImportBodyLimit: c.RA_POLICY_IMPORT_BODY_LIMIT,
     dbBusyTimeoutMs: c.RA_DB_BUSY_TIMEOUT_MS,
     dbSynchronous: c.RA_DB_SYNCHRONOUS,
     dbCheckpointIntervalMs: c.RA_DB_CHECKPOINT_INTERVAL_MS,

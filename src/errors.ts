@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   PASSWORD_INCORRECT: 422,
   INVITATION_LOCKED: 423,
   METHOD_NOT_AVAILABLE: 422,
+  REGISTRY_POL_MALFORMED: 422,
   INTERNAL_ERROR: 500,
   OFFER_RATE_LIMITED: 429,
   RATE_LIMITED: 429,
@@ -90,14 +91,21 @@ export class AppError extends Error {
   readonly checks: Check[] | undefined
   /** Seconds, sent as Retry-After (429). */
   readonly retryAfterS: number | undefined
+  /** With a file the service cannot read: the byte offset where it goes wrong. */
+  readonly offset: number | undefined
 
-  constructor (readonly code: ErrorCode, message: string, options: { field?: string | undefined, checks?: Check[], retryAfterS?: number } = {}) {
+  constructor (
+    readonly code: ErrorCode,
+    message: string,
+    options: { field?: string | undefined, checks?: Check[], retryAfterS?: number, offset?: number } = {}
+  ) {
     super(message)
     this.name = 'AppError'
     this.statusCode = ERROR_CODES[code]
     this.field = options.field
     this.checks = options.checks
     this.retryAfterS = options.retryAfterS
+    this.offset = options.offset
   }
 
   /** The same error with its field placed under `prefix` (for nested documents). */

@@ -58,6 +58,19 @@ const OPTIONS: Record<SettingName, string[]> = {
 
 export interface SettingsProblem { field: string, message: string }
 
+/** What an enabled setting gets for an option left out: the ADMX defaults. */
+export const OPTION_DEFAULTS = {
+  permitRemoteControl: 'control',
+  maxTicketTime: { value: 1, unit: 'hours' },
+  emailMethod: 'mailto',
+  offerPermission: 'control'
+} as const satisfies {
+  permitRemoteControl: ControlPermission
+  maxTicketTime: TicketTime
+  emailMethod: EmailMethod
+  offerPermission: ControlPermission
+}
+
 export const NOT_CONFIGURED: PolicySettings = {
   solicitedRemoteAssistance: { state: 'not-configured' },
   offerRemoteAssistance: { state: 'not-configured' },
@@ -104,13 +117,13 @@ export function normalizeSettings (input: Partial<PolicySettings>, prefix = 'set
       solicitedRemoteAssistance: solicited.state === 'enabled'
         ? {
             state: 'enabled',
-            permitRemoteControl: solicited.permitRemoteControl ?? 'control',
-            maxTicketTime: solicited.maxTicketTime ?? { value: 1, unit: 'hours' },
-            emailMethod: solicited.emailMethod ?? 'mailto'
+            permitRemoteControl: solicited.permitRemoteControl ?? OPTION_DEFAULTS.permitRemoteControl,
+            maxTicketTime: solicited.maxTicketTime ?? { ...OPTION_DEFAULTS.maxTicketTime },
+            emailMethod: solicited.emailMethod ?? OPTION_DEFAULTS.emailMethod
           }
         : { state: solicited.state },
       offerRemoteAssistance: offer.state === 'enabled'
-        ? { state: 'enabled', permission: offer.permission ?? 'control', helpers: offer.helpers ?? [] }
+        ? { state: 'enabled', permission: offer.permission ?? OPTION_DEFAULTS.offerPermission, helpers: offer.helpers ?? [] }
         : { state: offer.state },
       sessionLogging: { state: input.sessionLogging?.state ?? 'not-configured' },
       encryptedOnlyTickets: { state: input.encryptedOnlyTickets?.state ?? 'not-configured' },

@@ -65,6 +65,7 @@ export function toErrorBody (error: unknown, requestId: string): { body: ErrorBo
     const body: ErrorBody = { statusCode: app.statusCode, code: app.code, error: reasonPhrase(app.statusCode), message: app.message }
     if (app.field !== undefined) body.field = app.field
     if (app.checks !== undefined) body.checks = app.checks
+    if (app.offset !== undefined) body.offset = app.offset
     if (app.statusCode >= 500) body.requestId = requestId
     return { body, internal: false, retryAfterS: app.retryAfterS }
   }

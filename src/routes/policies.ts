@@ -1,10 +1,10 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { callerOf } from '../plugins/auth.js'
 import { IdParamsSchema, Page, errorResponses } from '../schemas/common.js'
 import { RefParams } from '../schemas/directory.js'
 import {
-  EffectivePolicySchema, LocalPolicyPutSchema, LocalPolicySavedSchema, LocalPolicySchema, PolicyCreateSchema,
+  EffectivePolicySchema, LocalPolicyPutSchema, LocalPolicySavedSchema, LocalPolicySchema, PolicyCreateSchema, PolicyImportedSchema, PolicyImportQuery,
   PolicyLinksPutSchema, PolicyLinksSchema, PolicyListQuery, PolicySavedSchema, PolicySchema, PolicyUpdateSchema
 } from '../schemas/policy.js'
 
@@ -12,8 +12,9 @@ import {
 const read = { access: { scope: 'policies:read' as const, users: true } }
 const write = { access: { scope: 'policies:write' as const, users: true } }
 const tags = ['Policy']
+const OCTET_STREAM = 'application/octet-stream'
 
-const policies: FastifyPluginAsyncTypebox = async (fastify) => {
+const policies: FastifyPluginAsyncTypebox<{ importBodyLimit: number }> = async (fastify, opts) => {
   const service = fastify.services.policy
 
   fastify.get('/v1/policies', {
@@ -30,6 +31,47 @@ const policies: FastifyPluginAsyncTypebox = async (fastify) => {
     config: write,
     schema: { tags, summary: 'Create a policy object (O11)', body: PolicyCreateSchema, response: { 201: PolicySavedSchema, ...errorResponses(409, 413, 422) } }
   }, async (request, reply) => reply.code(201).send(await service.create(request.body, callerOf(request))))
+
+  // The one route that takes a file: its own scope, where the only body type is the file's (the rest of the API stays JSON-only, 415 otherwise).
+  await fastify.register(async (scope) => {
+    const files = scope.withTypeProvider<TypeBoxTypeProvider>()
+    files.removeAllContentTypeParsers()
+    files.addContentTypeParser(OCTET_STREAM, { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
+    files.post('/v1/policies/import', {
+      config: write,
+      bodyLimit: opts.importBodyLimit,
+      schema: {
+        tags,
+        summary: 'Create a policy object from a GPO\'s Registry.pol (O11)',
+        description: 'The body is the file (`application/octet-stream`), as GPMC writes it under `Machine\\Registry.pol`. ' +
+          'The Remote Assistance values under `Software\\Policies\\Microsoft\\Windows NT\\Terminal Services` become the settings; ' +
+          'every other entry is listed in `ignored`. ' +
+          'A file that cannot be read is 422 `REGISTRY_POL_MALFORMED` with its byte `offset`, and nothing is created.',
+        consumes: [OCTET_STREAM],
+        querystring: PolicyImportQuery,
+        body: Type.Unknown({ description: 'The Registry.pol file (PReg version 1), as bytes.' }),
+        response: { 201: PolicyImportedSchema, ...errorResponses(409, 413, 415, 422) }
+      }
+    }, async (request, reply) => {
+      // No body at all (nor content type) is an empty file: not a Registry.pol.
+      const file = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+      return reply.code(201).send(await service.importRegistryPol(file, request.query.name, callerOf(request)))
+    })
+  })
+
+  fastify.get('/v1/policies/:id/registry.pol', {
+    config: read,
+    schema: {
+      tags,
+      summary: 'A policy object as the Registry.pol GPMC would write for it, `**del.` markers included',
+      params: IdParamsSchema,
+      produces: [OCTET_STREAM],
+      response: { 200: Type.Unknown({ description: 'The Registry.pol file (PReg version 1).' }), ...errorResponses(404) }
+    }
+  }, async (request, reply) => {
+    const { file } = await service.registryPol(request.params.id)
+    return reply.type(OCTET_STREAM).header('content-disposition', 'attachment; filename="Registry.pol"').send(file)
+  })
 
   fastify.patch('/v1/policies/:id', {
     config: write,

@@ -30,7 +30,11 @@ export const ErrorSchema = Type.Object({
   message: Type.String({ description: 'What went wrong, for humans.' }),
   field: Type.Optional(Type.String({ description: 'The offending input field, as a path (`members[2]`).' })),
   requestId: Type.Optional(Type.String({ description: 'The request id, to quote when reporting a server error.' })),
-  checks: Type.Optional(Type.Array(CheckSchema, { description: 'With a policy refusal: every check of the decision, each named by its SPEC.md rule id.' }))
+  checks: Type.Optional(Type.Array(CheckSchema, { description: 'With a policy refusal: every check of the decision, each named by its SPEC.md rule id.' })),
+  offset: Type.Optional(Type.Integer({
+    minimum: 0,
+    description: 'With a file that cannot be read (REGISTRY_POL_MALFORMED): the byte offset where it goes wrong.'
+  }))
 }, { $id: 'Error', title: 'Error' })
 export type ErrorBody = Static<typeof ErrorSchema>
 

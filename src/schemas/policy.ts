@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { IgnoredEntry } from '../domain/policy-registry.js'
 import { AccountName, TicketTimeSchema } from './directory.js'
-import { CheckSchema, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
+import { CheckSchema, follows, Nullable, PagingQuery, StrictObject, Timestamp } from './common.js'
 
 const State = Type.Union([Type.Literal('not-configured'), Type.Literal('enabled'), Type.Literal('disabled')], {
   description: 'Three-state, as in Group Policy.'
@@ -85,6 +86,23 @@ export const WarningSchema = Type.Object({ field: Type.String(), message: Type.S
 export const PolicySavedSchema = Type.Object({
   policy: PolicySchema,
   warnings: Type.Array(WarningSchema, { description: 'Saved anyway: e.g. helpers the directory does not know (O10).' })
+})
+
+export const PolicyImportQuery = StrictObject({ name: PolicyName })
+export const IgnoredEntrySchema = follows<IgnoredEntry>()(Type.Object({
+  key: Type.String({ description: 'The registry key, as the file spells it.' }),
+  value: Type.String({ description: 'The value name (or GPMC marker, `**del.…`), as the file spells it.' }),
+  reason: Type.String({ description: 'Why the entry does not go into the policy.' })
+}))
+export const PolicyImportedSchema = Type.Object({
+  policy: PolicySchema,
+  warnings: Type.Array(WarningSchema, {
+    description: 'Saved anyway: ADMX defaults that stood in for options the file lacks, helpers the directory does not know (O10).'
+  }),
+  ignored: Type.Array(IgnoredEntrySchema, {
+    description: 'Entries of the file that are not Remote Assistance policy (other keys, other values under the key), ' +
+      'or that do not apply (options of a setting that is not enabled, values of the wrong type or out of range), in file order.'
+  })
 })
 
 export const PolicyLinksPutSchema = StrictObject({

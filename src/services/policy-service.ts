@@ -3,6 +3,8 @@ import { policyEditCheck, type Principal } from '../domain/access.js'
 import { offerInForceDecision, type Decision } from '../domain/decisions.js'
 import { splitQualifiedName } from '../domain/names.js'
 import { NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicySettings } from '../domain/policy.js'
+import { registryFromSettings, settingsFromRegistry, type IgnoredEntry } from '../domain/policy-registry.js'
+import { readRegistryPol, RegistryPolError, writeRegistryPol } from '../domain/registry-pol.js'
 import { resolvePolicy, type ResultantPolicy } from '../domain/resultant-policy.js'
 import { AppError, notFound, policyDenied } from '../errors.js'
 import type { Repositories, Store, Unit } from '../repositories/index.js'
@@ -39,16 +41,46 @@ export class PolicyService {
     return this.policyIn(this.store.repos, id)
   }
 
-  async create (input: PolicyCreate, editor: Editor): Promise<{ policy: Policy, warnings: Warning[] }> {
+  /** `origin` goes into the audit event: where the settings came from, when not from the JSON API. */
+  async create (input: PolicyCreate, editor: Editor, origin?: Record<string, unknown>): Promise<{ policy: Policy, warnings: Warning[] }> {
     await this.requireEditor(editor, [])
     return this.changed(async (u) => {
       await this.checkNameFree(u, input.name)
       const { settings, warnings } = await this.settingsFrom(u, NOT_CONFIGURED, input.settings)
       const id = await u.policies.insert({ name: input.name, description: input.description ?? null, settings })
       const policy = (await u.policies.get(id))!
-      await this.record(u, editor, 'policy.create', `policies/${id}`, { name: policy.name, before: null, after: settings, warnings })
+      await this.record(u, editor, 'policy.create', `policies/${id}`, { name: policy.name, ...origin, before: null, after: settings, warnings })
       return { policy, warnings }
     })
+  }
+
+  /**
+   * Creates a policy object from a GPO's Registry.pol (O11, audited, effective at once as any
+   * new policy). A file that cannot be read is refused with the byte offset of the fault, and
+   * nothing is created. Warnings name the ADMX defaults that stood in for values the file lacks,
+   * then the service's own (O10); `ignored` lists the entries that are not Remote Assistance policy.
+   */
+  async importRegistryPol (file: Uint8Array, name: string, editor: Editor): Promise<{ policy: Policy, warnings: Warning[], ignored: IgnoredEntry[] }> {
+    // O11 first: someone who may not edit policy learns nothing about the file.
+    await this.requireEditor(editor, [])
+    let entries
+    try {
+      entries = readRegistryPol(file)
+    } catch (err) {
+      if (!(err instanceof RegistryPolError)) throw err
+      throw new AppError('REGISTRY_POL_MALFORMED', `the body is not a Registry.pol file this service can read: ${err.message}`, { offset: err.offset })
+    }
+    const mapped = settingsFromRegistry(entries)
+    if ('problem' in mapped) throw new AppError('INVALID_VALUE', mapped.problem.message, { field: mapped.problem.field })
+    const origin = { import: { format: 'Registry.pol', bytes: file.byteLength, entries: entries.length, ignored: mapped.ignored.length } }
+    const { policy, warnings } = await this.create({ name, settings: mapped.settings }, editor, origin)
+    return { policy, warnings: [...mapped.warnings, ...warnings], ignored: mapped.ignored }
+  }
+
+  /** A policy object as the Registry.pol GPMC would write for it (the Machine part of a GPO). */
+  async registryPol (id: string): Promise<{ policy: Policy, file: Buffer }> {
+    const policy = await this.get(id)
+    return { policy, file: writeRegistryPol(registryFromSettings(policy.settings as PolicySettings)) }
   }
 
   async update (id: string, input: PolicyUpdate, editor: Editor): Promise<{ policy: Policy, warnings: Warning[] }> {
