@@ -23,6 +23,7 @@ export interface InvitationRow {
   connection: string | null
   pass_stub: string | null
   lh_ticket: string | null
+  external_ref: string | null
   redeemed_at: string | null
   redeemed_by: string | null
   revoked_at: string | null
@@ -50,13 +51,13 @@ export class InvitationsRepository {
 
   async insert (row: Pick<InvitationRow,
     'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' |
-    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket'
+    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket' | 'external_ref'
   >): Promise<void> {
     await this.sql.run(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
-        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket)
-      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket, external_ref)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
-    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket)
+    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket, row.external_ref)
   }
 
   get (id: string): Promise<InvitationRow | undefined> {
@@ -75,9 +76,11 @@ export class InvitationsRepository {
     noviceId?: string | undefined
     computerId?: string | undefined
     state?: string | undefined
+    externalRef?: string | undefined
   }): Promise<PageOf<InvitationRow>> {
     const { where, args } = whereOf([
       ['i.novice_id = ?', query.noviceId], ['i.computer_id = ?', query.computerId], ['i.state = ?', query.state],
+      ['i.external_ref = ?', query.externalRef],
       ['(i.created_at, i.id) < (?, ?)', decodeCursor(query.cursor, 2)]
     ])
     const rows = await this.sql.all<InvitationRow>(`${SELECT} ${where} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`, ...args, query.limit + 1)

@@ -20,6 +20,7 @@ export interface SessionRow {
   ended_at: string | null
   end_reason: string | null
   expert_token_id: string | null
+  external_ref: string | null
   computer_name: string
   novice_name: string
   expert_name: string
@@ -57,6 +58,7 @@ export interface NewSession {
   expertId: string
   permittedMode: SessionRow['permitted_mode']
   expertTokenId: string | null
+  externalRef: string | null
 }
 
 export interface SessionEventRow {
@@ -86,9 +88,9 @@ export class SessionsRepository {
     const id = newId()
     const now = f.createdAt
     await this.sql.run(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
-        accept_deadline, expert_token_id)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?)`,
-    id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId)
+        accept_deadline, expert_token_id, external_ref)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?)`,
+    id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId, f.externalRef)
     return id
   }
 
@@ -111,10 +113,13 @@ export class SessionsRepository {
   }
 
   /** Newest first; `accountId` limits to sessions where it is the novice or the expert. */
-  async list (query: { limit: number, cursor?: string | undefined, accountId?: string | undefined, state?: string | undefined }): Promise<PageOf<SessionRow>> {
+  async list (query: {
+    limit: number, cursor?: string | undefined, accountId?: string | undefined, state?: string | undefined, externalRef?: string | undefined
+  }): Promise<PageOf<SessionRow>> {
     const { where, args } = whereOf([
       ['(s.novice_id = ? OR s.expert_id = ?)', query.accountId === undefined ? undefined : [query.accountId, query.accountId]],
       ['s.state = ?', query.state],
+      ['s.external_ref = ?', query.externalRef],
       ['(s.created_at, s.id) < (?, ?)', decodeCursor(query.cursor, 2)]
     ])
     const rows = await this.sql.all<SessionRow>(`${SELECT} ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`, ...args, query.limit + 1)

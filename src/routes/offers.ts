@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { callerOf } from '../plugins/auth.js'
 import { CheckSchema, Nullable, StrictObject, errorResponses } from '../schemas/common.js'
 import { AccountName, ComputerRef, RefParams } from '../schemas/directory.js'
-import { SessionSchema } from '../schemas/invitations.js'
+import { ExternalRef, SessionSchema } from '../schemas/invitations.js'
 
 const DecisionSchema = Type.Object({
   allowed: Type.Boolean(),
@@ -22,7 +22,8 @@ const offers: FastifyPluginAsyncTypebox = async (fastify) => {
       body: StrictObject({
         computer: ComputerRef,
         novice: Type.Optional(AccountName),
-        expertComputer: Type.Optional(ComputerRef)
+        expertComputer: Type.Optional(ComputerRef),
+        externalRef: Type.Optional(ExternalRef)
       }, { description: '`novice`: who is asked, when several users sit at the computer. `expertComputer`: the expert\'s own computer, checked for O6 too.' }),
       response: { 201: SessionSchema, ...errorResponses(422, 429) }
     }

@@ -46,6 +46,14 @@ export const DeliveryCreatedSchema = Type.Object({
   }))
 })
 
+/** The helpdesk's reference (an incident number): 1–128 printable characters, no leading or trailing space. */
+export const ExternalRef = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[\\x21-\\x7e](?:[\\x20-\\x7e]*[\\x21-\\x7e])?$',
+  description: 'The helpdesk\'s own reference for this help (its incident number, e.g. INC0012345): shown on the invitation, its session and its audit events.',
+  examples: ['INC0012345']
+})
 const Base64ish = (description: string) => Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9+/=_-]+$', description })
 export const ConnectionSchema = StrictObject({
   addresses: Type.Array(Type.String({ minLength: 3, maxLength: 300 }), {
@@ -71,7 +79,8 @@ export const InvitationCreateSchema = StrictObject({
     description: 'The expert must give it to redeem. Stored only as a scrypt hash; 5 wrong tries lock the invitation.'
   })),
   delivery: Type.Optional(DeliverySchema),
-  connection: Type.Optional(ConnectionSchema)
+  connection: Type.Optional(ConnectionSchema),
+  externalRef: Type.Optional(ExternalRef)
 }, { description: 'A user asks for help from a computer they sit at; an integration (or the administrator) names the novice in `novice`.' })
 
 export const InvitationSchema = Type.Object({
@@ -85,6 +94,7 @@ export const InvitationSchema = Type.Object({
   createdAt: Timestamp,
   expiresAt: Timestamp,
   passwordProtected: Type.Boolean(),
+  externalRef: Nullable(Type.String({ description: 'The helpdesk\'s reference, as given at creation.' })),
   connection: Nullable(Type.Object({
     addresses: Type.Array(Type.String()),
     sessionId: Type.String(),
@@ -109,7 +119,8 @@ export const InvitationListQuery = StrictObject({
   ...PagingQuery,
   computer: Type.Optional(Type.String({ format: 'uuid' })),
   novice: Type.Optional(AccountName),
-  state: Type.Optional(InvitationState)
+  state: Type.Optional(InvitationState),
+  externalRef: Type.Optional(ExternalRef)
 })
 
 const Party = Type.Object({ name: Type.String({ description: '`DOMAIN\\name`, from the directory.' }), displayName: Nullable(Type.String()) })
@@ -119,6 +130,7 @@ export const SessionSchema = Type.Object({
     description: '`invitation`: the novice asked for help; `offer`: the expert offered it unasked.'
   }),
   invitationId: Nullable(Type.String()),
+  externalRef: Nullable(Type.String({ description: 'The helpdesk\'s reference: its invitation\'s, or the offer\'s.' })),
   computer: Type.String(),
   novice: Party,
   expert: Party,
@@ -151,7 +163,9 @@ export const SessionSchema = Type.Object({
 
 export const SessionListQuery = StrictObject({
   ...PagingQuery,
-  state: Type.Optional(Type.Union(['awaiting-novice', 'active', 'control-requested', 'in-control', 'ended', 'declined', 'expired'].map((s) => Type.Literal(s))))
+  state: Type.Optional(Type.Union(['awaiting-novice', 'active', 'control-requested', 'in-control', 'ended', 'declined', 'expired']
+    .map((s) => Type.Literal(s)))),
+  externalRef: Type.Optional(ExternalRef)
 })
 
 export const RedemptionSchema = StrictObject({

@@ -88,7 +88,8 @@ export class InvitationService {
           ticket_hash: TicketService.hashOf(ticket),
           connection: file && JSON.stringify(file.connection),
           pass_stub: file?.passStub ?? null,
-          lh_ticket: file?.lhTicket ?? null
+          lh_ticket: file?.lhTicket ?? null,
+          external_ref: input.externalRef ?? null
         })
         await u.audit.record({
           ...caller.ctx,
@@ -102,6 +103,7 @@ export class InvitationService {
             lifetimeMinutes: lifetime,
             expiresAt: expiresAt.toISOString(),
             passwordProtected: passwordHash !== null,
+            ...(input.externalRef !== undefined ? { externalRef: input.externalRef } : {}),
             rules: decision.checks.map((c) => c.rule),
             kid
           }
@@ -312,14 +314,21 @@ export class InvitationService {
         noviceId: row.novice_id,
         expertId: expert.accountId,
         permittedMode: decided.permittedMode,
-        expertTokenId: expert.tokenId
+        expertTokenId: expert.tokenId,
+        externalRef: row.external_ref
       }, caller.ctx)
       await u.audit.record({
         ...caller.ctx,
         action: 'invitation.redeem',
         target: `invitations/${row.id}`,
         outcome: 'success',
-        details: { session: id, expert: expert.name, permittedMode: decided.permittedMode, rules: decided.rules }
+        details: {
+          session: id,
+          expert: expert.name,
+          permittedMode: decided.permittedMode,
+          rules: decided.rules,
+          ...(row.external_ref !== null ? { externalRef: row.external_ref } : {})
+        }
       })
       await this.deliveries.cancelUnsent(u) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
       return id
@@ -422,6 +431,7 @@ function toInvitation (r: InvitationRow): Invitation {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     passwordProtected: r.password_hash !== null,
+    externalRef: r.external_ref,
     connection: connectionOf(r),
     failedPasswordAttempts: r.password_failures,
     redeemedAt: r.redeemed_at,

@@ -52,7 +52,10 @@ export class OfferService {
   }
 
   /** POST /v1/offers by an expert. */
-  async offer (input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined }, caller: Caller): Promise<Session> {
+  async offer (
+    input: { computer: string, novice?: string | undefined, expertComputer?: string | undefined, externalRef?: string | undefined },
+    caller: Caller
+  ): Promise<Session> {
     const p = caller.principal
     if (p.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can offer help')
     const computer = await this.store.repos.computers.findByRef(input.computer)
@@ -84,14 +87,21 @@ export class OfferService {
           noviceId: novice.id,
           expertId: p.accountId,
           permittedMode: decision.permission!,
-          expertTokenId: p.tokenId
+          expertTokenId: p.tokenId,
+          externalRef: input.externalRef ?? null
         }, caller.ctx)
         await u.audit.record({
           ...caller.ctx,
           action: 'offer.create',
           target: `sessions/${id}`,
           outcome: 'success',
-          details: { computer: computer.name, novice: novice.name, permission: decision.permission, rules: decision.checks.map((c) => c.rule) }
+          details: {
+            computer: computer.name,
+            novice: novice.name,
+            permission: decision.permission,
+            rules: decision.checks.map((c) => c.rule),
+            ...(input.externalRef !== undefined ? { externalRef: input.externalRef } : {})
+          }
         })
         return id
       })

@@ -61,7 +61,11 @@ export class SessionService {
     const acceptDeadline = new Date(createdAt + this.timeouts.acceptTimeoutS * 1000).toISOString()
     const id = await u.sessions.insert({ ...f, createdAt: new Date(createdAt).toISOString(), acceptDeadline })
     await this.event(u, id, 'session.created', ctx, {
-      origin: f.origin, invitationId: f.invitationId, permittedMode: f.permittedMode, acceptBy: acceptDeadline
+      origin: f.origin,
+      invitationId: f.invitationId,
+      permittedMode: f.permittedMode,
+      acceptBy: acceptDeadline,
+      ...(f.externalRef !== null ? { externalRef: f.externalRef } : {})
     })
     return id
   }
@@ -77,7 +81,10 @@ export class SessionService {
     return await this.view(await this.visible(id, principal))
   }
 
-  async list (query: { limit: number, cursor?: string | undefined, state?: string | undefined }, principal: Principal): Promise<PageOf<Session>> {
+  async list (
+    query: { limit: number, cursor?: string | undefined, state?: string | undefined, externalRef?: string | undefined },
+    principal: Principal
+  ): Promise<PageOf<Session>> {
     await this.sweep()
     const page = await this.store.repos.sessions.list({ ...query, accountId: principal.kind === 'user' ? principal.accountId : undefined })
     // Sessions of one computer share its policy: resolve it once per page, not once per session.
@@ -340,6 +347,7 @@ export class SessionService {
       id: r.id,
       origin: r.origin,
       invitationId: r.invitation_id,
+      externalRef: r.external_ref,
       computer: r.computer_name,
       novice: { name: r.novice_name, displayName: r.novice_display_name },
       expert,

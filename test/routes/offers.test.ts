@@ -205,3 +205,14 @@ t.test('O6: computer names are checked at the edge: an empty domain part is 400 
   t.match(await w.check('\\bob', 'CONTOSO\\PC-XP'), { statusCode: 400, code: 'VALIDATION_FAILED', field: 'expert' })
   t.equal((await w.offer('CONTOSO\\bob', w.computers['CONTOSO\\PC-XP']!)).statusCode, 201, 'an id still names a computer')
 })
+
+t.test('O1: an offer carries the helpdesk\'s externalRef to its session, its audit event and the session filter', async (t) => {
+  const w = await setup(t)
+  const res = await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-10', { externalRef: 'INC0077777' })
+  t.equal(res.statusCode, 201, res.body)
+  t.equal(res.json().externalRef, 'INC0077777')
+  t.same((await w.call('GET', '/v1/sessions?externalRef=INC0077777')).json().items.map((s: Json) => s.id), [res.json().id])
+  const created = (await w.call('GET', '/v1/audit-events?action=offer.create')).json().items[0]
+  t.equal(created.details.externalRef, 'INC0077777')
+  t.equal((await w.offer('CONTOSO\\bob', 'CONTOSO\\PC-10', { externalRef: 'x'.repeat(129) })).json().field, 'externalRef')
+})
