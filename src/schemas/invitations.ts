@@ -180,7 +180,8 @@ export const InvitationPreviewSchema = Type.Object({
   computer: Type.String(),
   mode: Mode,
   expiresAt: Timestamp,
-  passwordProtected: Type.Boolean({ description: 'Whether redeeming needs the invitation\'s password.' })
+  passwordProtected: Type.Boolean({ description: 'Whether redeeming needs the invitation\'s password.' }),
+  externalRef: Nullable(Type.String({ description: 'The helpdesk\'s reference, when it gave one.' }))
 }, { title: 'InvitationPreview' })
 
 const CheckRef = Type.Object({ rule: Type.String(), passed: Type.Boolean(), detail: Type.String(), remedy: Type.Optional(Type.String()) })

@@ -253,7 +253,8 @@ export class InvitationService {
         computer: row.computer_name,
         mode: row.mode,
         expiresAt: row.expires_at,
-        passwordProtected: row.password_hash !== null
+        passwordProtected: row.password_hash !== null,
+        externalRef: row.external_ref
       }
     } catch (err) {
       const target = invitationId && `invitations/${invitationId}`

@@ -21,6 +21,11 @@ t.test('S1 S5: refusals are shown in words with the rule that refused: an expire
     const { page } = await s.person(browser)
     await s.signInAs(page, 'CONTOSO\\bob')
 
+    // The helpdesk's reference is shown before redeeming.
+    const referenced = await s.invite({ externalRef: 'INC0012345' })
+    await open(s, page, referenced.ticket)
+    t.equal(await page.locator('#invitation-ref').textContent(), 'INC0012345')
+
     const expired = await s.invite()
     await outsideSql(s.config, 'UPDATE invitations SET expires_at = ? WHERE id = ?', new Date(Date.now() - 1000).toISOString(), expired.invitation.id)
     await open(s, page, expired.ticket)

@@ -38,7 +38,8 @@ t.test('C1: POST /v1/redemptions/preview shows what a ticket would redeem and is
     computer: 'CONTOSO\\PC-10',
     mode: invitation.mode,
     expiresAt: invitation.expiresAt,
-    passwordProtected: true
+    passwordProtected: true,
+    externalRef: null
   })
   t.equal((await w.call('GET', `/v1/invitations/${invitation.id}`)).json().state, 'open', 'a preview redeems nothing')
   t.match((await w.call('POST', '/v1/redemptions/preview', { ticket }, w.alice)).json(), { statusCode: 403, code: 'OWN_INVITATION' })

@@ -106,6 +106,7 @@ function showInvitation (ticket, preview) {
       el('h2', {}, `${who} asked for help`),
       el('dl', { class: 'facts' },
         el('dt', {}, 'Computer'), el('dd', { id: 'invitation-computer' }, preview.computer),
+        preview.externalRef ? [el('dt', {}, 'Helpdesk reference'), el('dd', { id: 'invitation-ref' }, preview.externalRef)] : null,
         el('dt', {}, 'You may'), el('dd', {}, preview.mode === 'control' ? 'view the screen, and ask for control' : 'view the screen only'),
         el('dt', {}, 'Valid until'), el('dd', {}, el('time', { datetime: preview.expiresAt }, when(preview.expiresAt)), ' (', left, ' left)'))),
     el('p', {}, sentence(`${preview.novice.name} will be asked to accept you before anything is shared`)),

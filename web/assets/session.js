@@ -83,7 +83,8 @@ function render () {
   let focus = null
   const header = el('p', {},
     role === 'novice' ? `Helper: ${party(s.expert)}` : role === 'expert' ? `Helping: ${party(s.novice)}` : `${party(s.expert)} helping ${party(s.novice)}`,
-    ` · Computer ${s.computer} · `, el('span', { class: 'state', id: 'session-state' }, stateWords(s)))
+    ` · Computer ${s.computer}${s.externalRef ? ` · Helpdesk reference ${s.externalRef}` : ''} · `,
+    el('span', { class: 'state', id: 'session-state' }, stateWords(s)))
   nodes.push(header)
 
   if (role === 'novice' && s.state === 'in-control') {
