@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { nowIso } from '../db/database.js'
 import { newId } from '../db/ids.js'
 import type { Principal } from '../domain/access.js'
@@ -8,7 +8,7 @@ import type { Store } from '../repositories/index.js'
 import type { BrowserSessionRow, SignInMethod } from '../repositories/sign-in-repository.js'
 import type { ActorContext } from './context.js'
 import type { Signals } from './signals.js'
-import type { TokensService } from './tokens-service.js'
+import { hashToken, type TokensService } from './tokens-service.js'
 
 /** A browser session just opened: the cookie's secret (shown once), and whom it signs in. */
 export interface BrowserSignIn {
@@ -44,7 +44,8 @@ export interface RoundTrip {
 /** Round trips through the identity provider must come back within this time. */
 const ROUND_TRIP_MINUTES = 10
 
-const secretHash = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex')
+/** Only the SHA-256 of a secret is stored, as for API tokens. */
+const secretHash = hashToken
 const newSecret = (prefix: string): string => prefix + randomBytes(32).toString('base64url')
 const minutesFrom = (from: Date, minutes: number): string => new Date(from.getTime() + minutes * 60_000).toISOString()
 
