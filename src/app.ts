@@ -18,6 +18,7 @@ import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
 import connections, { connectionOptions } from './plugins/connections.js'
 import errors from './plugins/errors.js'
+import metrics from './plugins/metrics.js'
 import pathRefs from './plugins/path-refs.js'
 import security from './plugins/security.js'
 import { sessionCookie } from './plugins/session-cookie.js'
@@ -27,10 +28,12 @@ import audit from './routes/audit.js'
 import directory from './routes/directory.js'
 import health from './routes/health.js'
 import invitations from './routes/invitations.js'
+import metricsRoute from './routes/metrics.js'
 import offers from './routes/offers.js'
 import policies from './routes/policies.js'
 import sessions from './routes/sessions.js'
 import tokens from './routes/tokens.js'
+import webhooks from './routes/webhooks.js'
 import web from './web/index.js'
 
 export interface AppOptions {
@@ -114,6 +117,8 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   // Every response names its request id, so a caller can quote it and an operator find the log lines.
   fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
 
+  // First: its request timing must reach every route and the 404 handler.
+  await fastify.register(metrics, { config })
   await fastify.register(errors)
   await fastify.register(connections, { maxConnections: config.connections.max })
   await fastify.register(security, { config })
@@ -126,6 +131,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
 
   await fastify.register(health)
   await fastify.register(tokens)
+  await fastify.register(webhooks)
   await fastify.register(directory, { importBodyLimit: config.importBodyLimit })
   await fastify.register(policies, { importBodyLimit: config.policyImportBodyLimit })
   await fastify.register(invitations, {
@@ -135,6 +141,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(sessions, { heartbeatMs: config.sessions.heartbeatMs })
   await fastify.register(offers)
   await fastify.register(audit)
+  if (config.metricsPort === undefined) await fastify.register(metricsRoute)
   await fastify.register(web, { config })
 }, { name: 'ra-ticket-service' })
 

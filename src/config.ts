@@ -106,6 +106,41 @@ export const ConfigSchema = Type.Object({
     default: 5000,
     description: 'How often the outbox worker looks for due deliveries (it also wakes when one is queued).'
   }),
+  RA_WEBHOOKS_ALLOW_HTTP: Type.Boolean({
+    default: false,
+    description: 'Allow webhook URLs with http, and only to a loopback address (a receiver on this machine, for testing). Otherwise https only.'
+  }),
+  RA_WEBHOOK_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60000,
+    default: 10000,
+    description: 'How long a webhook receiver has to answer (connecting, sending and the whole response) before the attempt counts as failed.'
+  }),
+  RA_WEBHOOK_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 12,
+    description: 'Attempts per webhook delivery before it is marked failed.'
+  }),
+  RA_WEBHOOK_RETRY_BASE_MS: Type.Integer({
+    minimum: 10,
+    maximum: 3600000,
+    default: 5000,
+    description: 'First webhook retry delay; each next one doubles (with jitter), up to an hour. A receiver\'s Retry-After is honoured (up to an hour).'
+  }),
+  RA_WEBHOOK_DISABLE_AFTER_FAILURES: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
+    default: 10,
+    description: 'A subscription is disabled (and that is audited) once this many of its deliveries in a row failed for good: ' +
+      'a final refusal, or every attempt used up.'
+  }),
+  RA_METRICS_PORT: Type.Optional(Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    description: 'Serve GET /metrics (Prometheus) on this port of RA_HOST instead of the main one, so that it need not be public. ' +
+      'Unset: /metrics on the main port.'
+  })),
   RA_SESSION_ACCEPT_TIMEOUT_S: Type.Integer({
     minimum: 5,
     maximum: 86400,
@@ -309,6 +344,9 @@ export interface Config {
   mailDir: string
   delivery: { maxAttempts: number, retryBaseMs: number, pollMs: number }
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
+  webhooks: { allowHttp: boolean, timeoutMs: number, maxAttempts: number, retryBaseMs: number, disableAfterFailures: number }
+  /** A port of its own for GET /metrics, or undefined: on the main port. */
+  metricsPort: number | undefined
   offers: { maxPendingPerComputer: number, maxPerExpertPerHour: number }
   trustProxy: boolean | number | string
   signIn: {
@@ -408,6 +446,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     mailDir: path.resolve(c.RA_MAIL_DIR ?? path.join(path.dirname(path.resolve(c.RA_DATABASE_FILE)), 'mail')),
     delivery: { maxAttempts: c.RA_DELIVERY_MAX_ATTEMPTS, retryBaseMs: c.RA_DELIVERY_RETRY_BASE_MS, pollMs: c.RA_DELIVERY_POLL_MS },
     sessions: { acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S, controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S, heartbeatMs: c.RA_SSE_HEARTBEAT_MS },
+    webhooks: {
+      allowHttp: c.RA_WEBHOOKS_ALLOW_HTTP,
+      timeoutMs: c.RA_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: c.RA_WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: c.RA_WEBHOOK_RETRY_BASE_MS,
+      disableAfterFailures: c.RA_WEBHOOK_DISABLE_AFTER_FAILURES
+    },
+    metricsPort: c.RA_METRICS_PORT,
     offers: { maxPendingPerComputer: c.RA_OFFER_MAX_PENDING_PER_COMPUTER, maxPerExpertPerHour: c.RA_OFFER_MAX_PER_EXPERT_PER_HOUR },
     trustProxy: c.RA_TRUST_PROXY === 'true' ? true : c.RA_TRUST_PROXY === 'false' ? false : /^\d+$/.test(c.RA_TRUST_PROXY) ? Number(c.RA_TRUST_PROXY) : c.RA_TRUST_PROXY.replace(/\s+/g, ''),
     signIn: {

@@ -160,14 +160,15 @@ export async function atTime<T> (at: number, fn: (clock: Clock) => Promise<T>): 
 /**
  * The shapes of every secret the service handles: API tokens (and the test's
  * administrator token), tickets (compact JWS), the passwords and SMTP
- * credentials the tests use. Every app the suite builds is searched for them,
+ * credentials the tests use, webhook signing secrets. Every app the suite builds is searched for them,
  * in its captured logs and its audit trail, when the test ends.
  */
 const SECRET_PATTERNS: RegExp[] = [
   /ra_[A-Za-z0-9_-]{43}/,
   new RegExp(ADMIN_TOKEN),
   /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/,
-  /Password1|S3cr3t|an-encryption-secret-of-at-least-32-chars/
+  /Password1|S3cr3t|an-encryption-secret-of-at-least-32-chars/,
+  /whsec_[A-Za-z0-9+/=]{20,}/
 ]
 
 export function assertNoSecrets (text: string, where: string): void {

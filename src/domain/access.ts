@@ -11,7 +11,9 @@ export const SCOPES = [
   'invitations:write',
   'sessions:read',
   'sessions:write',
-  'audit:read'
+  'audit:read',
+  'webhooks:write',
+  'metrics:read'
 ] as const
 export type Scope = (typeof SCOPES)[number]
 

@@ -16,6 +16,12 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 
+const EVENT_TYPES: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES)
+
+export function isWebhookEventType (type: string): type is WebhookEventType {
+  return EVENT_TYPES.has(type)
+}
+
 const SECRET_PREFIX = 'whsec_'
 
 /** A new signing secret: `whsec_` and 32 random bytes in base64, as Standard Webhooks libraries expect. */

@@ -36,7 +36,8 @@ export function callerOf (request: FastifyRequest): { principal: Principal, ctx:
   return { principal: principalOf(request), ctx: actorContext(request) }
 }
 
-const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v1/')
+/** Everything under /v1, and /metrics on the main port (with RA_METRICS_PORT set, it is served on that port instead, without a token). */
+const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v1/') || url === '/metrics'
 
 /**
  * Bearer-token authentication and route-level authorization for everything

@@ -59,13 +59,22 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   // Timeouts take effect (and reach live streams) without anyone asking; a sweep still running is not started twice.
   let sweeping: Promise<void> | null = null
   const sweeper = setInterval(() => {
-    sweeping ??= storage.exclusively('sweep', () => services.sessions.sweep())
+    sweeping ??= storage.exclusively('sweep', async () => {
+      await services.sessions.sweep()
+      await services.invitations.sweep()
+    })
       .then(() => {}, (err: unknown) => fastify.log.error({ err }, 'session sweep failed'))
       .finally(() => { sweeping = null })
   }, 1000)
   sweeper.unref()
   services.outbox = new OutboxWorker(() => services.deliveries.runDue(), config.delivery.pollMs, fastify.log)
-  fastify.addHook('onReady', async () => { services.outbox?.start() })
+  // Webhooks: woken when a unit that queued deliveries commits here; due retries (and other instances' events) on the timer.
+  const webhookWorker = services.webhookWorker = new OutboxWorker(() => services.webhooks.runDue(), config.delivery.pollMs, fastify.log)
+  services.store.onWebhookQueued(() => webhookWorker.kick())
+  fastify.addHook('onReady', async () => {
+    services.outbox?.start()
+    webhookWorker.start()
+  })
   if (services.mailer.kind === 'smtp') fastify.log.info('invitation e-mail goes to the SMTP server in RA_SMTP_URL')
   else fastify.log.info({ mailDir: config.mailDir }, 'no RA_SMTP_URL: invitation e-mail is written as .eml files')
   // Last hook to run on close: in-flight requests have finished by then; the send in progress is recorded.
@@ -74,6 +83,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     clearInterval(sweeper)
     await sweeping
     await services.outbox?.stop()
+    await webhookWorker.stop()
     await services.drain()
     services.mailer.close()
     await checkpoints?.stop()

@@ -34,7 +34,7 @@ export default fp(async (fastify) => {
       },
       security: [{ bearerAuth: [] }],
       tags: [
-        { name: 'Operations', description: 'Health and readiness' },
+        { name: 'Operations', description: 'Health, readiness and metrics' },
         { name: 'Tokens', description: 'API tokens (administrator)' },
         { name: 'Directory', description: 'Domains, trusts, users, groups and computers (administrator)' },
         { name: 'Policy', description: 'Group-Policy-style Remote Assistance policy: objects, domain links, Local Computer Policy, resultant policy' },

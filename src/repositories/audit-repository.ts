@@ -26,19 +26,38 @@ interface AuditRow {
   details: string | null
 }
 
+/** An audited event as recorded, handed to observers (metrics) once it has committed. */
+export interface RecordedAudit extends AuditRecord {
+  occurredAt: string
+}
+
+/** Observers of committed audit events: called after the commit, never for a unit that rolled back. */
+export type AuditObservers = Set<(event: RecordedAudit) => void>
+
 /** The append-only audit trail (the table's triggers refuse updates and deletes). */
 export class AuditRepository {
-  constructor (private readonly sql: Sql) {}
+  constructor (
+    private readonly sql: Sql,
+    private readonly observers: AuditObservers = new Set(),
+    /** The unit of work's afterCommit; absent on the storage's own repositories, whose writes commit at once. */
+    private readonly afterCommit?: (fn: () => void) => void
+  ) {}
 
   /**
    * Records an event: part of the unit of work it is called through, or, called
    * on the storage's repositories (a refusal recorded on its own), a unit of its own.
    */
   async record (event: AuditRecord): Promise<void> {
+    const occurredAt = nowIso()
     await this.sql.run(`INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    nowIso(), event.requestId ?? null, event.actor, event.actorTokenId ?? null, event.action,
+    occurredAt, event.requestId ?? null, event.actor, event.actorTokenId ?? null, event.action,
     event.target ?? null, event.outcome, event.details ? JSON.stringify(event.details) : null)
+    if (this.observers.size === 0) return
+    const recorded = { ...event, occurredAt }
+    const tell = (): void => { for (const observe of this.observers) observe(recorded) }
+    if (this.afterCommit) this.afterCommit(tell)
+    else tell()
   }
 
   /** Newest first. */

@@ -1,7 +1,7 @@
 import { DirectoryCache } from '../db/directory-cache.js'
 import type { Sql, Storage, Tx } from '../db/storage.js'
 import { AccountsRepository } from './accounts-repository.js'
-import { AuditRepository } from './audit-repository.js'
+import { type AuditObservers, AuditRepository, type RecordedAudit } from './audit-repository.js'
 import { ComputersRepository } from './computers-repository.js'
 import { DeliveriesRepository } from './deliveries-repository.js'
 import { DomainsRepository } from './domains-repository.js'
@@ -12,6 +12,17 @@ import { PoliciesRepository } from './policies-repository.js'
 import { SessionsRepository } from './sessions-repository.js'
 import { SignInRepository } from './sign-in-repository.js'
 import { TokensRepository } from './tokens-repository.js'
+import { WebhooksRepository } from './webhooks-repository.js'
+
+/** What the store tells this process's observers once a unit of work has committed. */
+export interface StoreHooks {
+  /** Each audit event (metrics count them). */
+  audit: AuditObservers
+  /** Webhook deliveries were queued (the worker wakes). */
+  webhookQueued: Set<() => void>
+}
+
+const newHooks = (): StoreHooks => ({ audit: new Set(), webhookQueued: new Set() })
 
 /**
  * Every repository over one `Sql`: the storage itself (committed data, with
@@ -30,8 +41,9 @@ export class Repositories {
   readonly keys: KeysRepository
   readonly signIn: SignInRepository
   readonly audit: AuditRepository
+  readonly webhooks: WebhooksRepository
 
-  constructor (readonly sql: Sql, readonly cache: DirectoryCache | null) {
+  constructor (readonly sql: Sql, readonly cache: DirectoryCache | null, hooks: StoreHooks = newHooks(), afterCommit?: (fn: () => void) => void) {
     this.domains = new DomainsRepository(sql)
     this.accounts = new AccountsRepository(sql)
     this.computers = new ComputersRepository(sql, cache)
@@ -43,7 +55,8 @@ export class Repositories {
     this.limits = new LimitsRepository(sql)
     this.keys = new KeysRepository(sql, cache)
     this.signIn = new SignInRepository(sql)
-    this.audit = new AuditRepository(sql)
+    this.audit = new AuditRepository(sql, hooks.audit, afterCommit)
+    this.webhooks = new WebhooksRepository(sql, afterCommit && (() => afterCommit(() => { for (const fn of hooks.webhookQueued) fn() })))
   }
 }
 
@@ -52,8 +65,8 @@ export class Unit extends Repositories {
   /** Work to run once this unit has committed, that the unit's caller waits for (see `thenRun`). */
   readonly followUps: Array<() => Promise<void>> = []
 
-  constructor (private readonly tx: Tx) {
-    super(tx, null)
+  constructor (private readonly tx: Tx, hooks: StoreHooks) {
+    super(tx, null, hooks, (fn) => tx.afterCommit(fn))
   }
 
   /**
@@ -85,16 +98,27 @@ export class Unit extends Repositories {
 export class Store {
   /** Reads of committed data (and single-statement changes, each its own unit). */
   readonly repos: Repositories
+  private readonly hooks = newHooks()
 
   constructor (readonly storage: Storage) {
-    this.repos = new Repositories(storage, new DirectoryCache(storage))
+    this.repos = new Repositories(storage, new DirectoryCache(storage), this.hooks)
+  }
+
+  /** Calls `fn` with each audit event once it has committed, in this process; never for a unit that rolled back. */
+  observeAudit (fn: (event: RecordedAudit) => void): void {
+    this.hooks.audit.add(fn)
+  }
+
+  /** Calls `fn` once a unit of work that queued webhook deliveries has committed, in this process. */
+  onWebhookQueued (fn: () => void): void {
+    this.hooks.webhookQueued.add(fn)
   }
 
   /** Runs `fn` as one unit of work; resolves once it has committed (see Storage.unitOfWork). */
   async work<T> (fn: (unit: Unit) => Promise<T>): Promise<T> {
     let unit: Unit | undefined
     // A new Unit per attempt: PostgreSQL may run `fn` again after a deadlock, and only the last attempt committed.
-    const result = await this.storage.unitOfWork((tx) => fn(unit = new Unit(tx)))
+    const result = await this.storage.unitOfWork((tx) => fn(unit = new Unit(tx, this.hooks)))
     for (const followUp of unit?.followUps ?? []) await followUp()
     return result
   }

@@ -65,8 +65,16 @@ export class InvitationsRepository {
   }
 
   /** Marks open invitations past their expiry as expired (lazily: whenever invitations are read). */
-  expireDue (now: string): Promise<number> {
-    return this.sql.run('UPDATE invitations SET state = \'expired\', ended_at = expires_at WHERE state = \'open\' AND expires_at <= ?', now)
+  /** Whether an open invitation's time is up (a read: the sweep writes only when there is something to mark). */
+  async anyDue (now: string): Promise<boolean> {
+    return await this.sql.get('SELECT 1 AS due FROM invitations WHERE state = \'open\' AND expires_at <= ? LIMIT 1', now) !== undefined
+  }
+
+  /** Marks open invitations whose time is up as expired; returns their ids. Use `expireInvitations` (it also tells webhooks). */
+  async expireDue (now: string): Promise<string[]> {
+    const rows = await this.sql.all<{ id: string }>(
+      'UPDATE invitations SET state = \'expired\', ended_at = expires_at WHERE state = \'open\' AND expires_at <= ? RETURNING id', now)
+    return rows.map((r) => r.id)
   }
 
   /** Newest first. */

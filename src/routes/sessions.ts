@@ -160,10 +160,15 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
     service.notifier.on('event', onEvent)
     // Events stored by another process of the service reach this stream too.
     const poll = setInterval(flushLogged, 1000)
-    reply.sse.onClose(() => {
+    const closed = fastify.metrics.streamOpened()
+    const stop = () => {
       service.notifier.off('event', onEvent)
       clearInterval(poll)
-    })
+      closed()
+    }
+    // A client that left while the session was being read has already closed: its close callbacks ran then.
+    if (reply.sse.isConnected) reply.sse.onClose(stop)
+    else stop()
     await flush()
   })
 }

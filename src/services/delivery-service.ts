@@ -12,11 +12,13 @@ import type { Computer } from '../schemas/directory.js'
 import type { DeliveryInput, DeliveryStatus } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { visibleInvitation } from './invitation-access.js'
+import { expireInvitations } from './invitation-expiry.js'
 import { decideInvitation } from './invitation-decision.js'
 import { composeInvitationMail, invitationFileFor, mailtoUri, type InvitationMailContext } from './invitation-mail.js'
 import { SendError, type Mailer, type SendResult } from './mailer.js'
 import type { PolicyService } from './policy-service.js'
 import type { TicketService } from './tickets.js'
+import { invitationEventData } from './webhook-events.js'
 
 export interface DeliveryOptions {
   publicBaseUrl: string
@@ -176,7 +178,7 @@ export class DeliveryService {
   /** Marks due expiries and cancels what ended invitations still had queued (one unit of work). */
   expire (): Promise<void> {
     return this.data.work(async (u) => {
-      await u.invitations.expireDue(nowIso())
+      await expireInvitations(u)
       await this.cancelUnsent(u)
     })
   }
@@ -265,6 +267,9 @@ export class DeliveryService {
       if (result !== undefined) {
         await u.deliveries.markSent(r.id, result.reply, result.location)
         await this.record(u, r, 'delivery.sent', { messageId: r.message_id, reply: result.reply })
+        await u.webhooks.publish('invitation.delivered', invitationEventData(current, SYSTEM_CONTEXT.actor, {
+          deliveryId: r.delivery_id, method: r.method, recipient: r.address, messageId: r.message_id
+        }))
       } else if (failure!.permanent || r.attempts >= this.options.maxAttempts) {
         const reason = failure!.permanent ? failure!.message : `gave up after ${r.attempts} attempts: ${failure!.message}`
         await u.deliveries.markFailed(r.id, reason)

@@ -16,6 +16,8 @@ import { SignInService } from './sign-in-service.js'
 import { Signals } from './signals.js'
 import { TicketService } from './tickets.js'
 import { TokensService } from './tokens-service.js'
+import { WebhookSender } from './webhook-sender.js'
+import { WebhookService } from './webhook-service.js'
 
 /**
  * The wiring: repositories and services over one open, migrated storage,
@@ -35,6 +37,9 @@ export interface Services {
   mailer: Mailer
   /** Set once the app starts its outbox worker (not in the CLI). */
   outbox: OutboxWorker | null
+  webhooks: WebhookService
+  /** Set once the app starts its webhook worker (not in the CLI). */
+  webhookWorker: OutboxWorker | null
   audit: AuditRepository
   /** Reads of committed data; changes go through `store.work`. */
   repos: Repositories
@@ -90,6 +95,11 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     deliveries,
     mailer,
     outbox: null,
+    webhooks: new WebhookService(store, new WebhookSender({ timeoutMs: config.webhooks.timeoutMs, allowLoopback: config.webhooks.allowHttp }), {
+      ...config.webhooks,
+      keyEncryptionSecret: config.keyEncryptionSecret
+    }),
+    webhookWorker: null,
     checkpoints: null,
     invitations: new InvitationService(store, policy, tickets, deliveries, sessions, () => services.outbox?.kick()),
     isReady: () => storage.isReady(migrations),

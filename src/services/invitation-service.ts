@@ -19,10 +19,12 @@ import { visibleInvitation } from './invitation-access.js'
 import type { DeliveryService } from './delivery-service.js'
 import type { SessionService } from './session-service.js'
 import { decideInvitation } from './invitation-decision.js'
+import { expireInvitations } from './invitation-expiry.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { auditRefusal } from './refusals.js'
 import type { PolicyService } from './policy-service.js'
 import { TicketService, type VerifiedTicket } from './tickets.js'
+import { invitationEventData, rulesOf } from './webhook-events.js'
 
 /**
  * Invitations: created under the policy engine's decision (S1–S6), signed as
@@ -108,6 +110,21 @@ export class InvitationService {
             kid
           }
         })
+        await u.webhooks.publish('invitation.created', {
+          actor: caller.ctx.actor,
+          invitationId: id,
+          sessionId: null,
+          computer: computer.name,
+          novice: novice.name,
+          expert: null,
+          externalRef: input.externalRef ?? null,
+          rules: rulesOf(decision.checks),
+          state: 'open',
+          mode: decision.mode,
+          createdAt: createdAt.toISOString(),
+          expiresAt: expiresAt.toISOString(),
+          passwordProtected: passwordHash !== null
+        })
         // An inline delivery is queued in the same unit of work as its invitation.
         return deliveryPlan === undefined ? undefined : await this.deliveries.store(u, id, deliveryPlan, caller.ctx)
       })
@@ -127,13 +144,18 @@ export class InvitationService {
     }
   }
 
+  /** Records the expiry of invitations whose time is up (the sweep: their webhook events go out on time). */
+  async sweep (): Promise<void> {
+    if (await this.store.repos.invitations.anyDue(nowIso())) await this.store.work(expireInvitations)
+  }
+
   async get (id: string, principal: Principal): Promise<Invitation> {
-    await this.store.repos.invitations.expireDue(nowIso())
+    await this.store.work(expireInvitations)
     return toInvitation(await visibleInvitation(this.store.repos.invitations, id, principal))
   }
 
   async list (query: InvitationListQueryType, principal: Principal): Promise<PageOf<Invitation>> {
-    await this.store.repos.invitations.expireDue(nowIso())
+    await this.store.work(expireInvitations)
     let noviceId: string | undefined
     if (principal.kind === 'user') {
       // Users see their own invitations only; the filter cannot widen that.
@@ -149,7 +171,7 @@ export class InvitationService {
   async revoke (id: string, caller: Caller): Promise<Invitation> {
     // One unit of work: the state decided on is the one read there.
     return toInvitation(await this.store.work(async (u) => {
-      await u.invitations.expireDue(nowIso())
+      await expireInvitations(u)
       const row = await visibleInvitation(u.invitations, id, caller.principal)
       if (row.state === 'revoked') return row
       if (row.state === 'redeemed') return await this.revokeRedeemed(u, row, caller)
@@ -163,6 +185,7 @@ export class InvitationService {
         outcome: 'success',
         details: { previousState: row.state }
       })
+      await u.webhooks.publish('invitation.revoked', invitationEventData((await u.invitations.get(id))!, caller.ctx.actor, { previousState: row.state }))
       // What is not yet sent is cancelled with it.
       await this.deliveries.cancelUnsent(u)
       return (await u.invitations.get(id))!
@@ -182,7 +205,9 @@ export class InvitationService {
       outcome: 'success',
       details: { previousState: row.state, endedSession: true }
     })
-    return (await u.invitations.get(row.id))!
+    const after = (await u.invitations.get(row.id))!
+    await u.webhooks.publish('invitation.revoked', invitationEventData(after, caller.ctx.actor, { previousState: row.state, endedSession: true }))
+    return after
   }
 
   /**
@@ -277,7 +302,7 @@ export class InvitationService {
   private async loadOpenInvitation (ticket: { verified: VerifiedTicket, row?: InvitationRow | undefined }, caller: Caller): Promise<InvitationRow> {
     // The row read to find the ticket by its hash serves unless this expiry changed rows (it is not read twice);
     // whatever else changed it since is caught where it matters, by the conditional update that decides (step 4).
-    const expired = await this.store.repos.invitations.expireDue(nowIso())
+    const expired = await this.store.work(expireInvitations)
     const row = ticket.row !== undefined && expired === 0 ? ticket.row : await this.store.repos.invitations.get(ticket.verified.invitationId)
     // A well-signed ticket whose invitation is gone was purged after it ended.
     if (!row || row.jti !== ticket.verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
@@ -331,6 +356,9 @@ export class InvitationService {
           ...(row.external_ref !== null ? { externalRef: row.external_ref } : {})
         }
       })
+      await u.webhooks.publish('invitation.redeemed', invitationEventData(row, caller.ctx.actor, {
+        sessionId: id, expert: expert.name, state: 'redeemed', rules: decided.rules, permittedMode: decided.permittedMode
+      }))
       await this.deliveries.cancelUnsent(u) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
       return id
     })
@@ -365,8 +393,11 @@ export class InvitationService {
         // Recorded on the session (its novice is told, and it is audited), or audited alone.
         if (sessionId) await this.sessionService.securityEvent(sessionId, 'ticket-reused', ctx, { expert: ctx.actor, invitationId: row.id })
         else {
-          await this.store.repos.audit.record({
-            ...ctx, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { expert: ctx.actor }
+          await this.store.work(async (u) => {
+            await u.audit.record({
+              ...ctx, action: 'security.ticket-reused', target: `invitations/${row.id}`, outcome: 'denied', details: { expert: ctx.actor }
+            })
+            await u.webhooks.publish('security.ticket-reused', invitationEventData(row, ctx.actor, { presentedBy: ctx.actor }))
           })
         }
         throw new AppError('TICKET_ALREADY_REDEEMED', 'the ticket was already redeemed', { field: 'ticket' })
@@ -388,6 +419,7 @@ export class InvitationService {
           outcome: 'success',
           details: { reason: 'too many wrong passwords' }
         })
+        await u.webhooks.publish('invitation.locked', invitationEventData(row, caller.ctx.actor, { state: 'locked', reason: 'too many wrong passwords' }))
       }
       return state
     })

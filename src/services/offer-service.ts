@@ -10,6 +10,7 @@ import type { Caller } from './context.js'
 import { auditRefusal } from './refusals.js'
 import type { PolicyService } from './policy-service.js'
 import type { SessionService } from './session-service.js'
+import { rulesOf, sessionEventData } from './webhook-events.js'
 
 export interface OfferLimits {
   maxPendingPerComputer: number
@@ -103,12 +104,29 @@ export class OfferService {
             ...(input.externalRef !== undefined ? { externalRef: input.externalRef } : {})
           }
         })
+        await u.webhooks.publish('offer.created', sessionEventData((await u.sessions.get(id))!, caller.ctx.actor, { rules: rulesOf(decision.checks) }))
         return id
       })
       return await this.sessions.view((await this.store.repos.sessions.get(id))!)
     } catch (err) {
       const target = computer ? `computers/${computer.id}` : null
-      await auditRefusal(this.store.repos.audit, caller.ctx, { action: 'offer.refused', target, details: { computer: computer?.name ?? input.computer } }, err)
+      if (err instanceof AppError) {
+        // The refusal's audit event and its webhook event together, in a unit of their own (the offer's rolled back).
+        await this.store.work(async (u) => {
+          await auditRefusal(u.audit, caller.ctx, { action: 'offer.refused', target, details: { computer: computer?.name ?? input.computer } }, err)
+          await u.webhooks.publish('offer.refused', {
+            actor: caller.ctx.actor,
+            invitationId: null,
+            sessionId: null,
+            computer: computer?.name ?? input.computer,
+            novice: null,
+            expert: p.name,
+            externalRef: input.externalRef ?? null,
+            rules: rulesOf(err.checks),
+            code: err.code
+          })
+        })
+      }
       throw err
     }
   }

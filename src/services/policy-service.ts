@@ -275,8 +275,23 @@ export class PolicyService {
     return { settings: result.settings, warnings }
   }
 
+  /** The change's audit event and its `policy.changed` webhook event (what changed, where; not the settings themselves). */
   private async record (u: Unit, editor: Editor, action: string, target: string, details: Record<string, unknown>): Promise<void> {
     await u.audit.record({ ...editor.ctx, action, target, outcome: 'success', details })
+    await u.webhooks.publish('policy.changed', {
+      actor: editor.ctx.actor,
+      invitationId: null,
+      sessionId: null,
+      computer: typeof details.computer === 'string' ? details.computer : null,
+      novice: null,
+      expert: null,
+      externalRef: null,
+      rules: [],
+      change: action.slice('policy.'.length),
+      target,
+      ...(typeof details.name === 'string' ? { policy: details.name } : {}),
+      ...(typeof details.domain === 'string' ? { domain: details.domain } : {})
+    })
   }
 }
 

@@ -3,6 +3,7 @@ import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
 import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
 import { isLive, modeOf, transition, type Command, type Role } from '../domain/session-machine.js'
+import { isWebhookEventType } from '../domain/webhooks.js'
 import { AppError, notFound } from '../errors.js'
 import type { Repositories, Store, Unit } from '../repositories/index.js'
 import type { PageOf } from '../repositories/paging.js'
@@ -11,6 +12,7 @@ import type { Session } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import { decideInvitation } from './invitation-decision.js'
 import type { PolicyService } from './policy-service.js'
+import { rulesOf, sessionEventData } from './webhook-events.js'
 
 export interface SessionHistoryEntry {
   id: number
@@ -281,12 +283,25 @@ export class SessionService {
       ...(requestId !== undefined && event.startsWith('control.') ? { requestId } : {}),
       ...(info.reason !== undefined ? { reason: info.reason } : {}),
       ...(info.checks !== undefined && (event === 'control.dropped' || event === 'session.terminated') ? { checks: info.checks } : {})
-    })
+    }, { row: current, rules: rulesOf(info.checks) })
   }
 
-  private async event (u: Unit, sessionId: string, type: string, ctx: ActorContext, data: Record<string, unknown>): Promise<void> {
+  private async event (
+    u: Unit,
+    sessionId: string,
+    type: string,
+    ctx: ActorContext,
+    data: Record<string, unknown>,
+    hook: { row?: SessionRow, rules?: string[] } = {}
+  ): Promise<void> {
     await u.sessions.appendEvent(sessionId, type, ctx.actor, data)
     await u.audit.record({ ...ctx, action: type, target: `sessions/${sessionId}`, outcome: type.startsWith('security.') ? 'denied' : 'success', details: data })
+    if (isWebhookEventType(type)) {
+      const row = hook.row ?? (await u.sessions.get(sessionId))!
+      // The session's own parties stay as they are (a security event's `expert` is who presented the ticket: the actor).
+      const { checks: _checks, expert: _expert, ...rest } = data
+      await u.webhooks.publish(type, sessionEventData(row, ctx.actor, { ...rest, rules: hook.rules ?? [] }))
+    }
     // Tell live streams once the unit has committed: in this process at once, on every other instance through
     // the database (PostgreSQL NOTIFY; their one-second poll covers a lost notification, and SQLite).
     u.afterCommit(() => this.notifier.emit('event', sessionId))

@@ -1,0 +1,432 @@
+import { once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { Webhook } from 'standardwebhooks'
+import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.js'
+import { WebhookSender } from '../../src/services/webhook-sender.js'
+import { assertNoSecrets, type Json } from '../helper.js'
+import { world, type InvitationWorld } from './invitations-helper.js'
+
+/** Fast retries and polling, http to loopback (the receiver runs here). */
+const FAST = {
+  RA_WEBHOOKS_ALLOW_HTTP: 'true',
+  RA_WEBHOOK_RETRY_BASE_MS: '50',
+  RA_DELIVERY_POLL_MS: '20',
+  RA_WEBHOOK_TIMEOUT_MS: '2000'
+}
+
+interface Received {
+  headers: http.IncomingHttpHeaders
+  body: string
+  payload: Json
+}
+
+/**
+ * A webhook receiver on loopback. `answer` decides each response (200 by default); every request is kept,
+ * and those whose signature verifies with `secret` (the standardwebhooks package) are in `verified`.
+ */
+class Receiver {
+  readonly all: Received[] = []
+  readonly verified: Received[] = []
+  secrets: string[] = []
+  answer: (r: Received, res: http.ServerResponse) => void = (_r, res) => { res.writeHead(200).end('ok') }
+  private waiters: Array<() => void> = []
+  readonly server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      const received = { headers: req.headers, body, payload: JSON.parse(body) }
+      this.all.push(received)
+      const headers = {
+        'webhook-id': String(req.headers['webhook-id']),
+        'webhook-timestamp': String(req.headers['webhook-timestamp']),
+        'webhook-signature': String(req.headers['webhook-signature'])
+      }
+      if (this.secrets.some((s) => { try { new Webhook(s).verify(body, headers); return true } catch { return false } })) this.verified.push(received)
+      this.answer(received, res)
+      for (const w of this.waiters.splice(0)) w()
+    })
+  })
+
+  async listen (port = 0): Promise<string> {
+    this.server.listen(port, '127.0.0.1')
+    await once(this.server, 'listening')
+    return this.url
+  }
+
+  get url (): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`
+  }
+
+  async close (): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise((resolve) => this.server.close(resolve))
+  }
+
+  /** Waits until `predicate` holds over what was received (at most `ms`). */
+  async until (predicate: () => boolean, ms = 20_000): Promise<void> {
+    const deadline = Date.now() + ms
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`receiver: timed out; got ${this.all.map((r) => r.payload.type).join(', ')}`)
+      await new Promise<void>((resolve) => { this.waiters.push(resolve); setTimeout(resolve, 50) })
+    }
+  }
+}
+
+async function receiver (t: Test): Promise<Receiver> {
+  const r = new Receiver()
+  await r.listen()
+  t.teardown(() => r.close())
+  return r
+}
+
+async function subscribe (
+  w: InvitationWorld, url: string, events: readonly string[] = WEBHOOK_EVENT_TYPES, token?: string
+): Promise<{ webhook: Json, secret: string }> {
+  const res = await w.call('POST', '/v1/webhooks', { url, events }, token)
+  if (res.statusCode !== 201) throw new Error(`subscribe: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+const deliveries = async (w: InvitationWorld, id: string): Promise<Json[]> => (await w.call('GET', `/v1/webhooks/${id}/deliveries?limit=100`)).json().items
+
+/** Waits until the webhook worker has nothing due now (what was sent, and how, is in the table). */
+async function settled (_w: InvitationWorld, predicate: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!await predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the webhook worker')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/** The whole life of an invitation and its session, by the API: what each step is expected to send, in order. */
+async function lifecycle (w: InvitationWorld, externalRef: string): Promise<{ ticket: string, sessionId: string, invitationId: string, created: Json }> {
+  const created = await w.invite({ externalRef, password: 'S3cr3t-pass' })
+  const redeemed = await w.redeem(created.ticket, 'S3cr3t-pass')
+  if (redeemed.statusCode !== 201) throw new Error(redeemed.body)
+  const sessionId = redeemed.json().id
+  const act = async (path: string, token: string, body?: Json): Promise<Json> => {
+    const res = await w.call('POST', `/v1/sessions/${sessionId}${path}`, body, token)
+    if (res.statusCode >= 300) throw new Error(`${path}: ${res.body}`)
+    return res.json()
+  }
+  await act('/accept', w.alice, { confirm: true })
+  const requestId = (await act('/control-requests', w.bob)).controlRequest.id
+  await act(`/control-requests/${requestId}/grant`, w.alice)
+  await act('/control/stop', w.alice)
+  await act('/end', w.bob)
+  return { ticket: created.ticket, sessionId, invitationId: created.invitation.id, created }
+}
+
+const LIFECYCLE = ['invitation.created', 'invitation.redeemed', 'session.accepted', 'control.requested', 'control.granted', 'control.stopped', 'session.ended']
+
+t.test('a receiver gets every event of a whole session, signed (standardwebhooks verifies each), in order, with the reference and no secret', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const { webhook, secret } = await subscribe(w, r.url)
+  r.secrets = [secret]
+  t.match(webhook, { url: r.url, enabled: true, owner: 'admin', events: [...WEBHOOK_EVENT_TYPES].sort(), consecutiveFailures: 0 })
+  t.notOk(JSON.stringify((await w.call('GET', `/v1/webhooks/${webhook.id}`)).json()).includes('whsec_'), 'the secret is shown once, at creation')
+
+  const { ticket, sessionId, invitationId, created } = await lifecycle(w, 'INC0012345')
+  await r.until(() => r.all.length >= LIFECYCLE.length)
+  t.equal(r.verified.length, r.all.length, 'every delivery verifies with the standardwebhooks package')
+  // Not promised in arrival order (several are sent at once): webhook-ids are time-ordered, in the order of the changes.
+  const inOrder = [...r.all].sort((a, b) => String(a.headers['webhook-id']).localeCompare(String(b.headers['webhook-id'])))
+  t.same(inOrder.map((e) => e.payload.type), LIFECYCLE, 'the events of the lifecycle, in the order they happened')
+  for (const e of r.all) {
+    t.equal(e.headers['content-type'], 'application/json')
+    t.match(e.headers['webhook-id'], /^msg_[0-9a-f-]{36}$/)
+    t.match(e.payload, {
+      timestamp: String,
+      data: { invitationId, externalRef: 'INC0012345', novice: 'CONTOSO\\alice', computer: 'CONTOSO\\PC-10', rules: Array }
+    })
+    t.notOk(e.body.includes(ticket) || e.body.includes('S3cr3t') || e.body.includes(secret) || e.body.includes(w.bob), 'no ticket, password, token or secret')
+    assertNoSecrets(e.body, `payload of ${e.payload.type}`)
+  }
+  const byType = new Map(r.all.map((e) => [e.payload.type, e.payload.data]))
+  t.match(byType.get('invitation.created'), { actor: 'CONTOSO\\alice', sessionId: null, expert: null, passwordProtected: true })
+  t.same(byType.get('invitation.created').rules, created.checks.map((c: Json) => c.rule), 'the rules that decided, as the creation answered them')
+  t.match(byType.get('invitation.redeemed'), { actor: 'CONTOSO\\bob', sessionId, expert: 'CONTOSO\\bob', permittedMode: 'control' })
+  t.match(byType.get('control.granted'), { actor: 'CONTOSO\\alice', sessionId, to: 'in-control', mode: 'control', rules: ['S6'] })
+  t.match(byType.get('session.ended'), { actor: 'CONTOSO\\bob', to: 'ended' })
+
+  await settled(w, async () => (await deliveries(w, webhook.id)).every((d) => d.state === 'delivered'))
+  const listed = await deliveries(w, webhook.id)
+  t.equal(listed.length, LIFECYCLE.length)
+  t.ok(listed.every((d) => d.state === 'delivered' && d.lastStatusCode === 200 && d.attempts.length === 1 && d.attempts[0].statusCode === 200))
+  t.same(new Set(listed.map((d) => d.webhookId)), new Set(r.all.map((e) => e.headers['webhook-id'])), 'the deliveries list names each webhook-id')
+})
+
+t.test('subscriptions: checked input, events a subscription did not ask for are not sent, disabled ones get nothing', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const bad = [
+    [{ url: r.url, events: ['invitation.nope'] }, 400],
+    [{ url: r.url, events: [] }, 400],
+    [{ url: 'ftp://example.com/', events: ['invitation.created'] }, 422],
+    [{ url: 'https://user:pw@example.com/', events: ['invitation.created'] }, 422],
+    [{ url: 'http://169.254.169.254/latest/meta-data/', events: ['invitation.created'] }, 422],
+    [{ url: 'http://[fd00:ec2::254]/', events: ['invitation.created'] }, 422],
+    [{ url: 'http://10.0.0.5/hooks', events: ['invitation.created'] }, 422]
+  ] as const
+  for (const [body, status] of bad) {
+    const res = await w.call('POST', '/v1/webhooks', body)
+    t.equal(res.statusCode, status, JSON.stringify(body))
+    if (status === 422) t.match(res.json(), { code: 'WEBHOOK_URL_REFUSED', field: 'url' })
+  }
+  t.equal((await w.call('GET', '/v1/webhooks')).json().items.length, 0, 'nothing was created')
+
+  const { webhook, secret } = await subscribe(w, r.url, ['invitation.revoked'])
+  r.secrets = [secret]
+  const refused = await w.call('PATCH', `/v1/webhooks/${webhook.id}`, { url: 'http://169.254.169.254/' })
+  t.match(refused.json(), { statusCode: 422, code: 'WEBHOOK_URL_REFUSED' })
+  t.equal((await w.call('GET', `/v1/webhooks/${webhook.id}`)).json().url, r.url, 'a refused change changes nothing')
+
+  const first = await w.invite()
+  await w.call('DELETE', `/v1/invitations/${first.invitation.id}`, undefined, w.alice)
+  await r.until(() => r.all.length === 1)
+  t.same(r.all.map((e) => e.payload.type), ['invitation.revoked'], 'only the type asked for')
+  t.match(r.all[0]!.payload.data, { previousState: 'open', state: 'revoked', actor: 'CONTOSO\\alice' })
+
+  t.match((await w.call('PATCH', `/v1/webhooks/${webhook.id}`, { enabled: false })).json(), { enabled: false })
+  const second = await w.invite()
+  await w.call('DELETE', `/v1/invitations/${second.invitation.id}`, undefined, w.alice)
+  await w.app.services.webhookWorker!.idle()
+  t.equal((await deliveries(w, webhook.id)).length, 1, 'a disabled subscription gets nothing queued')
+
+  t.equal((await w.call('DELETE', `/v1/webhooks/${webhook.id}`)).statusCode, 204)
+  t.equal((await w.call('GET', `/v1/webhooks/${webhook.id}`)).statusCode, 404)
+  const audit = (await w.call('GET', '/v1/audit-events?limit=100')).json().items.map((e: Json) => e.action)
+  t.ok(['webhook.create', 'webhook.update', 'webhook.delete'].every((a) => audit.includes(a)), 'changes are audited')
+})
+
+t.test('a subscription belongs to its creator: an integration sees and changes only its own', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const tokenFor = async (name: string, scopes: string[]): Promise<string> =>
+    (await w.call('POST', '/v1/tokens', { principal: { type: 'integration', name, scopes } })).json().token
+  const servicenow = await tokenFor('servicenow', ['webhooks:write'])
+  const jira = await tokenFor('jira', ['webhooks:write'])
+  const reader = await tokenFor('reader', ['audit:read'])
+  const mine = (await subscribe(w, r.url, ['invitation.created'], servicenow)).webhook
+  t.equal(mine.owner, 'integration:servicenow')
+  const theirs = (await subscribe(w, r.url, ['invitation.created'], jira)).webhook
+  const list = (token: string) => w.call('GET', '/v1/webhooks', undefined, token).then((res) => res.json().items.map((h: Json) => h.id))
+  t.same(await list(servicenow), [mine.id])
+  t.same(await list(jira), [theirs.id])
+  t.same((await list(w.config.bootstrapAdminToken!)).sort(), [mine.id, theirs.id].sort(), 'the administrator sees all')
+  t.equal((await w.call('GET', `/v1/webhooks/${theirs.id}`, undefined, servicenow)).statusCode, 404)
+  t.equal((await w.call('PATCH', `/v1/webhooks/${theirs.id}`, { enabled: false }, servicenow)).statusCode, 404)
+  t.equal((await w.call('DELETE', `/v1/webhooks/${theirs.id}`, undefined, servicenow)).statusCode, 404)
+  t.equal((await w.call('POST', `/v1/webhooks/${theirs.id}/secret`, {}, servicenow)).statusCode, 404)
+  t.equal((await w.call('GET', `/v1/webhooks/${theirs.id}/deliveries`, undefined, servicenow)).statusCode, 404)
+  t.match((await w.call('GET', '/v1/webhooks', undefined, reader)).json(), { statusCode: 403, code: 'INSUFFICIENT_SCOPE' })
+  t.match((await w.call('GET', '/v1/webhooks', undefined, w.bob)).json(), { statusCode: 403, code: 'ADMIN_REQUIRED' })
+  t.equal((await w.call('GET', `/v1/webhooks/${theirs.id}`, undefined, jira)).json().enabled, true, 'untouched')
+})
+
+t.test('the receiver is down, then up: every event arrives, with the webhook-id of its first attempt', async (t) => {
+  const r = new Receiver()
+  await r.listen()
+  const port = (r.server.address() as AddressInfo).port
+  const url = r.url
+  await r.close() // down: connections are refused
+  const w = await world(t, FAST)
+  const { webhook, secret } = await subscribe(w, url, ['invitation.created', 'invitation.revoked'])
+  r.secrets = [secret]
+  const a = await w.invite()
+  await w.call('DELETE', `/v1/invitations/${a.invitation.id}`, undefined, w.alice)
+  await settled(w, async () => (await deliveries(w, webhook.id)).every((d) => d.attempts.length >= 2))
+  const before = await deliveries(w, webhook.id)
+  t.ok(before.every((d) => d.state === 'retrying' || d.state === 'sending'), 'still trying')
+  t.ok(before.every((d) => d.attempts.every((x: Json) => x.statusCode === null && /ECONNREFUSED/.test(x.error))), 'each attempt recorded with its error')
+  t.equal((await w.call('GET', `/v1/webhooks/${webhook.id}`)).json().consecutiveFailures, 0, 'retries are not failures for good')
+
+  await r.listen(port) // up again
+  t.teardown(() => r.close())
+  await r.until(() => r.all.length >= 2)
+  t.same(new Set(r.all.map((e) => e.headers['webhook-id'])), new Set(before.map((d) => d.webhookId)), 'the same webhook-id as the first attempt')
+  t.equal(r.verified.length, r.all.length)
+  await settled(w, async () => (await deliveries(w, webhook.id)).every((d) => d.state === 'delivered'))
+})
+
+t.test('410 Gone is final; after the configured failures in a row the subscription is disabled, and that is audited', async (t) => {
+  const r = await receiver(t)
+  r.answer = (_r, res) => { res.writeHead(410).end() }
+  const w = await world(t, { ...FAST, RA_WEBHOOK_DISABLE_AFTER_FAILURES: '3' })
+  const { webhook } = await subscribe(w, r.url, ['invitation.created'])
+  for (let i = 0; i < 3; i++) {
+    await w.invite()
+    await settled(w, async () => (await deliveries(w, webhook.id)).filter((d) => d.state === 'failed').length === i + 1)
+  }
+  const listed = await deliveries(w, webhook.id)
+  t.ok(listed.every((d) => d.attempts.length === 1 && d.lastStatusCode === 410), 'a 410 is not retried')
+  const after = (await w.call('GET', `/v1/webhooks/${webhook.id}`)).json()
+  t.match(after, { enabled: false, consecutiveFailures: 3, disabledReason: /3 deliveries in a row failed; the last: the receiver answered 410/ })
+  const audit = (await w.call('GET', '/v1/audit-events?action=webhook.disabled')).json().items
+  t.match(audit, [{ actor: 'system', target: `webhooks/${webhook.id}`, details: { failures: 3 } }])
+  await w.invite()
+  await w.app.services.webhookWorker!.idle()
+  t.equal(r.all.length, 3, 'nothing more is sent')
+
+  // Enabled again: the count starts over.
+  r.answer = (_r, res) => { res.writeHead(204).end() }
+  t.match((await w.call('PATCH', `/v1/webhooks/${webhook.id}`, { enabled: true })).json(), { enabled: true, consecutiveFailures: 0, disabledReason: null })
+})
+
+t.test('a redirect is not followed; 4xx is final but 408 and 429 are retried, and Retry-After is honoured', async (t) => {
+  const target = await receiver(t)
+  const r = await receiver(t)
+  r.answer = (_r, res) => { res.writeHead(307, { location: target.url }).end() }
+  const w = await world(t, FAST)
+  const { webhook } = await subscribe(w, r.url, ['invitation.created'])
+  await w.invite()
+  await settled(w, async () => (await deliveries(w, webhook.id))[0]?.state === 'failed')
+  t.equal(target.all.length, 0, 'the redirect target was never called')
+  t.match((await deliveries(w, webhook.id))[0], { lastStatusCode: 307, lastError: /redirects are not followed/, attempts: [{ statusCode: 307 }] })
+
+  r.answer = (_r, res) => { res.writeHead(400).end() }
+  await w.invite()
+  await settled(w, async () => (await deliveries(w, webhook.id)).filter((d) => d.state === 'failed').length === 2)
+  t.equal((await deliveries(w, webhook.id))[0].attempts.length, 1, '400: final, not retried')
+
+  let calls = 0
+  r.answer = (_r, res) => { if (++calls === 1) res.writeHead(429, { 'retry-after': '2' }).end(); else res.writeHead(200).end() }
+  await w.invite()
+  await settled(w, async () => (await deliveries(w, webhook.id))[0].state === 'delivered')
+  const [throttled] = await deliveries(w, webhook.id)
+  t.match(throttled.attempts, [{ statusCode: 429 }, { statusCode: 200 }])
+  const gap = Date.parse(throttled.attempts[1].at) - Date.parse(throttled.attempts[0].at)
+  t.ok(gap >= 1900, `Retry-After: 2 was waited for (${gap} ms), not the 50 ms backoff`)
+})
+
+t.test('a receiver that does not answer in time, or answers without end, is cut off', async (t) => {
+  const r = await receiver(t)
+  r.answer = () => {} // never answers
+  const w = await world(t, { ...FAST, RA_WEBHOOK_TIMEOUT_MS: '300', RA_WEBHOOK_MAX_ATTEMPTS: '2' })
+  const { webhook } = await subscribe(w, r.url, ['invitation.created'])
+  await w.invite()
+  await settled(w, async () => (await deliveries(w, webhook.id))[0]?.state === 'failed')
+  t.match((await deliveries(w, webhook.id))[0], {
+    attempts: [{ error: /no answer within 300 ms/ }, { error: /no answer within 300 ms/ }],
+    lastError: /gave up after 2 attempts/
+  })
+
+  // An endless answer is read up to the cap, then dropped: the 200 counts.
+  r.answer = (_r, res) => {
+    res.writeHead(200)
+    const chunk = Buffer.alloc(16 * 1024, 'x')
+    const pump = (): void => { while (res.write(chunk)); res.once('drain', pump) }
+    pump()
+  }
+  await w.invite()
+  await settled(w, async () => (await deliveries(w, webhook.id))[0].state !== 'queued' && (await deliveries(w, webhook.id))[0].state !== 'sending')
+  t.match((await deliveries(w, webhook.id))[0], { state: 'delivered', lastStatusCode: 200 })
+})
+
+t.test('rotation: both secrets sign during the overlap, then only the new one; a delivery can be sent again with its webhook-id', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const { webhook, secret: oldSecret } = await subscribe(w, r.url, ['invitation.created'])
+  const rotated = (await w.call('POST', `/v1/webhooks/${webhook.id}/secret`, { overlapMinutes: 60 }))
+  t.equal(rotated.headers['cache-control'], 'no-store')
+  const { secret: newSecret, webhook: after } = rotated.json()
+  t.not(newSecret, oldSecret)
+  t.ok(Date.parse(after.previousSecretValidUntil) > Date.now() + 59 * 60_000)
+  await w.invite()
+  await r.until(() => r.all.length === 1)
+  const signatures = String(r.all[0]!.headers['webhook-signature']).split(' ')
+  t.equal(signatures.length, 2, 'two signatures during the overlap')
+  for (const s of [oldSecret, newSecret]) {
+    r.secrets = [s]
+    const { body, headers } = r.all[0]!
+    t.doesNotThrow(() => new Webhook(s).verify(body, headers as Record<string, string>), 'a receiver with either secret verifies')
+  }
+
+  const ended = (await w.call('POST', `/v1/webhooks/${webhook.id}/secret`, { overlapMinutes: 0 })).json()
+  t.equal(ended.webhook.previousSecretValidUntil, null)
+  const [delivered] = await deliveries(w, webhook.id)
+  const again = await w.call('POST', `/v1/webhooks/${webhook.id}/deliveries/${delivered.id}/retry`)
+  t.equal(again.statusCode, 202)
+  await r.until(() => r.all.length === 2)
+  t.equal(r.all[1]!.headers['webhook-id'], r.all[0]!.headers['webhook-id'], 'sent again with the same webhook-id')
+  t.equal(String(r.all[1]!.headers['webhook-signature']).split(' ').length, 1, 'only the newest secret signs after the overlap')
+  t.throws(() => new Webhook(oldSecret).verify(r.all[1]!.body, r.all[1]!.headers as Record<string, string>), 'the old secret no longer verifies')
+  t.doesNotThrow(() => new Webhook(ended.secret).verify(r.all[1]!.body, r.all[1]!.headers as Record<string, string>))
+  await settled(w, async () => (await deliveries(w, webhook.id))[0].attempts.length === 2)
+  // A queued delivery is not sent twice on request.
+  r.answer = () => {}
+  await w.invite()
+  const [pending] = await deliveries(w, webhook.id)
+  t.match((await w.call('POST', `/v1/webhooks/${webhook.id}/deliveries/${pending.id}/retry`)).json(), { statusCode: 409, code: 'DELIVERY_PENDING' })
+  t.equal((await w.call('POST', `/v1/webhooks/${webhook.id}/deliveries/00000000-0000-7000-8000-000000000000/retry`)).statusCode, 404)
+})
+
+t.test('expiry, a lock, a reused ticket, a refused offer and policy changes reach webhooks', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const { secret } = await subscribe(w, r.url)
+  r.secrets = [secret]
+  // Expiry, recorded by the sweep without anyone asking.
+  const short = await w.invite({ lifetime: { value: 1, unit: 'minutes' }, externalRef: 'INC-EXP' })
+  await w.app.services.store.work(async (u) => {
+    await u.sql.run('UPDATE invitations SET expires_at = ? WHERE id = ?', new Date(Date.now() - 1000).toISOString(), short.invitation.id)
+  })
+  // Locked after wrong passwords.
+  const locked = await w.invite({ password: 'Password1-right' })
+  for (let i = 0; i < 5; i++) await w.redeem(locked.ticket, `wrong-${i}`)
+  // A redeemed ticket presented again.
+  const used = await w.invite()
+  await w.redeem(used.ticket)
+  await w.redeem(used.ticket)
+  // An offer refused (no policy allows offering help here).
+  t.equal((await w.call('POST', '/v1/offers', { computer: 'CONTOSO\\PC-10', externalRef: 'INC-OFFER' }, w.bob)).statusCode, 403)
+  // Policy changed.
+  await w.call('POST', '/v1/policies', { name: 'Webhooks', settings: {} })
+  const expected = ['invitation.expired', 'invitation.locked', 'security.ticket-reused', 'offer.refused', 'policy.changed']
+  await r.until(() => expected.every((type) => r.all.some((e) => e.payload.type === type)))
+  const of = (type: string): Json => r.all.find((e) => e.payload.type === type)!.payload.data
+  t.match(of('invitation.expired'), { invitationId: short.invitation.id, externalRef: 'INC-EXP', actor: 'system', state: 'expired' })
+  t.match(of('invitation.locked'), { invitationId: locked.invitation.id, state: 'locked' })
+  t.match(of('security.ticket-reused'), { invitationId: used.invitation.id, actor: 'CONTOSO\\bob' })
+  t.match(of('offer.refused'), { expert: 'CONTOSO\\bob', computer: 'CONTOSO\\PC-10', externalRef: 'INC-OFFER', code: 'POLICY_DENIED', rules: Array })
+  t.ok(of('offer.refused').rules.length > 0, 'the rules that refused it')
+  t.match(of('policy.changed'), { change: 'create', policy: 'Webhooks', actor: 'admin' })
+  t.equal(r.verified.length, r.all.length)
+})
+
+t.test('addresses are checked as the connection resolves them, at every send: a name that now resolves to a refused address is not called', async (t) => {
+  const r = await receiver(t)
+  const port = (r.server.address() as AddressInfo).port
+  // `localhost` resolves to loopback, which a sender that allows no loopback refuses, as it would 169.254.169.254.
+  const strict = new WebhookSender({ timeoutMs: 2000, allowLoopback: false })
+  t.match(await strict.send({ url: `http://localhost:${port}/hooks`, headers: {}, body: '{}' }),
+    { kind: 'refused', error: /localhost resolves to a refused address: .*loopback/ })
+  t.match(await strict.send({ url: 'http://169.254.169.254/latest/meta-data/', headers: {}, body: '{}' }), { kind: 'refused', error: /link-local/ })
+  t.match(await strict.addressProblem(`http://localhost:${port}/`), /loopback/)
+  t.equal(r.all.length, 0, 'nothing reached the receiver')
+  const lax = new WebhookSender({ timeoutMs: 2000, allowLoopback: true })
+  t.match(await lax.send({ url: `http://localhost:${port}/hooks`, headers: {}, body: '{}' }), { kind: 'answered', status: 200 })
+  t.equal(r.all.length, 1)
+})
+
+t.test('an event is written with its change, in one unit of work: a change that rolls back leaves no event and sends nothing', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const { webhook } = await subscribe(w, r.url, ['policy.changed'])
+  const store = w.app.services.store
+  await t.rejects(store.work(async (u) => {
+    await u.sql.run('INSERT INTO policies (id, name, name_key, description, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      '00000000-0000-7000-8000-00000000abcd', 'Rolled back', 'ROLLED BACK', null, '{}', new Date().toISOString(), new Date().toISOString())
+    await u.webhooks.publish('policy.changed', { actor: 'test', change: 'create' })
+    throw new Error('the change fails after its event was written')
+  }), /the change fails/)
+  await w.app.services.webhookWorker!.idle()
+  t.same(await deliveries(w, webhook.id), [], 'no delivery')
+  t.equal((await store.repos.sql.all('SELECT id FROM policies WHERE id = ?', '00000000-0000-7000-8000-00000000abcd')).length, 0, 'no change')
+  t.equal((await store.repos.sql.all('SELECT id FROM webhook_events')).length, 0, 'no event')
+  t.equal(r.all.length, 0, 'nothing sent')
+})
