@@ -1,13 +1,12 @@
 import t, { type Test } from 'tap'
 import { ENTRIES } from '../../src/domain/readiness.js'
 import { build, type Json, type TestApp } from '../helper.js'
+import { WIN10_FIREWALL } from './helpdesk-helper.js'
 
 const XP_FIREWALL = {
   domain: { programExceptions: [ENTRIES.sessmgr, ENTRIES.helpsvc, ENTRIES.helpctr], portExceptions: [ENTRIES.port135] },
   standard: { programExceptions: [ENTRIES.sessmgr, ENTRIES.helpsvc, ENTRIES.helpctr], portExceptions: [ENTRIES.port135] }
 }
-const WIN10_FIREWALL = Object.fromEntries(['domain', 'private', 'public'].map((p) =>
-  [p, { programExceptions: [ENTRIES.msra, ENTRIES.raserver], portExceptions: [ENTRIES.port135] }]))
 
 interface OfferWorld extends TestApp {
   tokens: Record<string, string>

@@ -5,7 +5,8 @@ import t, { type Test } from 'tap'
 import { Webhook } from 'standardwebhooks'
 import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.js'
 import { WebhookSender } from '../../src/services/webhook-sender.js'
-import { assertNoSecrets, type Json } from '../helper.js'
+import { assertNoSecrets, type Json, type TestApp } from '../helper.js'
+import { helpdeskWorld } from './helpdesk-helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
 /** Fast retries and polling, http to loopback (the receiver runs here). */
@@ -83,7 +84,7 @@ async function receiver (t: Test): Promise<Receiver> {
 }
 
 async function subscribe (
-  w: InvitationWorld, url: string, events: readonly string[] = WEBHOOK_EVENT_TYPES, token?: string
+  w: Pick<TestApp, 'call'>, url: string, events: readonly string[] = WEBHOOK_EVENT_TYPES, token?: string
 ): Promise<{ webhook: Json, secret: string }> {
   const res = await w.call('POST', '/v1/webhooks', { url, events }, token)
   if (res.statusCode !== 201) throw new Error(`subscribe: ${res.statusCode} ${res.body}`)
@@ -429,4 +430,61 @@ t.test('an event is written with its change, in one unit of work: a change that 
   t.equal((await store.repos.sql.all('SELECT id FROM policies WHERE id = ?', '00000000-0000-7000-8000-00000000abcd')).length, 0, 'no change')
   t.equal((await store.repos.sql.all('SELECT id FROM webhook_events')).length, 0, 'no event')
   t.equal(r.all.length, 0, 'nothing sent')
+})
+
+t.test('e-mail delivery, a declined session, denied and dropped control, a revoked session and an accepted offer reach webhooks', async (t) => {
+  const r = await receiver(t)
+  const w = await helpdeskWorld(t, FAST)
+  const { secret } = await subscribe(w, r.url)
+  r.secrets = [secret]
+  const { alice, bob } = w.tokens
+  const call = (method: string, url: string, token: string, body?: Json): Promise<Json> => w.call(method, url, body, token).then((res) => {
+    if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.body}`)
+    return res.json()
+  })
+  const invite = (body: Json = {}): Promise<Json> => call('POST', '/v1/invitations', alice, { computer: 'CONTOSO\\PC-10', ...body })
+  const redeem = async (ticket: string): Promise<string> => (await call('POST', '/v1/redemptions', bob, { ticket })).id
+  const types = (): string[] => r.all.map((e) => e.payload.type)
+  const of = (type: string): Json[] => r.all.filter((e) => e.payload.type === type).map((e) => e.payload.data)
+
+  // E-mailed (the default mailer writes .eml files): delivered once the outbox has sent it.
+  const mailed = await invite({ delivery: { recipients: ['bob@contoso.com'] }, externalRef: 'INC-MAIL' })
+  await r.until(() => types().includes('invitation.delivered'))
+  t.match(of('invitation.delivered')[0], {
+    invitationId: mailed.invitation.id, externalRef: 'INC-MAIL', method: 'smapi', recipient: 'bob@contoso.com', actor: 'system'
+  })
+
+  // Declined by the novice.
+  const declined = await redeem(mailed.ticket)
+  await call('POST', `/v1/sessions/${declined}/decline`, alice)
+  // Control asked for, denied, asked again, granted; then policy takes control away (dropped), and revoking ends the session.
+  const second = await invite()
+  const session = await redeem(second.ticket)
+  await call('POST', `/v1/sessions/${session}/accept`, alice, { confirm: true })
+  const first = (await call('POST', `/v1/sessions/${session}/control-requests`, bob)).controlRequest.id
+  await call('POST', `/v1/sessions/${session}/control-requests/${first}/deny`, alice)
+  const again = (await call('POST', `/v1/sessions/${session}/control-requests`, bob)).controlRequest.id
+  await call('POST', `/v1/sessions/${session}/control-requests/${again}/grant`, alice)
+  const viewOnly = (await call('POST', '/v1/policies', w.config.bootstrapAdminToken!, {
+    name: 'View only', settings: { solicitedRemoteAssistance: { state: 'enabled', permitRemoteControl: 'view' } }
+  })).policy
+  const contoso = (await call('GET', '/v1/domains', w.config.bootstrapAdminToken!)).items[0].id
+  const links = (await call('GET', `/v1/domains/${contoso}/policy-links`, w.config.bootstrapAdminToken!)).links.map((l: Json) => l.policyId)
+  await call('PUT', `/v1/domains/${contoso}/policy-links`, w.config.bootstrapAdminToken!, { policies: [viewOnly.id, ...links] })
+  await call('DELETE', `/v1/invitations/${second.invitation.id}`, alice)
+  // An offer, accepted.
+  const offered = (await call('POST', '/v1/offers', bob, { computer: 'CONTOSO\\PC-10', externalRef: 'INC-OFFER' })).id
+  await call('POST', `/v1/sessions/${offered}/accept`, alice, { confirm: true })
+
+  const expected = ['session.declined', 'control.denied', 'control.granted', 'control.dropped', 'invitation.revoked', 'session.terminated', 'offer.created']
+  await r.until(() => expected.every((type) => types().includes(type)) && of('session.accepted').length === 2)
+  t.match(of('session.declined')[0], { sessionId: declined, actor: 'CONTOSO\\alice', to: 'declined' })
+  t.match(of('control.denied')[0], { sessionId: session, actor: 'CONTOSO\\alice', requestId: first, to: 'active' })
+  t.match(of('control.dropped')[0], { sessionId: session, actor: 'system', to: 'active', reason: /no longer permits remote control/ })
+  t.ok(of('control.dropped')[0].rules.length > 0, 'the rules that took control away')
+  t.match(of('session.terminated')[0], { sessionId: session, invitationId: second.invitation.id, reason: /revoked/ })
+  t.match(of('invitation.revoked')[0], { invitationId: second.invitation.id, endedSession: true })
+  t.match(of('offer.created')[0], { sessionId: offered, invitationId: null, expert: 'CONTOSO\\bob', externalRef: 'INC-OFFER', origin: 'offer' })
+  t.match(of('session.accepted').find((d) => d.sessionId === offered), { externalRef: 'INC-OFFER', origin: 'offer' })
+  t.equal(r.verified.length, r.all.length, 'every one verifies')
 })
