@@ -488,3 +488,16 @@ t.test('e-mail delivery, a declined session, denied and dropped control, a revok
   t.match(of('session.accepted').find((d) => d.sessionId === offered), { externalRef: 'INC-OFFER', origin: 'offer' })
   t.equal(r.verified.length, r.all.length, 'every one verifies')
 })
+
+t.test('with RA_KEY_ENCRYPTION_SECRET, signing secrets are stored encrypted, and deliveries still verify', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, { ...FAST, RA_KEY_ENCRYPTION_SECRET: 'an-encryption-secret-of-at-least-32-chars' })
+  const { webhook, secret } = await subscribe(w, r.url, ['invitation.created'])
+  r.secrets = [secret]
+  const [row] = await w.app.services.repos.sql.all<{ secret: string }>('SELECT secret FROM webhook_subscriptions WHERE id = ?', webhook.id)
+  t.notOk(row!.secret.includes('whsec_') || row!.secret.includes(secret.slice(6)), 'not in clear in the database')
+  t.match(JSON.parse(row!.secret), { kdf: 'scrypt', ct: String })
+  await w.invite()
+  await r.until(() => r.all.length === 1)
+  t.equal(r.verified.length, 1, 'signed with the decrypted secret')
+})
