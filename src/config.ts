@@ -52,7 +52,7 @@ export const ConfigSchema = Type.Object({
     maximum: 3650,
     default: 30,
     description: 'Days an invitation that ended without redemption (expired, revoked, locked) is kept after its expiry before it is purged; ' +
-      'its audit events stay.'
+      'its audit events stay. Webhook deliveries that ended (and their events) are kept as long.'
   }),
   RA_TICKET_CLOCK_TOLERANCE_S: Type.Integer({
     minimum: 0,

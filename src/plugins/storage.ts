@@ -49,6 +49,9 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
       const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
       const purged = await services.repos.invitations.purge(before)
       if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
+      // Webhook deliveries that ended, and their events, are kept as long (GET /v1/webhooks/{id}/deliveries shows them).
+      const deliveries = await services.repos.webhooks.purge(before)
+      if (deliveries > 0) fastify.log.info({ deliveries }, 'purged ended webhook deliveries past retention')
       // Limit windows last a minute: an hour-old one is long over.
       await services.repos.limits.purge(Date.now() - 3_600_000)
     })

@@ -235,6 +235,17 @@ export class WebhooksRepository {
       WHERE id = ? AND state IN ('delivered', 'failed', 'cancelled')`, now, now, id) === 1
   }
 
+  /**
+   * Deletes deliveries that ended (delivered, failed, cancelled) before `before`, with their attempts, and events
+   * no delivery needs any more. Returns how many deliveries went.
+   */
+  async purge (before: string): Promise<number> {
+    const purged = await this.sql.run('DELETE FROM webhook_deliveries WHERE state IN (\'delivered\', \'failed\', \'cancelled\') AND updated_at < ?', before)
+    await this.sql.run(`DELETE FROM webhook_events WHERE occurred_at < ?
+      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)`, before)
+    return purged
+  }
+
   /** When the next delivery of an enabled subscription becomes due, for the worker. */
   async nextDueAt (): Promise<string | undefined> {
     const row = await this.sql.get<{ at: string | null }>(`SELECT min(CASE WHEN d.state = 'sending' THEN d.lease_until ELSE d.next_attempt_at END) AS at

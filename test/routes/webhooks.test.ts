@@ -501,3 +501,22 @@ t.test('with RA_KEY_ENCRYPTION_SECRET, signing secrets are stored encrypted, and
   await r.until(() => r.all.length === 1)
   t.equal(r.verified.length, 1, 'signed with the decrypted secret')
 })
+
+t.test('deliveries that ended are purged after the retention period, with their events; pending ones stay', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const { webhook } = await subscribe(w, r.url, ['invitation.created'])
+  await w.invite()
+  await settled(w, async () => (await deliveries(w, webhook.id))[0]?.state === 'delivered')
+  await w.app.services.webhookWorker!.stop() // what is queued next stays queued
+  await w.invite()
+  const old = new Date(Date.now() - 40 * 86_400_000).toISOString()
+  await w.app.services.store.work(async (u) => {
+    await u.sql.run('UPDATE webhook_deliveries SET updated_at = ?', old)
+    await u.sql.run('UPDATE webhook_events SET occurred_at = ?', old)
+  })
+  t.equal(await w.app.services.repos.webhooks.purge(new Date(Date.now() - 30 * 86_400_000).toISOString()), 1, 'the delivered one')
+  t.match(await deliveries(w, webhook.id), [{ state: 'queued' }], 'the pending one stays')
+  t.equal((await w.app.services.repos.sql.all('SELECT id FROM webhook_events')).length, 1, 'only the event still needed')
+  t.equal((await w.app.services.repos.sql.all('SELECT delivery_id FROM webhook_attempts')).length, 0, 'attempts go with their delivery')
+})
