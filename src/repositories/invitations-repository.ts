@@ -24,6 +24,9 @@ export interface InvitationRow {
   pass_stub: string | null
   lh_ticket: string | null
   external_ref: string | null
+  /** The account the invitation is bound to (BOUND_HELPER), and its name as given; null: not bound. */
+  helper_id: string | null
+  helper_name: string | null
   redeemed_at: string | null
   redeemed_by: string | null
   revoked_at: string | null
@@ -51,13 +54,13 @@ export class InvitationsRepository {
 
   async insert (row: Pick<InvitationRow,
     'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' |
-    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket' | 'external_ref'
+    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket' | 'external_ref' | 'helper_id' | 'helper_name'
   >): Promise<void> {
     await this.sql.run(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
-        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket, external_ref)
-      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket, external_ref, helper_id, helper_name)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
-    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket, row.external_ref)
+    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket, row.external_ref, row.helper_id, row.helper_name)
   }
 
   get (id: string): Promise<InvitationRow | undefined> {

@@ -21,6 +21,7 @@ export interface SessionRow {
   end_reason: string | null
   expert_token_id: string | null
   external_ref: string | null
+  bound_helper: string | null
   computer_name: string
   novice_name: string
   expert_name: string
@@ -59,6 +60,8 @@ export interface NewSession {
   permittedMode: SessionRow['permitted_mode']
   expertTokenId: string | null
   externalRef: string | null
+  /** The helper the invitation was bound to, when it was (BOUND_HELPER). */
+  boundHelper?: string | null
 }
 
 export interface SessionEventRow {
@@ -88,9 +91,10 @@ export class SessionsRepository {
     const id = newId()
     const now = f.createdAt
     await this.sql.run(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
-        accept_deadline, expert_token_id, external_ref)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?)`,
-    id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId, f.externalRef)
+        accept_deadline, expert_token_id, external_ref, bound_helper)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?)`,
+    id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId, f.externalRef,
+    f.boundHelper ?? null)
     return id
   }
 

@@ -80,7 +80,13 @@ export const InvitationCreateSchema = StrictObject({
   })),
   delivery: Type.Optional(DeliverySchema),
   connection: Type.Optional(ConnectionSchema),
-  externalRef: Type.Optional(ExternalRef)
+  externalRef: Type.Optional(ExternalRef),
+  helper: Type.Optional(Type.String({
+    ...AccountName,
+    description: 'Binds the invitation to a helper: a directory user or group (`DOMAIN\\name`). Only that user, or a member (nested) ' +
+      'of that group, may redeem it (BOUND_HELPER); anyone else is refused 403 NOT_BOUND_HELPER, audited.',
+    examples: ['CONTOSO\\bob', 'CONTOSO\\Helpdesk']
+  }))
 }, { description: 'A user asks for help from a computer they sit at; an integration (or the administrator) names the novice in `novice`.' })
 
 export const InvitationSchema = Type.Object({
@@ -95,6 +101,9 @@ export const InvitationSchema = Type.Object({
   expiresAt: Timestamp,
   passwordProtected: Type.Boolean(),
   externalRef: Nullable(Type.String({ description: 'The helpdesk\'s reference, as given at creation.' })),
+  helper: Nullable(Type.String({
+    description: 'The user or group the invitation is bound to (only they may redeem it), as named; null: anyone the policy lets.'
+  })),
   connection: Nullable(Type.Object({
     addresses: Type.Array(Type.String()),
     sessionId: Type.String(),
@@ -131,6 +140,9 @@ export const SessionSchema = Type.Object({
   }),
   invitationId: Nullable(Type.String()),
   externalRef: Nullable(Type.String({ description: 'The helpdesk\'s reference: its invitation\'s, or the offer\'s.' })),
+  boundHelper: Nullable(Type.String({
+    description: 'The helper the novice\'s invitation named (a user, or a group the expert belongs to): the expert is the one they named. Null: not bound.'
+  })),
   computer: Type.String(),
   novice: Party,
   expert: Party,

@@ -8,6 +8,7 @@ import { platformFamily } from '../domain/platforms.js'
 import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
 import { AppError, policyDenied } from '../errors.js'
+import { boundHelperCheck } from '../domain/bound-helper.js'
 import type { Store, Unit } from '../repositories/index.js'
 import type { InvitationRow } from '../repositories/invitations-repository.js'
 import type { PageOf } from '../repositories/paging.js'
@@ -66,6 +67,7 @@ export class InvitationService {
       }
       const deliveryPlan = input.delivery === undefined ? undefined : this.deliveries.plan(input.delivery, computer, policy)
       const file = input.connection === undefined ? null : fileConnection(input.connection, computer, input.password)
+      const helper = input.helper === undefined ? null : await this.helperFor(input.helper, novice)
       const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
       const id = newId()
       const jti = newId()
@@ -91,7 +93,9 @@ export class InvitationService {
           connection: file && JSON.stringify(file.connection),
           pass_stub: file?.passStub ?? null,
           lh_ticket: file?.lhTicket ?? null,
-          external_ref: input.externalRef ?? null
+          external_ref: input.externalRef ?? null,
+          helper_id: helper?.id ?? null,
+          helper_name: helper?.name ?? null
         })
         await u.audit.record({
           ...caller.ctx,
@@ -106,6 +110,7 @@ export class InvitationService {
             expiresAt: expiresAt.toISOString(),
             passwordProtected: passwordHash !== null,
             ...(input.externalRef !== undefined ? { externalRef: input.externalRef } : {}),
+            ...(helper ? { helper: helper.name } : {}),
             rules: decision.checks.map((c) => c.rule),
             kid
           }
@@ -123,7 +128,8 @@ export class InvitationService {
           mode: decision.mode,
           createdAt: createdAt.toISOString(),
           expiresAt: expiresAt.toISOString(),
-          passwordProtected: passwordHash !== null
+          passwordProtected: passwordHash !== null,
+          helper: helper?.name ?? null
         })
         // An inline delivery is queued in the same unit of work as its invitation.
         return deliveryPlan === undefined ? undefined : await this.deliveries.store(u, id, deliveryPlan, caller.ctx)
@@ -225,6 +231,8 @@ export class InvitationService {
       const row = await this.loadOpenInvitation(ticket, caller)
       invitationId = row.id
       if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
+      // Before the password: someone the invitation is not for cannot spend its password attempts (and lock it).
+      await this.requireBoundHelper(row, expert)
       const decided = await this.decideRedemption(row, input.password, caller)
       return await this.commitRedemption(row, decided, { ...caller, principal: expert })
     } catch (err) {
@@ -271,6 +279,7 @@ export class InvitationService {
       const row = await this.loadOpenInvitation(await this.verifyTicket(ticket), caller)
       invitationId = row.id
       if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
+      await this.requireBoundHelper(row, expert)
       const novice = await this.store.repos.accounts.getUser(row.novice_id)
       return {
         invitationId: row.id,
@@ -341,7 +350,8 @@ export class InvitationService {
         expertId: expert.accountId,
         permittedMode: decided.permittedMode,
         expertTokenId: expert.tokenId,
-        externalRef: row.external_ref
+        externalRef: row.external_ref,
+        boundHelper: row.helper_name
       }, caller.ctx)
       await u.audit.record({
         ...caller.ctx,
@@ -445,6 +455,24 @@ export class InvitationService {
     return { id: account.id, name: account.name }
   }
 
+  /** The helper an invitation is bound to: a user (enabled, not the novice) or a group of the directory. */
+  private async helperFor (name: string, novice: { id: string }): Promise<{ id: string, name: string }> {
+    const account = await this.store.repos.accounts.findByName(name)
+    if (!account) throw new AppError('UNKNOWN_REFERENCE', `helper: there is no user or group ${name}`, { field: 'helper' })
+    if (account.kind === 'user' && !account.enabled) throw new AppError('INVALID_REFERENCE', `helper: ${account.name} is disabled`, { field: 'helper' })
+    if (account.id === novice.id) throw new AppError('INVALID_REFERENCE', 'helper: the novice cannot be their own helper', { field: 'helper' })
+    return { id: account.id, name: account.name }
+  }
+
+  /** BOUND_HELPER: an invitation bound to a helper is redeemed by that user, or a member (nested) of that group, only. */
+  private async requireBoundHelper (row: InvitationRow, expert: Extract<Principal, { kind: 'user' }>): Promise<void> {
+    if (row.helper_id === null) return
+    const groups = await this.store.repos.accounts.transitiveGroupsOf(expert.accountId)
+    const helper = { id: row.helper_id, name: row.helper_name ?? row.helper_id }
+    const { matched, check } = boundHelperCheck(helper, { id: expert.accountId, name: expert.name, groups })
+    if (!matched) throw new AppError('NOT_BOUND_HELPER', `${expert.name} may not redeem this invitation: ${check.detail}`, { checks: [check] })
+  }
+
   private async computerFor (ref: string): Promise<Computer> {
     const computer = await this.store.repos.computers.findByRef(ref)
     if (!computer) throw new AppError('UNKNOWN_REFERENCE', `computer: there is no computer ${ref}`, { field: 'computer' })
@@ -465,6 +493,7 @@ function toInvitation (r: InvitationRow): Invitation {
     expiresAt: r.expires_at,
     passwordProtected: r.password_hash !== null,
     externalRef: r.external_ref,
+    helper: r.helper_name,
     connection: connectionOf(r),
     failedPasswordAttempts: r.password_failures,
     redeemedAt: r.redeemed_at,

@@ -67,7 +67,8 @@ export class SessionService {
       invitationId: f.invitationId,
       permittedMode: f.permittedMode,
       acceptBy: acceptDeadline,
-      ...(f.externalRef !== null ? { externalRef: f.externalRef } : {})
+      ...(f.externalRef !== null ? { externalRef: f.externalRef } : {}),
+      ...(f.boundHelper ? { boundHelper: f.boundHelper } : {})
     })
     return id
   }
@@ -363,6 +364,7 @@ export class SessionService {
       origin: r.origin,
       invitationId: r.invitation_id,
       externalRef: r.external_ref,
+      boundHelper: r.bound_helper,
       computer: r.computer_name,
       novice: { name: r.novice_name, displayName: r.novice_display_name },
       expert,

@@ -42,6 +42,7 @@ export function invitationEventData (row: InvitationRow, actor: string, extra: R
     mode: row.mode,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    helper: row.helper_name,
     ...extra
   }
 }

@@ -1,0 +1,15 @@
+import t from 'tap'
+import { boundHelperCheck } from '../../src/domain/bound-helper.js'
+
+const helpdesk = { id: 'g-helpdesk', name: 'CONTOSO\\Helpdesk' }
+const bob = { id: 'u-bob', name: 'CONTOSO\\bob' }
+
+t.test('BOUND_HELPER: the named user, or a member of the named group (by id, nested groups given), and no one else', async (t) => {
+  t.match(boundHelperCheck(bob, { ...bob, groups: [] }), { matched: true, check: { rule: 'BOUND_HELPER', passed: true } })
+  t.match(boundHelperCheck(helpdesk, { ...bob, groups: [{ id: 'g-tier2', name: 'CONTOSO\\Tier2' }, helpdesk] }), { matched: true, check: { passed: true } })
+  const refused = boundHelperCheck(helpdesk, { ...bob, groups: [{ id: 'g-tier2', name: 'CONTOSO\\Helpdesk' }] })
+  t.match(refused, { matched: false, check: { rule: 'BOUND_HELPER', passed: false, remedy: /CONTOSO\\Helpdesk/ } }, 'a group with the same name but another id is not it')
+  t.match(boundHelperCheck(bob, { id: 'u-carol', name: 'CONTOSO\\carol', groups: [] }), {
+    matched: false, check: { detail: 'the invitation is bound to CONTOSO\\bob; CONTOSO\\carol is not CONTOSO\\bob and not a member of it' }
+  })
+})
