@@ -191,6 +191,9 @@ export function askPage (viewer: Viewer, me: Me): Html {
   <label for="password">Password (optional)</label>
   <input id="password" name="password" type="password" autocomplete="new-password" maxlength="256" aria-describedby="password-help">
   <p id="password-help" class="help">Tell it to your helper another way (by phone, say): they need it to connect.</p>
+  <label for="helper">Only this helper may open it (optional)</label>
+  <input id="helper" name="helper" type="text" autocomplete="off" maxlength="200" placeholder="DOMAIN\\name" aria-describedby="helper-help">
+  <p id="helper-help" class="help">A person or a group of your organisation, e.g. your helpdesk: no one else can use the invitation.</p>
   <button type="submit" id="create">Create the invitation</button>
 </form>
 <div id="ask-result" aria-live="polite"></div>`

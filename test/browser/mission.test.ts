@@ -39,6 +39,8 @@ t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium:
   t.equal(await novice.getByLabel('Unit').inputValue(), 'hours')
   t.match(await novice.locator('#lifetime-help').textContent(), /At most 2 hours: the maximum ticket time, from policy "P-/, '…shown with its source')
   await novice.getByLabel('Password (optional)').fill('blue-42-horse')
+  // BOUND_HELPER: only bob may open it.
+  await novice.getByLabel('Only this helper may open it (optional)').fill('contoso\\bob')
   await novice.getByRole('button', { name: 'Create the invitation' }).click()
   // (The page makes invitations without a helpdesk reference; the expert's page shows one when there is: see refusals.test.ts.)
   await novice.getByRole('heading', { name: 'Your invitation is ready' }).waitFor()
@@ -79,6 +81,7 @@ t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium:
   await prompt.waitFor()
   t.match(await prompt.textContent(), /Only helpdesk staff may connect\./, 'C1: the message before connecting')
   t.match(await prompt.textContent(), /You asked for help/, 'solicited')
+  t.equal(await prompt.locator('#consent-bound').textContent(), 'CONTOSO\\bob: this is the helper you named', 'BOUND_HELPER: the expert is the one named')
   t.match(await prompt.locator('[role=timer]').textContent(), /^[0-2]:\d\d$/, 'the time left to answer')
   t.equal(await novice.evaluate('document.activeElement?.id'), 'accept', 'the prompt takes the focus')
   await prompt.getByRole('button', { name: 'Accept' }).click()

@@ -11,6 +11,7 @@ const lifetime = document.getElementById('lifetime')
 const unit = document.getElementById('unit')
 const lifetimeHelp = document.getElementById('lifetime-help')
 const password = document.getElementById('password')
+const helper = document.getElementById('helper')
 const create = document.getElementById('create')
 const result = document.getElementById('ask-result')
 
@@ -66,7 +67,8 @@ form.addEventListener('submit', async (e) => {
     const created = await api('POST', '/v1/invitations', {
       computer: computer.value,
       lifetime: { value, unit: unit.value },
-      ...(password.value ? { password: password.value } : {})
+      ...(password.value ? { password: password.value } : {}),
+      ...(helper.value.trim() ? { helper: helper.value.trim() } : {})
     })
     password.value = ''
     showCreated(created)

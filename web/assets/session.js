@@ -106,7 +106,12 @@ function render () {
         el('dl', { class: 'facts' },
           el('dt', {}, 'Helper'), el('dd', { id: 'consent-expert' }, party(s.consent.expert)),
           el('dt', {}, 'Verified as'), el('dd', {}, `${s.consent.expert.name}, in your organisation's directory`),
-          el('dt', {}, 'Asked by'), el('dd', {}, s.consent.solicited ? 'you (your invitation)' : 'the helper (an offer)')),
+          el('dt', {}, 'Asked by'), el('dd', {}, s.consent.solicited ? 'you (your invitation)' : 'the helper (an offer)'),
+          ...(s.boundHelper
+            ? [el('dt', {}, 'You named'), el('dd', { id: 'consent-bound' }, s.boundHelper.toUpperCase() === s.consent.expert.name.toUpperCase()
+                ? `${s.boundHelper}: this is the helper you named`
+                : `${s.boundHelper}: ${s.consent.expert.name} is a member, as your invitation asked`)]
+            : [])),
         message(s.consent.messageBeforeConnecting),
         s.consent.acceptBy ? el('p', {}, 'This question expires in ', countdown(s.consent.acceptBy, 'time left to answer'), '; no answer is a no.') : null,
         el('div', { class: 'actions' }, accept, decline)))
