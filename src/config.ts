@@ -236,6 +236,24 @@ export const ConfigSchema = Type.Object({
     description: 'Redemption attempts per minute per client address, whatever the token (guessing with many tokens); ' +
       'higher than the per-token limit, because many experts may share one address.'
   }),
+  RA_CODE_GUESSES_PER_EXPERT_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 100000,
+    default: 10,
+    description: 'Wrong short codes an expert may type in an hour, across every instance; then 429 CODE_GUESSES_EXCEEDED until the hour is over.'
+  }),
+  RA_CODE_GUESSES_PER_ADDRESS_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 100000,
+    default: 30,
+    description: 'Wrong short codes one client address may send in an hour, across every instance.'
+  }),
+  RA_CODE_GUESSES_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    default: 600,
+    description: 'Wrong short codes the whole service accepts in an hour (every expert and address together): it bounds the guessing budget.'
+  }),
   RA_AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 1,
     maximum: 100000,
@@ -344,6 +362,7 @@ export interface Config {
   mailDir: string
   delivery: { maxAttempts: number, retryBaseMs: number, pollMs: number }
   sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
+  codes: { guessesPerExpertPerHour: number, guessesPerAddressPerHour: number, guessesPerHour: number }
   webhooks: { allowHttp: boolean, timeoutMs: number, maxAttempts: number, retryBaseMs: number, disableAfterFailures: number }
   /** A port of its own for GET /metrics, or undefined: on the main port. */
   metricsPort: number | undefined
@@ -446,6 +465,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     mailDir: path.resolve(c.RA_MAIL_DIR ?? path.join(path.dirname(path.resolve(c.RA_DATABASE_FILE)), 'mail')),
     delivery: { maxAttempts: c.RA_DELIVERY_MAX_ATTEMPTS, retryBaseMs: c.RA_DELIVERY_RETRY_BASE_MS, pollMs: c.RA_DELIVERY_POLL_MS },
     sessions: { acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S, controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S, heartbeatMs: c.RA_SSE_HEARTBEAT_MS },
+    codes: {
+      guessesPerExpertPerHour: c.RA_CODE_GUESSES_PER_EXPERT_PER_HOUR,
+      guessesPerAddressPerHour: c.RA_CODE_GUESSES_PER_ADDRESS_PER_HOUR,
+      guessesPerHour: c.RA_CODE_GUESSES_PER_HOUR
+    },
     webhooks: {
       allowHttp: c.RA_WEBHOOKS_ALLOW_HTTP,
       timeoutMs: c.RA_WEBHOOK_TIMEOUT_MS,

@@ -9,6 +9,7 @@ import { InvitationsRepository } from './invitations-repository.js'
 import { KeysRepository } from './keys-repository.js'
 import { LimitsRepository } from './limits-repository.js'
 import { PoliciesRepository } from './policies-repository.js'
+import { SecretsRepository } from './secrets-repository.js'
 import { SessionsRepository } from './sessions-repository.js'
 import { SignInRepository } from './sign-in-repository.js'
 import { TokensRepository } from './tokens-repository.js'
@@ -42,6 +43,7 @@ export class Repositories {
   readonly signIn: SignInRepository
   readonly audit: AuditRepository
   readonly webhooks: WebhooksRepository
+  readonly secrets: SecretsRepository
 
   constructor (readonly sql: Sql, readonly cache: DirectoryCache | null, hooks: StoreHooks = newHooks(), afterCommit?: (fn: () => void) => void) {
     this.domains = new DomainsRepository(sql)
@@ -56,6 +58,7 @@ export class Repositories {
     this.keys = new KeysRepository(sql, cache)
     this.signIn = new SignInRepository(sql)
     this.audit = new AuditRepository(sql, hooks.audit, afterCommit)
+    this.secrets = new SecretsRepository(sql)
     this.webhooks = new WebhooksRepository(sql, afterCommit && (() => afterCommit(() => { for (const fn of hooks.webhookQueued) fn() })))
   }
 }

@@ -27,6 +27,9 @@ export interface InvitationRow {
   /** The account the invitation is bound to (BOUND_HELPER), and its name as given; null: not bound. */
   helper_id: string | null
   helper_name: string | null
+  /** The short code's keyed hash and when the code stops working; null without a code. */
+  code_hash: string | null
+  code_expires_at: string | null
   redeemed_at: string | null
   redeemed_by: string | null
   revoked_at: string | null
@@ -54,13 +57,15 @@ export class InvitationsRepository {
 
   async insert (row: Pick<InvitationRow,
     'id' | 'computer_id' | 'novice_id' | 'created_by' | 'mode' | 'lifetime_minutes' | 'created_at' | 'expires_at' |
-    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket' | 'external_ref' | 'helper_id' | 'helper_name'
+    'kid' | 'jti' | 'password_hash' | 'ticket_hash' | 'connection' | 'pass_stub' | 'lh_ticket' | 'external_ref' | 'helper_id' | 'helper_name' |
+    'code_hash' | 'code_expires_at'
   >): Promise<void> {
     await this.sql.run(`INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
-        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket, external_ref, helper_id, helper_name)
-      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        kid, jti, password_hash, ticket_hash, connection, pass_stub, lh_ticket, external_ref, helper_id, helper_name, code_hash, code_expires_at)
+      VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     row.id, row.computer_id, row.novice_id, row.created_by, row.mode, row.lifetime_minutes, row.created_at, row.expires_at,
-    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket, row.external_ref, row.helper_id, row.helper_name)
+    row.kid, row.jti, row.password_hash, row.ticket_hash, row.connection, row.pass_stub, row.lh_ticket, row.external_ref, row.helper_id, row.helper_name,
+    row.code_hash, row.code_expires_at)
   }
 
   get (id: string): Promise<InvitationRow | undefined> {
@@ -68,6 +73,11 @@ export class InvitationsRepository {
   }
 
   /** Marks open invitations past their expiry as expired (lazily: whenever invitations are read). */
+  /** The invitation a short code's keyed hash belongs to (an indexed lookup of the hash: the code itself is never stored). */
+  async getByCodeHash (hash: string): Promise<InvitationRow | undefined> {
+    return await this.sql.get<InvitationRow>(`${SELECT} WHERE i.code_hash = ?`, hash)
+  }
+
   /** Whether an open invitation's time is up (a read: the sweep writes only when there is something to mark). */
   async anyDue (now: string): Promise<boolean> {
     return await this.sql.get('SELECT 1 AS due FROM invitations WHERE state = \'open\' AND expires_at <= ? LIMIT 1', now) !== undefined

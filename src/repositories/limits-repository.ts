@@ -37,6 +37,19 @@ export class LimitsRepository {
     })
   }
 
+  /** The windows of `keys` as they stand, without a hit (a window that has ended counts 0), in order. */
+  async peek (keys: readonly string[], windowMs: number, now = Date.now()): Promise<LimitWindow[]> {
+    const rows = await this.sql.all<{ key: string, count: number, window_start: number }>(
+      `SELECT key, count, window_start FROM limit_windows WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys)
+    const byKey = new Map(rows.map((r) => [r.key, r]))
+    return keys.map((key) => {
+      const row = byKey.get(key)
+      return row === undefined || Number(row.window_start) + windowMs <= now
+        ? { count: 0, resetAt: now + windowMs }
+        : { count: row.count, resetAt: Number(row.window_start) + windowMs }
+    })
+  }
+
   /** Removes windows that started before `before` (ms since 1970). */
   purge (before: number): Promise<number> {
     return this.sql.run('DELETE FROM limit_windows WHERE window_start < ?', before)

@@ -156,7 +156,10 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       body: RedemptionSchema,
       response: { 201: SessionSchema, ...errorResponses(409, 410, 422, 423) }
     }
-  }, async (request, reply) => reply.code(201).header('cache-control', NO_STORE).send(await service.redeem(request.body, callerOf(request))))
+  }, async (request, reply) => {
+    const session = await service.redeem({ ...request.body, address: request.ip }, callerOf(request))
+    return reply.code(201).header('cache-control', NO_STORE).send(session)
+  })
 
   fastify.post('/v1/keys/rotate', {
     config: { access: { scope: null } },

@@ -81,6 +81,10 @@ export const InvitationCreateSchema = StrictObject({
   delivery: Type.Optional(DeliverySchema),
   connection: Type.Optional(ConnectionSchema),
   externalRef: Type.Optional(ExternalRef),
+  shortCode: Type.Optional(Type.Boolean({
+    description: 'Also make a short code to dictate (12 characters, `XXXX-XXXX-XXXX`), returned once in `shortCode`: valid for 30 minutes ' +
+      'at most (never longer than the invitation), redeemed with `POST /v1/redemptions { code }`, once.'
+  })),
   helper: Type.Optional(Type.String({
     ...AccountName,
     description: 'Binds the invitation to a helper: a directory user or group (`DOMAIN\\name`). Only that user, or a member (nested) ' +
@@ -104,6 +108,7 @@ export const InvitationSchema = Type.Object({
   helper: Nullable(Type.String({
     description: 'The user or group the invitation is bound to (only they may redeem it), as named; null: anyone the policy lets.'
   })),
+  shortCodeExpiresAt: Nullable(Timestamp),
   connection: Nullable(Type.Object({
     addresses: Type.Array(Type.String()),
     sessionId: Type.String(),
@@ -120,6 +125,10 @@ export const InvitationSchema = Type.Object({
 export const InvitationCreatedSchema = Type.Object({
   invitation: InvitationSchema,
   ticket: Type.String({ description: 'The signed ticket (JWS): give it to the expert. Shown only in this response.' }),
+  shortCode: Type.Optional(Type.Object({
+    code: Type.String({ description: 'The code to read to the expert, `XXXX-XXXX-XXXX`. Shown only in this response.' }),
+    expiresAt: Timestamp
+  })),
   delivery: Type.Optional(DeliveryCreatedSchema),
   checks: Type.Array(CheckSchema, { description: 'The policy decision that allowed it (S1–S6).' })
 }, { title: 'InvitationCreated' })
@@ -181,7 +190,8 @@ export const SessionListQuery = StrictObject({
 })
 
 export const RedemptionSchema = StrictObject({
-  ticket: Type.String({ minLength: 1, maxLength: 4096 }),
+  ticket: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  code: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A short code instead of the ticket (case and hyphens do not matter).' })),
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
 })
 

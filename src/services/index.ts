@@ -12,6 +12,7 @@ import type { OutboxWorker } from './outbox-worker.js'
 import { OfferService } from './offer-service.js'
 import { PolicyService } from './policy-service.js'
 import { SessionService } from './session-service.js'
+import { ShortCodes } from './short-codes.js'
 import { SignInService } from './sign-in-service.js'
 import { Signals } from './signals.js'
 import { TicketService } from './tickets.js'
@@ -101,7 +102,8 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     }),
     webhookWorker: null,
     checkpoints: null,
-    invitations: new InvitationService(store, policy, tickets, deliveries, sessions, () => services.outbox?.kick()),
+    invitations: new InvitationService(store, policy, tickets, deliveries, sessions, new ShortCodes(store, config.codes, config.keyEncryptionSecret),
+      () => services.outbox?.kick()),
     isReady: () => storage.isReady(migrations),
     drain: () => signals.settled()
   }

@@ -9,6 +9,7 @@ import { describeTicketTime, MINUTES_PER_UNIT } from '../domain/policy.js'
 import { describeSource } from '../domain/resultant-policy.js'
 import { AppError, policyDenied } from '../errors.js'
 import { boundHelperCheck } from '../domain/bound-helper.js'
+import { formatShortCode, generateShortCode, shortCodeMinutes } from '../domain/short-code.js'
 import type { Store, Unit } from '../repositories/index.js'
 import type { InvitationRow } from '../repositories/invitations-repository.js'
 import type { PageOf } from '../repositories/paging.js'
@@ -24,6 +25,7 @@ import { expireInvitations } from './invitation-expiry.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { auditRefusal } from './refusals.js'
 import type { PolicyService } from './policy-service.js'
+import type { ShortCodes } from './short-codes.js'
 import { TicketService, type VerifiedTicket } from './tickets.js'
 import { invitationEventData, rulesOf } from './webhook-events.js'
 
@@ -40,6 +42,7 @@ export class InvitationService {
     private readonly tickets: TicketService,
     private readonly deliveries: DeliveryService,
     private readonly sessionService: SessionService,
+    private readonly codes: ShortCodes,
     /** Wakes the outbox worker. */
     private readonly onQueued: () => void = () => {}
   ) {}
@@ -47,7 +50,13 @@ export class InvitationService {
   async create (
     input: InvitationCreate,
     caller: Caller
-  ): Promise<{ invitation: Invitation, ticket: string, checks: Check[], delivery?: { delivery: DeliveryStatus, mailtoUri?: string } }> {
+  ): Promise<{
+    invitation: Invitation
+    ticket: string
+    shortCode?: { code: string, expiresAt: string }
+    checks: Check[]
+    delivery?: { delivery: DeliveryStatus, mailtoUri?: string }
+  }> {
     try {
       const novice = await this.noviceFor(input, caller.principal)
       const computer = await this.computerFor(input.computer)
@@ -68,12 +77,15 @@ export class InvitationService {
       const deliveryPlan = input.delivery === undefined ? undefined : this.deliveries.plan(input.delivery, computer, policy)
       const file = input.connection === undefined ? null : fileConnection(input.connection, computer, input.password)
       const helper = input.helper === undefined ? null : await this.helperFor(input.helper, novice)
+      const code = input.shortCode === true ? generateShortCode() : null
+      const codeHash = code === null ? null : await this.codes.hash(code)
       const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
       const id = newId()
       const jti = newId()
       // Whole seconds, as in the ticket, so the ticket can be derived again from the row.
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
       const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)
+      const codeExpiresAt = code === null ? null : new Date(createdAt.getTime() + shortCodeMinutes(lifetime) * 60_000).toISOString()
       const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt })
       // Hashed and signed above: the unit of work awaits nothing but its own statements.
       const deliveryId = await this.store.work(async (u) => {
@@ -95,7 +107,9 @@ export class InvitationService {
           lh_ticket: file?.lhTicket ?? null,
           external_ref: input.externalRef ?? null,
           helper_id: helper?.id ?? null,
-          helper_name: helper?.name ?? null
+          helper_name: helper?.name ?? null,
+          code_hash: codeHash,
+          code_expires_at: codeExpiresAt
         })
         await u.audit.record({
           ...caller.ctx,
@@ -111,6 +125,7 @@ export class InvitationService {
             passwordProtected: passwordHash !== null,
             ...(input.externalRef !== undefined ? { externalRef: input.externalRef } : {}),
             ...(helper ? { helper: helper.name } : {}),
+            ...(codeExpiresAt ? { shortCodeExpiresAt: codeExpiresAt } : {}),
             rules: decision.checks.map((c) => c.rule),
             kid
           }
@@ -143,7 +158,13 @@ export class InvitationService {
         delivery = { delivery: status, ...(mailto ? { mailtoUri: mailto } : {}) }
         this.onQueued()
       }
-      return { invitation: toInvitation(row), ticket, checks: decision.checks, ...(delivery ? { delivery } : {}) }
+      return {
+        invitation: toInvitation(row),
+        ticket,
+        ...(code !== null ? { shortCode: { code: formatShortCode(code), expiresAt: codeExpiresAt! } } : {}),
+        checks: decision.checks,
+        ...(delivery ? { delivery } : {})
+      }
     } catch (err) {
       await auditRefusal(this.store.repos.audit, caller.ctx, { action: 'invitation.create-refused', target: null }, err)
       throw err
@@ -222,12 +243,15 @@ export class InvitationService {
    * conditional update decides among concurrent redemptions; the winner gets a
    * session awaiting the novice (C1).
    */
-  async redeem (input: { ticket: string, password?: string | undefined }, caller: Caller): Promise<Session> {
+  async redeem (
+    input: { ticket?: string | undefined, code?: string | undefined, password?: string | undefined, address?: string | undefined },
+    caller: Caller
+  ): Promise<Session> {
     let invitationId: string | null = null
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      const ticket = await this.verifyTicket(input.ticket)
+      const ticket = await this.ticketOrCode(input, { expertId: expert.accountId, address: input.address ?? 'unknown' })
       const row = await this.loadOpenInvitation(ticket, caller)
       invitationId = row.id
       if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
@@ -295,6 +319,31 @@ export class InvitationService {
       await auditRefusal(this.store.repos.audit, caller.ctx, { action: 'invitation.preview-refused', target }, err)
       throw err
     }
+  }
+
+  /**
+   * Redemption, step 1, by ticket or by short code (exactly one). A code is looked up by its keyed hash within
+   * the guessing budgets; a wrong one counts against them (CODE_INVALID), and one past its 30 minutes is
+   * CODE_EXPIRED while the invitation itself may still be open.
+   */
+  private async ticketOrCode (
+    input: { ticket?: string | undefined, code?: string | undefined },
+    who: { expertId: string, address: string }
+  ): Promise<{ verified: VerifiedTicket, row?: InvitationRow | undefined }> {
+    if ((input.ticket === undefined) === (input.code === undefined)) {
+      throw new AppError('VALIDATION_FAILED', 'give either ticket or code, not both and not neither', { field: input.ticket === undefined ? 'ticket' : 'code' })
+    }
+    if (input.ticket !== undefined) return await this.verifyTicket(input.ticket)
+    const row = await this.store.repos.invitations.getByCodeHash(await this.codes.lookupHash(input.code!, who))
+    if (!row) {
+      await this.codes.wrong(who)
+      throw new AppError('CODE_INVALID', 'code: no invitation has this code (check it with the person who read it to you)', { field: 'code' })
+    }
+    if (row.state === 'open' && row.code_expires_at !== null && row.code_expires_at <= nowIso()) {
+      throw new AppError('CODE_EXPIRED', 'the code has expired (a code lives 30 minutes at most): use the invitation\'s link or file, or ask for a new one',
+        { field: 'code' })
+    }
+    return { verified: { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }, row }
   }
 
   /**
@@ -494,6 +543,7 @@ function toInvitation (r: InvitationRow): Invitation {
     passwordProtected: r.password_hash !== null,
     externalRef: r.external_ref,
     helper: r.helper_name,
+    shortCodeExpiresAt: r.code_expires_at,
     connection: connectionOf(r),
     failedPasswordAttempts: r.password_failures,
     redeemedAt: r.redeemed_at,

@@ -24,6 +24,18 @@ export class SharedLimit {
    * its own: run straight through the storage (PostgreSQL commits it alone, without BEGIN and COMMIT round
    * trips; SQLite runs a statement that writes as a unit); the seconds to wait for each.
    */
+  /**
+   * Whether each budget is already used up, without counting an attempt: the seconds to wait for each (0: there is
+   * room for one more). For budgets that count failures only, checked before the attempt is made.
+   */
+  static async peekEach (budgets: ReadonlyArray<readonly [SharedLimit, string]>, now = Date.now()): Promise<number[]> {
+    const [first] = budgets
+    if (!first) return []
+    const [limit] = first
+    const windows = await limit.store.repos.limits.peek(budgets.map(([l, key]) => `${l.name}:${key}`), limit.windowMs, now)
+    return windows.map((w, i) => w.count >= budgets[i]![0].max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0)
+  }
+
   static async takeEach (attempts: ReadonlyArray<readonly [SharedLimit, string]>, now = Date.now()): Promise<number[]> {
     const [first] = attempts
     if (!first) return []
