@@ -1,4 +1,5 @@
 import type { Sql } from '../db/storage.js'
+import { placeholders } from './paging.js'
 
 /** A limit window's state after a hit, or as it stands. */
 export interface LimitWindow {
@@ -40,7 +41,7 @@ export class LimitsRepository {
   /** The windows of `keys` as they stand, without a hit (a window that has ended counts 0), in order. */
   async peek (keys: readonly string[], windowMs: number, now = Date.now()): Promise<LimitWindow[]> {
     const rows = await this.sql.all<{ key: string, count: number, window_start: number }>(
-      `SELECT key, count, window_start FROM limit_windows WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys)
+      `SELECT key, count, window_start FROM limit_windows WHERE key IN (${placeholders(keys.length)})`, ...keys)
     const byKey = new Map(rows.map((r) => [r.key, r]))
     return keys.map((key) => {
       const row = byKey.get(key)

@@ -91,10 +91,13 @@ export class WebhooksRepository {
     return id
   }
 
-  async insert (row: Pick<SubscriptionRow, 'id' | 'url' | 'description' | 'owner' | 'secret' | 'created_by'>, eventTypes: readonly string[]): Promise<void> {
+  async insert (
+    row: Pick<SubscriptionRow, 'id' | 'url' | 'description' | 'enabled' | 'owner' | 'secret' | 'created_by'>,
+    eventTypes: readonly string[]
+  ): Promise<void> {
     const now = nowIso()
     await this.sql.run(`INSERT INTO webhook_subscriptions (id, url, description, enabled, owner, secret, created_by, created_at, updated_at)
-      VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`, row.id, row.url, row.description, row.owner, row.secret, row.created_by, now, now)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, row.id, row.url, row.description, row.enabled, row.owner, row.secret, row.created_by, now, now)
     await this.setEventTypes(row.id, eventTypes)
   }
 
@@ -139,12 +142,6 @@ export class WebhooksRepository {
 
   async delete (id: string): Promise<boolean> {
     return await this.sql.run('DELETE FROM webhook_subscriptions WHERE id = ?', id) === 1
-  }
-
-  /** Deliveries still to be sent for a subscription that was disabled or deleted are cancelled. */
-  async cancelPending (subscriptionId: string): Promise<number> {
-    return await this.sql.run(`UPDATE webhook_deliveries SET state = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
-      WHERE subscription_id = ? AND state IN ('queued', 'retrying')`, nowIso(), subscriptionId)
   }
 
   /** A subscription's deliveries, newest first. */

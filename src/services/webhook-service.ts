@@ -50,8 +50,9 @@ export class WebhookService {
     const stored = this.seal(secret, id)
     await this.store.work(async (u) => {
       const owner = ownerOf(caller.principal)
-      await u.webhooks.insert({ id, url: input.url, description: input.description ?? null, owner, secret: stored, created_by: caller.ctx.actor }, input.events)
-      if (input.enabled === false) await u.webhooks.update(id, { enabled: 0 })
+      const enabled = input.enabled === false ? 0 : 1
+      await u.webhooks.insert({ id, url: input.url, description: input.description ?? null, enabled, owner, secret: stored, created_by: caller.ctx.actor },
+        input.events)
       await u.audit.record({
         ...caller.ctx,
         action: 'webhook.create',

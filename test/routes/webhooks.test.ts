@@ -179,6 +179,9 @@ t.test('subscriptions: checked input, events a subscription did not ask for are 
     if (status === 422) t.match(res.json(), { code: 'WEBHOOK_URL_REFUSED', field: 'url' })
   }
   t.equal((await w.call('GET', '/v1/webhooks')).json().items.length, 0, 'nothing was created')
+  const paused = await w.call('POST', '/v1/webhooks', { url: r.url, events: ['invitation.revoked'], enabled: false })
+  t.match(paused.json().webhook, { enabled: false, events: ['invitation.revoked'] }, 'created disabled when asked')
+  await w.call('DELETE', `/v1/webhooks/${paused.json().webhook.id}`)
 
   const { webhook, secret } = await subscribe(w, r.url, ['invitation.revoked'])
   r.secrets = [secret]
