@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Ajv } from 'ajv'
+import type { JSONWebKeySet } from 'jose'
 import addFormats from 'ajv-formats'
 import { ConfigError, loadConfig } from './config.js'
 import { MigrationError } from './db/migrate.js'
@@ -7,6 +9,7 @@ import { DatabaseStartError } from './db/storage.js'
 import { AppError, fieldPath } from './errors.js'
 import { openServices } from './services/index.js'
 import { CLI_CONTEXT } from './services/context.js'
+import { verifyReceipt } from './services/receipt-verifier.js'
 import { ConfigurationError } from './services/tickets.js'
 import { TokenCreateSchema, type TokenCreate } from './schemas/tokens.js'
 
@@ -20,6 +23,10 @@ const USAGE = `Usage: npm run cli -- <command>
   sign-in-link 'DOMAIN\\name'     a one-time link that signs that user in to the pages (valid RA_SIGN_IN_LINK_MINUTES)
   keys rotate                    a new ticket-signing key; the old one verifies until its tickets expire
   migrate                        apply pending database migrations and exit
+  verify-receipt FILE [--jwks JWKS-FILE]
+                                 check a consent receipt (GET /v1/sessions/{id}/receipt) offline: its signature,
+                                 with the keys of JWKS-FILE (the service's /.well-known/jwks.json) or else of
+                                 this database, and every link of its hash chain; exit 0 valid, 1 not
 
 Works offline on the database named by RA_DATABASE_FILE (default ./data/ra.sqlite),
 also while the service runs. Every change is written to the audit trail as actor "cli".`
@@ -40,11 +47,17 @@ export async function run (argv: string[], out: (line: string) => void): Promise
       label: { type: 'string' },
       expires: { type: 'string' },
       all: { type: 'boolean' },
+      jwks: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
   const command = positionals.join(' ')
   if (values.help || positionals.length === 0) { out(USAGE); return positionals.length === 0 && !values.help ? 2 : 0 }
+
+  if (positionals[0] === 'verify-receipt') {
+    if (positionals.length !== 2) { out('verify-receipt needs exactly one FILE'); return 2 }
+    return await verifyReceiptFile(positionals[1]!, values.jwks, out)
+  }
 
   const config = loadConfig()
   const { services, applied } = await openServices(config)
@@ -124,6 +137,38 @@ export async function run (argv: string[], out: (line: string) => void): Promise
     services.mailer.close()
     await services.storage.close()
   }
+}
+
+/** verify-receipt: with --jwks nothing but the two files is read; without, the keys come from the service's database. */
+async function verifyReceiptFile (file: string, jwksFile: string | undefined, out: (line: string) => void): Promise<number> {
+  const readJson = async (name: string, what: string): Promise<unknown> => {
+    try {
+      return JSON.parse(await readFile(name, 'utf8'))
+    } catch (err) {
+      throw new AppError('VALIDATION_FAILED', `${what} ${name}: ${(err as Error).message}`)
+    }
+  }
+  const receipt = await readJson(file, 'the receipt')
+  let jwks: JSONWebKeySet
+  if (jwksFile !== undefined) {
+    jwks = await readJson(jwksFile, 'the key set') as JSONWebKeySet
+  } else {
+    const { services } = await openServices(loadConfig())
+    try {
+      jwks = await services.tickets.jwks() as JSONWebKeySet
+    } finally {
+      await services.storage.close()
+    }
+  }
+  const verdict = await verifyReceipt(receipt, jwks)
+  if (verdict.valid) {
+    out(`valid: ${verdict.entries} consent ${verdict.entries === 1 ? 'entry' : 'entries'} of session ${verdict.claims!.sub}, ` +
+      `signed by ${verdict.claims!.iss} at ${new Date(verdict.claims!.iat * 1000).toISOString()}; head ${verdict.claims!.head}`)
+    return 0
+  }
+  out('NOT valid:')
+  for (const p of verdict.problems) out(`  ${p.seq !== undefined ? `[entry ${p.seq}] ` : ''}${p.problem}`)
+  return 1
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -153,6 +153,19 @@ export const ConfigSchema = Type.Object({
     default: 60,
     description: 'A control request the novice has not answered within this time is denied.'
   }),
+  RA_CONTROL_GRANT_DEFAULT_MINUTES: Type.Integer({
+    minimum: 1,
+    maximum: 1440,
+    default: 30,
+    description: 'How long control lasts when the novice grants it without choosing: then it drops back to view (control.expired), ' +
+      'announced a minute before (control.expiring). At most RA_CONTROL_GRANT_MAX_MINUTES.'
+  }),
+  RA_CONTROL_GRANT_MAX_MINUTES: Type.Integer({
+    minimum: 1,
+    maximum: 1440,
+    default: 120,
+    description: 'The longest the novice may grant or renew control for at once; a longer grant is refused (422 GRANT_TOO_LONG).'
+  }),
   RA_SSE_HEARTBEAT_MS: Type.Integer({
     minimum: 100,
     maximum: 300000,
@@ -361,7 +374,13 @@ export interface Config {
   }
   mailDir: string
   delivery: { maxAttempts: number, retryBaseMs: number, pollMs: number }
-  sessions: { acceptTimeoutS: number, controlRequestTimeoutS: number, heartbeatMs: number }
+  sessions: {
+    acceptTimeoutS: number
+    controlRequestTimeoutS: number
+    heartbeatMs: number
+    controlGrantDefaultMinutes: number
+    controlGrantMaxMinutes: number
+  }
   codes: { guessesPerExpertPerHour: number, guessesPerAddressPerHour: number, guessesPerHour: number }
   webhooks: { allowHttp: boolean, timeoutMs: number, maxAttempts: number, retryBaseMs: number, disableAfterFailures: number }
   /** A port of its own for GET /metrics, or undefined: on the main port. */
@@ -440,6 +459,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (c.RA_OIDC_ISSUER !== undefined && !isHttpsOrLoopback(c.RA_OIDC_ISSUER)) {
     throw new ConfigError('RA_OIDC_ISSUER', `must be https (http only to a loopback address) (got ${JSON.stringify(c.RA_OIDC_ISSUER)})`)
   }
+  if (c.RA_CONTROL_GRANT_DEFAULT_MINUTES > c.RA_CONTROL_GRANT_MAX_MINUTES) {
+    throw new ConfigError('RA_CONTROL_GRANT_DEFAULT_MINUTES',
+      `must be at most RA_CONTROL_GRANT_MAX_MINUTES (${c.RA_CONTROL_GRANT_MAX_MINUTES}) (got ${c.RA_CONTROL_GRANT_DEFAULT_MINUTES})`)
+  }
   // A wildcard listen address is no address to give clients: default the public URL to localhost then.
   const host = ['0.0.0.0', '::', '[::]'].includes(c.RA_HOST) ? 'localhost' : c.RA_HOST
   const hostForUrl = host.includes(':') ? `[${host}]` : host
@@ -464,7 +487,13 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     },
     mailDir: path.resolve(c.RA_MAIL_DIR ?? path.join(path.dirname(path.resolve(c.RA_DATABASE_FILE)), 'mail')),
     delivery: { maxAttempts: c.RA_DELIVERY_MAX_ATTEMPTS, retryBaseMs: c.RA_DELIVERY_RETRY_BASE_MS, pollMs: c.RA_DELIVERY_POLL_MS },
-    sessions: { acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S, controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S, heartbeatMs: c.RA_SSE_HEARTBEAT_MS },
+    sessions: {
+      acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S,
+      controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S,
+      heartbeatMs: c.RA_SSE_HEARTBEAT_MS,
+      controlGrantDefaultMinutes: c.RA_CONTROL_GRANT_DEFAULT_MINUTES,
+      controlGrantMaxMinutes: c.RA_CONTROL_GRANT_MAX_MINUTES
+    },
     codes: {
       guessesPerExpertPerHour: c.RA_CODE_GUESSES_PER_EXPERT_PER_HOUR,
       guessesPerAddressPerHour: c.RA_CODE_GUESSES_PER_ADDRESS_PER_HOUR,

@@ -134,6 +134,23 @@ export function normalizeSettings (input: Partial<PolicySettings>, prefix = 'set
   }
 }
 
+/**
+ * Service extensions beside the ADMX settings, per policy object: RemoteAssistance.admx has no such values, so
+ * they are not in a GPO's Registry.pol (import leaves them not configured, export leaves them out). Three-state
+ * and applied in link order like the settings. `verificationCode` enabled: the novice must type the session's
+ * verification code to accept (compare the code, issue 19).
+ */
+export interface PolicyExtensions {
+  verificationCode: { state: SettingState }
+}
+
+export const NO_EXTENSIONS: PolicyExtensions = { verificationCode: { state: 'not-configured' } }
+
+/** Extensions as stored (a row written before a field existed lacks it: not configured). */
+export function completeExtensions (stored: Partial<PolicyExtensions> | undefined): PolicyExtensions {
+  return { verificationCode: stored?.verificationCode ?? { state: 'not-configured' } }
+}
+
 export const MINUTES_PER_UNIT: Record<TicketTimeUnit, number> = { minutes: 1, hours: 60, days: 1440 }
 
 export function ticketTimeMinutes (t: TicketTime): number {

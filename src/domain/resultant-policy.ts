@@ -1,6 +1,6 @@
 import type { ControlPanel } from './computer.js'
 import { PLATFORMS, type Platform, type PlatformFamily } from './platforms.js'
-import type { ControlPermission, EmailMethod, PolicySettings, SettingState, TicketTime } from './policy.js'
+import type { ControlPermission, EmailMethod, PolicyExtensions, PolicySettings, SettingState, TicketTime } from './policy.js'
 
 /** Where an effective value came from. */
 export type PolicySource =
@@ -14,6 +14,8 @@ export type PolicySource =
 export interface PolicyLayer {
   source: Extract<PolicySource, { type: 'domain-policy' | 'local-policy' }>
   settings: PolicySettings
+  /** The service's extensions (policy objects only; a Local Computer Policy has none). */
+  extensions?: PolicyExtensions
 }
 
 export interface Effective<T> {
@@ -40,6 +42,8 @@ export interface ResultantPolicy {
   sessionLogging: Effective<SettingState>
   encryptedOnlyTickets: Effective<SettingState>
   customMessages: Effective<{ viewMessage: string, shareControlMessage: string } | null>
+  /** Service extension (issue 19): whether the novice must type the session's verification code to accept. */
+  verificationCode: Effective<'required' | 'not-required'>
 }
 
 export interface ComputerFacts {
@@ -120,6 +124,7 @@ export function resolvePolicy (layers: PolicyLayer[], computer: ComputerFacts): 
   const offer = first('offerRemoteAssistance')
   const offerOn = offer.setting.state === 'enabled'
   const messages = first('customMessages')
+  const verification = layers.find((l) => l.extensions !== undefined && l.extensions.verificationCode.state !== 'not-configured')
   return {
     solicitedRemoteAssistance: solicitedState,
     permitRemoteControl,
@@ -135,7 +140,10 @@ export function resolvePolicy (layers: PolicyLayer[], computer: ComputerFacts): 
         ? { viewMessage: messages.setting.viewMessage ?? '', shareControlMessage: messages.setting.shareControlMessage ?? '' }
         : null,
       source: messages.source
-    }
+    },
+    verificationCode: verification
+      ? { value: verification.extensions!.verificationCode.state === 'enabled' ? 'required' : 'not-required', source: verification.source }
+      : { value: 'not-required', source: { type: 'not-configured' } }
   }
 }
 

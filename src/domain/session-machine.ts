@@ -5,7 +5,8 @@
  *        │ decline / expire        ▲   ▲                               │ grant      │ deny / timeout / stop
  *        ▼                         │   └──────────────── stop ─────── in-control ◀─┘
  *   declined / expired             └──────────────────────────────────────────────┘
- *   any live state ──end / terminate──▶ ended
+ *   any live state ──end / terminate / report──▶ ended
+ *   in-control ──(the granted time is up)──▶ active; renewing or asking for more time stays in control
  *
  * Each command names who may give it; anything else is refused with a code
  * and changes nothing.
@@ -18,17 +19,26 @@ export type Role = 'novice' | 'expert' | 'admin' | 'system'
 export type Mode = 'none' | 'view' | 'control'
 
 export type Command =
-  | { type: 'accept', confirm: boolean }
+  /** `codeMissing`: policy requires the verification code and none was typed (compare the code, issue 19). */
+  | { type: 'accept', confirm: boolean, codeMissing?: boolean }
   | { type: 'decline' }
   | { type: 'request-control', permitted: boolean }
   | { type: 'grant', requestId: string, permitted: boolean }
   | { type: 'deny', requestId: string }
   | { type: 'stop-control' }
+  /** The novice gives the expert more time in control (issue 19: control that runs out). */
+  | { type: 'renew-control' }
+  /** The expert asks the novice for more time in control. */
+  | { type: 'ask-more-time' }
   | { type: 'end' }
+  /** The novice reports that this is not who they expected: the session ends at once (issue 19). */
+  | { type: 'report' }
   /** System: the novice did not answer in time (C1: no answer is a no). */
   | { type: 'expire' }
   /** System: a control request was not answered in time. */
   | { type: 'request-timeout' }
+  /** System: the time the novice granted control for is up. */
+  | { type: 'control-expire' }
   /** System: policy no longer permits control. */
   | { type: 'drop-control' }
   /** System: policy, account or token no longer allows the session. */
@@ -49,6 +59,8 @@ export type MachineError =
   | 'CONTROL_REQUEST_PENDING'
   | 'ALREADY_IN_CONTROL'
   | 'CONTROL_REQUEST_NOT_PENDING'
+  | 'VERIFICATION_CODE_REQUIRED'
+  | 'NOT_IN_CONTROL'
 
 export type Outcome =
   | { ok: true, next: SessionStateName, event: string | null }
@@ -81,6 +93,9 @@ export function transition (s: MachineState, role: Role, cmd: Command): Outcome 
       if (wrong) return wrong
       if (cmd.type === 'decline') return to('declined', 'session.declined')
       if (!cmd.confirm) return refuse('CONFIRMATION_REQUIRED', 'accepting needs an explicit "confirm": true (C1)')
+      if (cmd.codeMissing === true) {
+        return refuse('VERIFICATION_CODE_REQUIRED', 'policy requires the verification code: type the 6 digits your helper reads out to you')
+      }
       return to('active', 'session.accepted')
     }
     case 'request-control': {
@@ -109,6 +124,19 @@ export function transition (s: MachineState, role: Role, cmd: Command): Outcome 
       // C5: at any time, even while a request waits; already in view only, nothing changes.
       return s.state === 'active' ? to('active', null) : to('active', 'control.stopped')
     }
+    case 'renew-control':
+    case 'ask-more-time': {
+      const expertOnly = role === 'expert' ? null : refuse('NOT_SESSION_EXPERT', 'only the session\'s expert may ask for more time')
+      const wrong = (cmd.type === 'renew-control' ? noviceOnly() : expertOnly) ?? notLive()
+      if (wrong) return wrong
+      if (s.state !== 'in-control') return refuse('NOT_IN_CONTROL', 'the expert is not in control')
+      return to('in-control', cmd.type === 'renew-control' ? 'control.renewed' : 'control.more-time-requested')
+    }
+    case 'report': {
+      const wrong = noviceOnly() ?? notLive()
+      if (wrong) return wrong
+      return to('ended', 'session.ended')
+    }
     case 'end': {
       if (role === 'system') return refuse('NOT_SESSION_PARTY', 'use terminate')
       const wrong = notLive()
@@ -119,6 +147,8 @@ export function transition (s: MachineState, role: Role, cmd: Command): Outcome 
       return s.state === 'awaiting-novice' ? to('expired', 'session.expired') : refuse('SESSION_NOT_ACTIVE', 'not awaiting the novice')
     case 'request-timeout':
       return s.state === 'control-requested' ? to('active', 'control.request-expired') : refuse('CONTROL_REQUEST_NOT_PENDING', 'no control request is waiting')
+    case 'control-expire':
+      return s.state === 'in-control' ? to('active', 'control.expired') : to(s.state, null)
     case 'drop-control':
       return s.state === 'in-control' || s.state === 'control-requested' ? to('active', 'control.dropped') : to(s.state, null)
     case 'terminate':

@@ -12,7 +12,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'invitation.created', 'invitation.delivered', 'invitation.redeemed', 'invitation.revoked', 'invitation.expired', 'invitation.locked',
   'session.accepted', 'session.declined', 'session.expired', 'session.ended', 'session.terminated',
   'control.requested', 'control.granted', 'control.denied', 'control.stopped', 'control.dropped',
-  'offer.created', 'offer.refused', 'security.ticket-reused', 'policy.changed'
+  'control.expiring', 'control.expired', 'control.renewed', 'control.more-time-requested',
+  'offer.created', 'offer.refused', 'security.ticket-reused', 'security.code-mismatch', 'security.reported', 'policy.changed'
 ] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 

@@ -2,7 +2,7 @@ import { newId } from '../db/ids.js'
 import { nowIso } from '../db/database.js'
 import type { Sql } from '../db/storage.js'
 import { nameKey } from '../domain/names.js'
-import type { PolicySettings } from '../domain/policy.js'
+import { completeExtensions, type PolicyExtensions, type PolicySettings } from '../domain/policy.js'
 import type { PolicyLayer } from '../domain/resultant-policy.js'
 import type { Policy } from '../schemas/policy.js'
 import { decodeCursor, pageOf, placeholders, type PageOf } from './paging.js'
@@ -13,6 +13,7 @@ interface PolicyRow {
   name_key: string
   description: string | null
   settings: string
+  extensions: string
   created_at: string
   updated_at: string
 }
@@ -26,17 +27,18 @@ export class PoliciesRepository {
     return this.sql.get<{ id: string, name: string }>('SELECT id, name FROM policies WHERE name_key = ?', nameKey(name))
   }
 
-  async insert (fields: { name: string, description: string | null, settings: PolicySettings }): Promise<string> {
+  async insert (fields: { name: string, description: string | null, settings: PolicySettings, extensions: PolicyExtensions }): Promise<string> {
     const id = newId()
     const now = nowIso()
-    await this.sql.run('INSERT INTO policies (id, name, name_key, description, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      id, fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), now, now)
+    await this.sql.run(`INSERT INTO policies (id, name, name_key, description, settings, extensions, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    id, fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), JSON.stringify(fields.extensions), now, now)
     return id
   }
 
-  async update (id: string, fields: { name: string, description: string | null, settings: PolicySettings }): Promise<void> {
-    await this.sql.run('UPDATE policies SET name = ?, name_key = ?, description = ?, settings = ?, updated_at = ? WHERE id = ?',
-      fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), nowIso(), id)
+  async update (id: string, fields: { name: string, description: string | null, settings: PolicySettings, extensions: PolicyExtensions }): Promise<void> {
+    await this.sql.run('UPDATE policies SET name = ?, name_key = ?, description = ?, settings = ?, extensions = ?, updated_at = ? WHERE id = ?',
+      fields.name, nameKey(fields.name), fields.description, JSON.stringify(fields.settings), JSON.stringify(fields.extensions), nowIso(), id)
   }
 
   async delete (id: string): Promise<void> {
@@ -88,11 +90,13 @@ export class PoliciesRepository {
    * (O9: a change applies to the next decision; nothing is cached).
    */
   async layersFor (computer: { id: string, name: string, domainId: string, domain: string }): Promise<PolicyLayer[]> {
-    const linked = await this.sql.all<{ id: string, name: string, settings: string, link_order: number }>(`SELECT p.id, p.name, p.settings, l.link_order
+    const linked = await this.sql.all<{ id: string, name: string, settings: string, extensions: string, link_order: number }>(`SELECT p.id, p.name,
+        p.settings, p.extensions, l.link_order
       FROM policy_links l JOIN policies p ON p.id = l.policy_id WHERE l.domain_id = ? ORDER BY l.link_order`, computer.domainId)
     const layers: PolicyLayer[] = linked.map((r) => ({
       source: { type: 'domain-policy', policyId: r.id, policyName: r.name, domain: computer.domain, linkOrder: r.link_order },
-      settings: JSON.parse(r.settings) as PolicySettings
+      settings: JSON.parse(r.settings) as PolicySettings,
+      extensions: completeExtensions(JSON.parse(r.extensions) as Partial<PolicyExtensions>)
     }))
     const local = await this.localPolicy(computer.id)
     if (local) layers.push({ source: { type: 'local-policy', computer: computer.name }, settings: local.settings })
@@ -116,6 +120,7 @@ export class PoliciesRepository {
       name: r.name,
       description: r.description,
       settings: JSON.parse(r.settings) as Policy['settings'],
+      extensions: completeExtensions(JSON.parse(r.extensions) as Partial<PolicyExtensions>),
       links: links.filter((l) => l.policy_id === r.id).map(({ domain, domainId, linkOrder }) => ({ domain, domainId, linkOrder })),
       createdAt: r.created_at,
       updatedAt: r.updated_at

@@ -22,6 +22,14 @@ export interface SessionRow {
   expert_token_id: string | null
   external_ref: string | null
   bound_helper: string | null
+  /** Wrong verification codes typed so far. */
+  code_mismatches: number
+  /** 1 when this expert had never helped this novice (no accepted session) before this session was opened. */
+  first_time_helper: number
+  /** While in control: when the granted time is up, and when to announce it (null once announced). */
+  control_until: string | null
+  control_warn_at: string | null
+  more_time_requested_at: string | null
   computer_name: string
   novice_name: string
   expert_name: string
@@ -64,6 +72,21 @@ export interface NewSession {
   boundHelper?: string | null
 }
 
+/** A novice's report that the expert is not who they expected (issue 19). */
+export interface SecurityReportRow {
+  id: string
+  session_id: string
+  words: string
+  created_at: string
+  computer_name: string
+  novice_name: string
+  expert_name: string
+  expert_display_name: string | null
+}
+
+/** One link of a session's consent chain, as stored. */
+export interface ConsentLinkRow { seq: number, entry: string, hash: string }
+
 export interface SessionEventRow {
   id: number
   session_id: string
@@ -90,11 +113,14 @@ export class SessionsRepository {
   async insert (f: NewSession & { createdAt: string, acceptDeadline: string }): Promise<string> {
     const id = newId()
     const now = f.createdAt
+    // Whether this expert has helped this novice before: a session between them that the novice accepted.
+    const helpedBefore = await this.sql.get('SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL LIMIT 1',
+      f.expertId, f.noviceId) !== undefined
     await this.sql.run(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
-        accept_deadline, expert_token_id, external_ref, bound_helper)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?)`,
+        accept_deadline, expert_token_id, external_ref, bound_helper, first_time_helper)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?, ?)`,
     id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId, f.externalRef,
-    f.boundHelper ?? null)
+    f.boundHelper ?? null, helpedBefore ? 0 : 1)
     return id
   }
 
@@ -130,9 +156,65 @@ export class SessionsRepository {
     return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }
 
+  /** A state other than in-control also clears the control's time. */
   async setState (id: string, state: SessionStateName, fields: { acceptedAt?: string, endedAt?: string, endReason?: string } = {}): Promise<void> {
+    const inControl = state === 'in-control'
     await this.sql.run(`UPDATE sessions SET state = ?, updated_at = ?, accepted_at = coalesce(?, accepted_at), ended_at = coalesce(?, ended_at),
-      end_reason = coalesce(?, end_reason) WHERE id = ?`, state, nowIso(), fields.acceptedAt ?? null, fields.endedAt ?? null, fields.endReason ?? null, id)
+      end_reason = coalesce(?, end_reason)${inControl ? '' : ', control_until = NULL, control_warn_at = NULL, more_time_requested_at = NULL'}
+      WHERE id = ?`, state, nowIso(), fields.acceptedAt ?? null, fields.endedAt ?? null, fields.endReason ?? null, id)
+  }
+
+  /** Control lasts until `until`; its end is announced at `warnAt` (a renewal clears the expert's ask for more time). */
+  async setControlTime (id: string, until: string, warnAt: string): Promise<void> {
+    await this.sql.run('UPDATE sessions SET control_until = ?, control_warn_at = ?, more_time_requested_at = NULL, updated_at = ? WHERE id = ?',
+      until, warnAt, nowIso(), id)
+  }
+
+  /** The end of control has been announced. */
+  async controlWarned (id: string): Promise<void> {
+    await this.sql.run('UPDATE sessions SET control_warn_at = NULL WHERE id = ?', id)
+  }
+
+  async moreTimeRequested (id: string, at: string): Promise<void> {
+    await this.sql.run('UPDATE sessions SET more_time_requested_at = ?, updated_at = ? WHERE id = ?', at, at, id)
+  }
+
+  /** Counts one more wrong verification code; returns how many there have been. */
+  async codeMismatch (id: string): Promise<number> {
+    return (await this.sql.get<{ n: number }>('UPDATE sessions SET code_mismatches = code_mismatches + 1 WHERE id = ? RETURNING code_mismatches AS n', id))!.n
+  }
+
+  /** The last link of the session's consent chain (call with the session locked). */
+  lastConsentLink (sessionId: string): Promise<{ seq: number, hash: string } | undefined> {
+    return this.sql.get<{ seq: number, hash: string }>('SELECT seq, hash FROM consent_chain WHERE session_id = ? ORDER BY seq DESC LIMIT 1', sessionId)
+  }
+
+  async appendConsentLink (sessionId: string, link: ConsentLinkRow): Promise<void> {
+    await this.sql.run('INSERT INTO consent_chain (session_id, seq, entry, hash) VALUES (?, ?, ?, ?)', sessionId, link.seq, link.entry, link.hash)
+  }
+
+  consentChain (sessionId: string): Promise<ConsentLinkRow[]> {
+    return this.sql.all<ConsentLinkRow>('SELECT seq, entry, hash FROM consent_chain WHERE session_id = ? ORDER BY seq', sessionId)
+  }
+
+  async insertReport (f: { sessionId: string, noviceId: string, expertId: string, words: string }): Promise<string> {
+    const id = newId()
+    await this.sql.run('INSERT INTO security_reports (id, session_id, novice_id, expert_id, words, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      id, f.sessionId, f.noviceId, f.expertId, f.words, nowIso())
+    return id
+  }
+
+  /** Reports, newest first. */
+  async reports (query: { limit: number, cursor?: string | undefined }): Promise<PageOf<SecurityReportRow>> {
+    const { where, args } = whereOf([['(r.created_at, r.id) < (?, ?)', decodeCursor(query.cursor, 2)]])
+    const rows = await this.sql.all<SecurityReportRow>(`SELECT r.id, r.session_id, r.words, r.created_at, cd.name || '\\' || c.name AS computer_name,
+        nd.name || '\\' || n.name AS novice_name, ed.name || '\\' || e.name AS expert_name, e.display_name AS expert_display_name
+      FROM security_reports r JOIN sessions s ON s.id = r.session_id
+      JOIN computers c ON c.id = s.computer_id JOIN domains cd ON cd.id = c.domain_id
+      JOIN accounts n ON n.id = r.novice_id JOIN domains nd ON nd.id = n.domain_id
+      JOIN accounts e ON e.id = r.expert_id JOIN domains ed ON ed.id = e.domain_id
+      ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, ...args, query.limit + 1)
+    return pageOf(rows, query.limit, (r) => [r.created_at, r.id], (page) => page)
   }
 
   pendingRequest (sessionId: string): Promise<ControlRequestRow | undefined> {
@@ -154,13 +236,23 @@ export class SessionsRepository {
     return this.sql.get<ControlRequestRow>('SELECT * FROM control_requests WHERE id = ?', id)
   }
 
-  /** Sessions whose novice did not answer in time, and control requests past their deadline. */
-  async due (now: string): Promise<{ sessions: string[], requests: Array<{ id: string, session_id: string }> }> {
+  /**
+   * Sessions whose novice did not answer in time, control requests past their deadline, and sessions in control
+   * whose granted time is up (`controlExpired`) or whose end is to be announced (`controlExpiring`).
+   */
+  async due (now: string): Promise<{
+    sessions: string[]
+    requests: Array<{ id: string, session_id: string }>
+    controlExpiring: string[]
+    controlExpired: string[]
+  }> {
+    const ids = async (sql: string): Promise<string[]> => (await this.sql.all<{ id: string }>(sql, now)).map((r) => r.id)
     return {
-      sessions: (await this.sql.all<{ id: string }>('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?', now))
-        .map((r) => r.id),
+      sessions: await ids('SELECT id FROM sessions WHERE state = \'awaiting-novice\' AND accept_deadline <= ?'),
       requests: await this.sql.all<{ id: string, session_id: string }>(
-        'SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?', now)
+        'SELECT id, session_id FROM control_requests WHERE state = \'pending\' AND deadline <= ?', now),
+      controlExpired: await ids('SELECT id FROM sessions WHERE control_until <= ? AND state = \'in-control\''),
+      controlExpiring: await ids('SELECT id FROM sessions WHERE control_warn_at <= ? AND state = \'in-control\'')
     }
   }
 
@@ -176,8 +268,7 @@ export class SessionsRepository {
   }
 
   /** Appends an event; a security event is also counted in the session's summary (call inside a unit of work). */
-  async appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null): Promise<number> {
-    const at = nowIso()
+  async appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null, at = nowIso()): Promise<number> {
     const json = data ? JSON.stringify(data) : null
     const { id } = (await this.sql.get<{ id: number }>(`INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)
       RETURNING id`, sessionId, at, type, actor, json))!

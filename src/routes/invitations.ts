@@ -81,7 +81,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
     }
   }, async (request) => ({ items: await fastify.services.deliveries.list(request.params.id, principalOf(request)) }))
 
-  /** Redemption and its preview share the guessing budget: either one tries a ticket. */
+  /** Redemption and its preview share the guessing budget: either one tries a ticket (or a code, which has budgets of its own too). */
   const limitGuessing = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const [byToken, byAddress] = await SharedLimit.takeEach([[perToken, principalOf(request).tokenId], [perAddress, request.ip]])
     if (byToken > 0) {
@@ -141,11 +141,12 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
     onRequest: limitGuessing,
     schema: {
       tags,
-      summary: 'What a ticket would redeem (expert): who asked for help, from which computer, until when, and whether it needs a password',
+      summary: 'What a ticket or short code would redeem (expert): who asked for help, from which computer, until when, and whether it needs a password',
       body: TicketPreviewRequestSchema,
-      response: { 200: InvitationPreviewSchema, ...errorResponses(409, 410, 422, 423) }
+      response: { 200: InvitationPreviewSchema, ...errorResponses(409, 410, 422, 423, 429) }
     }
-  }, async (request, reply) => reply.header('cache-control', NO_STORE).send(await service.preview(request.body.ticket, callerOf(request))))
+  }, async (request, reply) => reply.header('cache-control', NO_STORE)
+    .send(await service.preview({ ...request.body, address: request.ip }, callerOf(request))))
 
   fastify.post('/v1/redemptions', {
     config: { access: { scope: null, users: true } },
@@ -154,7 +155,7 @@ const invitations: FastifyPluginAsyncTypebox<{ redemptionsPerMinute: number, red
       tags,
       summary: 'Redeem a ticket (expert): exactly once, into a session awaiting the novice (C1)',
       body: RedemptionSchema,
-      response: { 201: SessionSchema, ...errorResponses(409, 410, 422, 423) }
+      response: { 201: SessionSchema, ...errorResponses(409, 410, 422, 423, 429) }
     }
   }, async (request, reply) => {
     const session = await service.redeem({ ...request.body, address: request.ip }, callerOf(request))

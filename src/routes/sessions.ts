@@ -1,7 +1,7 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { callerOf, principalOf } from '../plugins/auth.js'
 import { IdParamsSchema, Nullable, Page, PagingQuery, StrictObject, Timestamp, errorResponses } from '../schemas/common.js'
 import { SessionListQuery, SessionSchema } from '../schemas/invitations.js'
@@ -16,6 +16,46 @@ const read = { access: { scope: 'sessions:read' as const, users: true } }
 const act = { access: { scope: null, users: true } }
 const RequestParams = StrictObject({ id: Type.String({ format: 'uuid' }), rid: Type.String({ format: 'uuid' }) })
 const responses = { 200: SessionSchema, ...errorResponses(404, 409, 422) }
+/** A body that may be left out (a grant without a duration): none is `{}`. */
+const optionalBody = async (request: FastifyRequest): Promise<void> => { request.body ??= {} }
+const Minutes = Type.Optional(Type.Integer({
+  minimum: 1,
+  maximum: 1440,
+  description: 'How long control lasts, in minutes: the novice\'s choice, at most RA_CONTROL_GRANT_MAX_MINUTES (else 422 GRANT_TOO_LONG); ' +
+    'left out, RA_CONTROL_GRANT_DEFAULT_MINUTES. Then control drops back to view (control.expired), announced a minute before (control.expiring).'
+}))
+const ControlTimeSchema = StrictObject({ minutes: Minutes }, { description: 'Optional; an empty or missing body takes the default duration.' })
+const ReceiptEntrySchema = Type.Object({
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the entry\'s canonical JSON (RFC 8785).' }),
+  entry: Type.Object({
+    seq: Type.Integer({ minimum: 1 }),
+    sessionId: Type.String(),
+    type: Type.String(),
+    at: Timestamp,
+    actor: Type.String(),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    prev: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'The hash of the entry before (64 zeros for the first).' })
+  })
+})
+const ReceiptSchema = Type.Object({
+  format: Type.Literal('ra-consent-receipt/1'),
+  sessionId: Type.String(),
+  entries: Type.Array(ReceiptEntrySchema),
+  head: Type.String({ description: 'The last entry\'s hash.' }),
+  signature: Type.String({
+    description: 'Compact JWS (EdDSA, `typ` ra-consent-receipt+jws, the ticket key: verify with /.well-known/jwks.json) over ' +
+      '`{ iss, sub: session id, head, count, iat }`.'
+  })
+}, { title: 'ConsentReceipt' })
+const SecurityReportSchema = Type.Object({
+  id: Type.String(),
+  sessionId: Type.String(),
+  computer: Type.String(),
+  novice: Type.String(),
+  expert: Type.Object({ name: Type.String(), displayName: Nullable(Type.String()) }),
+  words: Type.String(),
+  reportedAt: Timestamp
+}, { title: 'SecurityReport' })
 const SessionHistoryEntrySchema = Type.Object({
   id: Type.Integer({ description: 'The event id (as in the event stream\'s `id:`).' }),
   type: Type.String(),
@@ -54,10 +94,20 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
       tags,
       summary: 'The novice accepts the expert (C1): needs "confirm": true',
       params: IdParamsSchema,
-      body: StrictObject({ confirm: Type.Boolean({ description: 'Must be true: acceptance is explicit.' }) }),
+      body: StrictObject({
+        confirm: Type.Boolean({ description: 'Must be true: acceptance is explicit.' }),
+        verificationCode: Type.Optional(Type.String({
+          maxLength: 16,
+          description: 'The 6-digit code the helper reads out (spaces allowed), compared with the session\'s: required when policy says so ' +
+            '(422 VERIFICATION_CODE_REQUIRED). A wrong code is refused (422 VERIFICATION_CODE_MISMATCH) and recorded; the third ends the session.'
+        }))
+      }),
       response: responses
     }
-  }, async (request) => service.act(request.params.id, 'accept', callerOf(request), { confirm: request.body.confirm }))
+  }, async (request) => service.act(request.params.id, 'accept', callerOf(request), {
+    confirm: request.body.confirm,
+    ...(request.body.verificationCode !== undefined ? { verificationCode: request.body.verificationCode } : {})
+  }))
 
   fastify.post('/v1/sessions/:id/decline', {
     config: act,
@@ -76,8 +126,62 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
 
   fastify.post('/v1/sessions/:id/control-requests/:rid/grant', {
     config: act,
-    schema: { tags, summary: 'The novice grants the control request (C4)', params: RequestParams, response: responses }
-  }, async (request) => service.act(request.params.id, 'grant', callerOf(request), { requestId: request.params.rid }))
+    preValidation: optionalBody,
+    schema: { tags, summary: 'The novice grants the control request (C4), for a time', params: RequestParams, body: ControlTimeSchema, response: responses }
+  }, async (request) => service.act(request.params.id, 'grant', callerOf(request), {
+    requestId: request.params.rid,
+    ...(request.body.minutes !== undefined ? { minutes: request.body.minutes } : {})
+  }))
+
+  fastify.post('/v1/sessions/:id/control/renew', {
+    config: act,
+    preValidation: optionalBody,
+    schema: {
+      tags,
+      summary: 'The novice gives the expert more time in control, from now (one click after control.expiring)',
+      params: IdParamsSchema,
+      body: ControlTimeSchema,
+      response: responses
+    }
+  }, async (request) => service.act(request.params.id, 'renew-control', callerOf(request),
+    request.body.minutes !== undefined ? { minutes: request.body.minutes } : {}))
+
+  fastify.post('/v1/sessions/:id/control/more-time', {
+    config: act,
+    schema: { tags, summary: 'The expert asks the novice for more time in control (control.more-time-requested)', params: IdParamsSchema, response: responses }
+  }, async (request) => service.act(request.params.id, 'ask-more-time', callerOf(request)))
+
+  fastify.post('/v1/sessions/:id/report', {
+    config: act,
+    schema: {
+      tags,
+      summary: 'The novice reports that this is not who they expected: the session ends at once (security.reported, to administrators and webhooks)',
+      params: IdParamsSchema,
+      body: StrictObject({ words: Type.String({ minLength: 1, maxLength: 2000, description: 'What happened, in the novice\'s words.' }) }),
+      response: responses
+    }
+  }, async (request) => service.act(request.params.id, 'report', callerOf(request), { words: request.body.words }))
+
+  fastify.get('/v1/sessions/:id/receipt', {
+    config: read,
+    schema: {
+      tags,
+      summary: 'The signed consent receipt: every consent event of the session in a hash chain, and a JWS over its head (verify offline: ' +
+        '`npm run cli -- verify-receipt FILE`)',
+      params: IdParamsSchema,
+      response: { 200: ReceiptSchema, ...errorResponses(404) }
+    }
+  }, async (request, reply) => reply.header('cache-control', 'private, no-store').send(await service.receipt(request.params.id, principalOf(request))))
+
+  fastify.get('/v1/security-reports', {
+    config: { access: { scope: 'audit:read' as const, users: false } },
+    schema: {
+      tags,
+      summary: 'Novices\' reports that an expert was not who they expected, newest first (administrators, or the audit:read scope)',
+      querystring: StrictObject(PagingQuery),
+      response: { 200: Page(SecurityReportSchema), ...errorResponses() }
+    }
+  }, async (request) => service.reports(request.query))
 
   fastify.post('/v1/sessions/:id/control-requests/:rid/deny', {
     config: act,

@@ -165,8 +165,27 @@ export const SessionSchema = Type.Object({
     solicited: Type.Boolean({ description: 'True when the session came from the novice\'s own invitation; false for an unsolicited offer.' }),
     messageBeforeConnecting: Nullable(Type.String({ description: 'The policy\'s custom message to show before accepting.' })),
     messageBeforeSharingControl: Nullable(Type.String({ description: 'The policy\'s custom message to show before granting control.' })),
-    acceptBy: Nullable(Timestamp)
+    acceptBy: Nullable(Timestamp),
+    expertFromOtherDomain: Type.Boolean({
+      description: 'The expert belongs to another (trusted) domain than the novice: the prompt says so plainly.'
+    }),
+    firstTimeHelper: Type.Boolean({
+      description: 'This expert had never helped this novice (no session the novice accepted) when the session was opened: the prompt says so plainly.'
+    })
   }, { description: 'What the novice\'s agent shows before the novice accepts or grants.' }),
+  verification: Type.Object({
+    code: Nullable(Type.String({
+      pattern: '^[0-9]{6}$',
+      description: 'The session\'s 6-digit verification code, the same in both parties\' views (shown to them only; null for others). ' +
+        'The expert reads it out and the novice types it to accept (compare the code).'
+    })),
+    required: Type.Boolean({ description: 'Policy (the service extension `verificationCode`) requires the code to accept.' }),
+    mismatches: Type.Integer({ minimum: 0, description: 'Wrong codes typed so far; the third ends the session (security.code-mismatch).' })
+  }),
+  control: Nullable(Type.Object({
+    until: Timestamp,
+    moreTimeRequestedAt: Nullable(Timestamp)
+  }, { description: 'While in control: when control drops back to view, unless the novice renews it; and whether the expert asked for more time.' })),
   controlRequest: Nullable(Type.Object({ id: Type.String(), state: Type.String(), requestedAt: Timestamp, answerBy: Timestamp })),
   securityEvents: Type.Array(Type.Object({
     kind: Type.String({ description: 'E.g. `ticket-reused`: the redeemed ticket was presented again.' }),
@@ -195,7 +214,8 @@ export const RedemptionSchema = StrictObject({
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
 })
 
-export const TicketPreviewRequestSchema = StrictObject({ ticket: Type.String({ minLength: 1, maxLength: 4096 }) })
+/** The ticket or the short code, exactly one, as redemption takes them (the password is not needed to look). */
+export const TicketPreviewRequestSchema = StrictObject({ ticket: RedemptionSchema.properties.ticket, code: RedemptionSchema.properties.code })
 export const InvitationPreviewSchema = Type.Object({
   invitationId: Type.String({ format: 'uuid' }),
   novice: Party,

@@ -58,17 +58,28 @@ export const PolicySettingsSchema = Type.Object({
   customMessages: Setting({ viewMessage: Type.String(), shareControlMessage: Type.String() })
 })
 
+/** The service's extensions beside the ADMX settings (not in Registry.pol). */
+export const PolicyExtensionsInputSchema = StrictObject({
+  verificationCode: Type.Optional(StrictObject({ state: State }, {
+    description: 'Service extension, not an ADMX setting: *Require comparing the verification code*. Enabled: the novice must type the ' +
+      'session\'s 6-digit verification code, read out by the helper, to accept; three wrong codes end the session.'
+  }))
+}, { description: 'Service extensions beside the ADMX settings; each given replaces that extension, the others stay. Not part of a GPO\'s Registry.pol.' })
+export const PolicyExtensionsSchema = Type.Object({ verificationCode: Type.Object({ state: State }) })
+
 const PolicyName = Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S(.*\\S)?$', description: 'Display name, unique (case-insensitively).' })
 
 export const PolicyCreateSchema = StrictObject({
   name: PolicyName,
   description: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
-  settings: Type.Optional(PolicySettingsInputSchema)
+  settings: Type.Optional(PolicySettingsInputSchema),
+  extensions: Type.Optional(PolicyExtensionsInputSchema)
 })
 export const PolicyUpdateSchema = StrictObject({
   name: Type.Optional(PolicyName),
   description: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
-  settings: Type.Optional(PolicySettingsInputSchema)
+  settings: Type.Optional(PolicySettingsInputSchema),
+  extensions: Type.Optional(PolicyExtensionsInputSchema)
 }, { minProperties: 1, description: 'Fields given replace; in `settings`, each setting given replaces that setting whole, the others stay.' })
 
 const LinkOf = Type.Object({ domain: Type.String(), domainId: Type.String(), linkOrder: Type.Integer() })
@@ -77,6 +88,7 @@ export const PolicySchema = Type.Object({
   name: Type.String(),
   description: Nullable(Type.String()),
   settings: PolicySettingsSchema,
+  extensions: PolicyExtensionsSchema,
   links: Type.Array(LinkOf, { description: 'Domains this policy is linked to (read-only; change with PUT /v1/domains/{id}/policy-links).' }),
   createdAt: Timestamp,
   updatedAt: Timestamp
@@ -148,7 +160,8 @@ export const EffectivePolicySchema = Type.Object({
     offerHelpers: Effective(Type.Array(Type.String())),
     sessionLogging: Effective(State),
     encryptedOnlyTickets: Effective(State),
-    customMessages: Effective(Nullable(Type.Object({ viewMessage: Type.String(), shareControlMessage: Type.String() })))
+    customMessages: Effective(Nullable(Type.Object({ viewMessage: Type.String(), shareControlMessage: Type.String() }))),
+    verificationCode: Effective(Type.Union([Type.Literal('required'), Type.Literal('not-required')]))
   }),
   offer: Type.Object({ allowed: Type.Boolean(), checks: Type.Array(CheckSchema) }, {
     description: 'Whether Offer Remote Assistance is in force on this computer at all (O1, S7/O7); the per-expert checks are the offer-check\'s.'

@@ -12,6 +12,7 @@ import type { OutboxWorker } from './outbox-worker.js'
 import { OfferService } from './offer-service.js'
 import { PolicyService } from './policy-service.js'
 import { SessionService } from './session-service.js'
+import { ServiceKey } from './service-key.js'
 import { ShortCodes } from './short-codes.js'
 import { SignInService } from './sign-in-service.js'
 import { Signals } from './signals.js'
@@ -66,7 +67,10 @@ export function createServices (storage: Storage, config: Config, migrations: nu
   })
   const signals = new Signals(onBackgroundError)
   const policy = new PolicyService(store, signals)
-  const sessions = new SessionService(store, policy, config.sessions)
+  const sessions = new SessionService(store, policy, config.sessions, {
+    verification: new ServiceKey(store, 'session-verification', config.keyEncryptionSecret),
+    signReceipt: (typ, claims) => tickets.signDocument(typ, claims)
+  })
   // Changes elsewhere take effect on live sessions at once (O9), in units of work of their own after the change
   // that raised them has committed; the request that made the change waits for them (Signals.settled).
   signals.on('policy-changed', () => sessions.enforcePolicy())

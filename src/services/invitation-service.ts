@@ -291,16 +291,22 @@ export class InvitationService {
   }
 
   /**
-   * What the holder of a ticket is about to redeem: who asked for help, from which computer, until when, and
-   * whether a password is needed. Refused exactly as redemption would be before the password (a forged, expired,
-   * revoked, locked or already redeemed ticket; one's own invitation); a replayed ticket is a security event here too.
+   * What the holder of a ticket or short code is about to redeem: who asked for help, from which computer, until
+   * when, and whether a password is needed. Refused exactly as redemption would be before the password (a forged,
+   * expired, revoked, locked or already redeemed ticket; a wrong code, counted against the same guessing budget, or
+   * an expired one; one's own invitation); a replayed ticket is a security event here too. Nothing is spent: the
+   * code, like the ticket, still redeems afterwards.
    */
-  async preview (ticket: string, caller: Caller): Promise<InvitationPreview> {
+  async preview (
+    input: { ticket?: string | undefined, code?: string | undefined, address?: string | undefined },
+    caller: Caller
+  ): Promise<InvitationPreview> {
     let invitationId: string | null = null
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      const row = await this.loadOpenInvitation(await this.verifyTicket(ticket), caller)
+      const ticket = await this.ticketOrCode(input, { expertId: expert.accountId, address: input.address ?? 'unknown' })
+      const row = await this.loadOpenInvitation(ticket, caller)
       invitationId = row.id
       if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
       await this.requireBoundHelper(row, expert)
@@ -322,9 +328,9 @@ export class InvitationService {
   }
 
   /**
-   * Redemption, step 1, by ticket or by short code (exactly one). A code is looked up by its keyed hash within
-   * the guessing budgets; a wrong one counts against them (CODE_INVALID), and one past its 30 minutes is
-   * CODE_EXPIRED while the invitation itself may still be open.
+   * Redemption (and its preview), step 1, by ticket or by short code (exactly one). A code is looked up by its
+   * keyed hash within the guessing budgets; a wrong one counts against them (CODE_INVALID), and one past its
+   * 30 minutes is CODE_EXPIRED while the invitation itself may still be open.
    */
   private async ticketOrCode (
     input: { ticket?: string | undefined, code?: string | undefined },
@@ -422,7 +428,7 @@ export class InvitationService {
       return id
     })
     if (sessionId === null) await this.requireOpen((await this.store.repos.invitations.get(row.id))!, caller) // lost the race: say why
-    return await this.sessionService.view((await this.store.repos.sessions.get(sessionId!))!)
+    return await this.sessionService.view((await this.store.repos.sessions.get(sessionId!))!, caller.principal)
   }
 
   /** A ticket this service issued, found by its stored hash (see TicketService.matchesIssued); otherwise undefined. */

@@ -107,7 +107,7 @@ export class OfferService {
         await u.webhooks.publish('offer.created', sessionEventData((await u.sessions.get(id))!, caller.ctx.actor, { rules: rulesOf(decision.checks) }))
         return id
       })
-      return await this.sessions.view((await this.store.repos.sessions.get(id))!)
+      return await this.sessions.view((await this.store.repos.sessions.get(id))!, caller.principal)
     } catch (err) {
       const target = computer ? `computers/${computer.id}` : null
       if (err instanceof AppError) {

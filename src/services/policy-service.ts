@@ -2,7 +2,7 @@ import { deepFreeze, lookupIn } from '../db/directory-cache.js'
 import { policyEditCheck, type Principal } from '../domain/access.js'
 import { offerInForceDecision, type Decision } from '../domain/decisions.js'
 import { splitQualifiedName } from '../domain/names.js'
-import { NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicySettings } from '../domain/policy.js'
+import { NO_EXTENSIONS, NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicyExtensions, type PolicySettings } from '../domain/policy.js'
 import { registryFromSettings, settingsFromRegistry, type IgnoredEntry } from '../domain/policy-registry.js'
 import { readRegistryPol, RegistryPolError, writeRegistryPol } from '../domain/registry-pol.js'
 import { resolvePolicy, type ResultantPolicy } from '../domain/resultant-policy.js'
@@ -47,9 +47,12 @@ export class PolicyService {
     return this.changed(async (u) => {
       await this.checkNameFree(u, input.name)
       const { settings, warnings } = await this.settingsFrom(u, NOT_CONFIGURED, input.settings)
-      const id = await u.policies.insert({ name: input.name, description: input.description ?? null, settings })
+      const extensions = { ...NO_EXTENSIONS, ...input.extensions }
+      const id = await u.policies.insert({ name: input.name, description: input.description ?? null, settings, extensions })
       const policy = (await u.policies.get(id))!
-      await this.record(u, editor, 'policy.create', `policies/${id}`, { name: policy.name, ...origin, before: null, after: settings, warnings })
+      await this.record(u, editor, 'policy.create', `policies/${id}`, {
+        name: policy.name, ...origin, before: null, after: settings, extensions: { before: null, after: extensions }, warnings
+      })
       return { policy, warnings }
     })
   }
@@ -89,10 +92,12 @@ export class PolicyService {
       const before = await this.policyIn(u, id)
       if (input.name !== undefined) await this.checkNameFree(u, input.name, id)
       const { settings, warnings } = await this.settingsFrom(u, before.settings as PolicySettings, input.settings)
+      const extensions: PolicyExtensions = { ...before.extensions, ...input.extensions }
       await u.policies.update(id, {
         name: input.name ?? before.name,
         description: input.description === undefined ? before.description : input.description,
-        settings
+        settings,
+        extensions
       })
       const policy = (await u.policies.get(id))!
       await this.record(u, editor, 'policy.update', `policies/${id}`, {
@@ -100,6 +105,7 @@ export class PolicyService {
         ...(policy.name !== before.name ? { renamedFrom: before.name } : {}),
         before: before.settings,
         after: settings,
+        extensions: { before: before.extensions, after: extensions },
         warnings
       })
       return { policy, warnings }

@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events'
 import { nowIso } from '../db/database.js'
 import type { Principal } from '../domain/access.js'
+import { CONSENT_EVENT_TYPES, GENESIS, nextEntry, RECEIPT_FORMAT, RECEIPT_JWS_TYP, type ConsentEntry, type ConsentReceipt } from '../domain/consent-receipt.js'
 import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
 import { isLive, modeOf, transition, type Command, type Role } from '../domain/session-machine.js'
+import { MAX_CODE_MISMATCHES, verificationCode, verificationCodeMatches } from '../domain/verification-code.js'
 import { isWebhookEventType } from '../domain/webhooks.js'
 import { AppError, notFound } from '../errors.js'
 import type { Repositories, Store, Unit } from '../repositories/index.js'
 import type { PageOf } from '../repositories/paging.js'
-import type { SessionEventRow, SessionRow, NewSession } from '../repositories/sessions-repository.js'
+import type { SecurityReportRow, SessionEventRow, SessionRow, NewSession } from '../repositories/sessions-repository.js'
 import type { Session } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
+import type { ResultantPolicy } from '../domain/resultant-policy.js'
 import { decideInvitation } from './invitation-decision.js'
 import type { PolicyService } from './policy-service.js'
+import type { ServiceKey } from './service-key.js'
 import { rulesOf, sessionEventData } from './webhook-events.js'
 
 export interface SessionHistoryEntry {
@@ -25,10 +29,38 @@ export interface SessionHistoryEntry {
 export interface SessionTimeouts {
   acceptTimeoutS: number
   controlRequestTimeoutS: number
+  controlGrantDefaultMinutes: number
+  controlGrantMaxMinutes: number
 }
 
-/** The policy's custom warning messages, shown before consenting. */
-type Messages = { viewMessage: string, shareControlMessage: string } | null
+/** Control's end is announced (control.expiring) this long before it. */
+export const CONTROL_EXPIRY_NOTICE_MS = 60_000
+
+/** What the service needs besides storage and policy: the verification codes' key, and a signer for receipts. */
+export interface SessionKeys {
+  verification: ServiceKey
+  signReceipt: (typ: string, claims: Record<string, unknown>) => Promise<string>
+}
+
+/** A novice's report that the expert is not who they expected, as administrators list it. */
+export interface SecurityReport {
+  id: string
+  sessionId: string
+  computer: string
+  novice: string
+  expert: { name: string, displayName: string | null }
+  words: string
+  reportedAt: string
+}
+
+/** The party commands of `act`. */
+export type PartyCommand = Exclude<Command['type'], 'expire' | 'request-timeout' | 'drop-control' | 'terminate' | 'control-expire'>
+
+/** What a session's view needs of its computer's policy: the custom warning messages, and whether the code is required. */
+interface PolicyView {
+  messages: { viewMessage: string, shareControlMessage: string } | null
+  codeRequired: boolean
+}
 
 /** The notification channel of stored session events (payload: the session id). */
 export const SESSION_EVENTS_CHANNEL = 'ra_session_events'
@@ -53,7 +85,8 @@ export class SessionService {
   constructor (
     private readonly store: Store,
     private readonly policy: PolicyService,
-    private readonly timeouts: SessionTimeouts
+    private readonly timeouts: SessionTimeouts,
+    private readonly keys: SessionKeys
   ) {}
 
   /** Opens a session awaiting the novice, in the caller's unit of work `u` (redemption, offer). */
@@ -81,7 +114,26 @@ export class SessionService {
 
   async get (id: string, principal: Principal): Promise<Session> {
     await this.sweep()
-    return await this.view(await this.visible(id, principal))
+    return await this.view(await this.visible(id, principal), principal)
+  }
+
+  /**
+   * The session's signed consent receipt: its consent chain as stored, and a JWS over the chain's head made now
+   * with the ticket key (README, *Consent receipts*). Whoever may see the session may fetch it.
+   */
+  async receipt (id: string, principal: Principal): Promise<ConsentReceipt> {
+    await this.visible(id, principal)
+    const links = await this.store.repos.sessions.consentChain(id)
+    const entries = links.map((l) => ({ hash: l.hash, entry: JSON.parse(l.entry) as ConsentEntry }))
+    const head = links.at(-1)?.hash ?? GENESIS
+    const signature = await this.keys.signReceipt(RECEIPT_JWS_TYP, { sub: id, head, count: links.length, iat: Math.floor(Date.now() / 1000) })
+    return { format: RECEIPT_FORMAT, sessionId: id, entries, head, signature }
+  }
+
+  /** Novices' reports that the expert was not who they expected, newest first (administrators). */
+  async reports (query: { limit: number, cursor?: string | undefined }): Promise<PageOf<SecurityReport>> {
+    const page = await this.store.repos.sessions.reports(query)
+    return { items: page.items.map(reportOf), nextCursor: page.nextCursor }
   }
 
   async list (
@@ -91,9 +143,9 @@ export class SessionService {
     await this.sweep()
     const page = await this.store.repos.sessions.list({ ...query, accountId: principal.kind === 'user' ? principal.accountId : undefined })
     // Sessions of one computer share its policy: resolve it once per page, not once per session.
-    const messages = new Map<string, Messages>()
+    const policies = new Map<string, PolicyView>()
     const items: Session[] = []
-    for (const r of page.items) items.push(await this.view(r, messages))
+    for (const r of page.items) items.push(await this.view(r, principal, policies))
     return { items, nextCursor: page.nextCursor }
   }
 
@@ -136,24 +188,43 @@ export class SessionService {
     return row !== undefined && isLive(row.state)
   }
 
-  /** A party's command: accept, decline, request control, grant, deny, stop control, end. */
+  /**
+   * A party's command: accept, decline, request control, grant, deny, stop control, renew control, ask for more
+   * time, end, report. A wrong verification code is counted and recorded (the third ends the session) and then
+   * refused: that unit commits before the refusal is thrown.
+   */
   async act (
     id: string,
-    command: Exclude<Command['type'], 'expire' | 'request-timeout' | 'drop-control' | 'terminate'>,
+    command: PartyCommand,
     caller: Caller,
-    args: { confirm?: boolean, requestId?: string, reason?: string } = {}
+    args: { confirm?: boolean, requestId?: string, reason?: string, verificationCode?: string, minutes?: number, words?: string } = {}
   ): Promise<Session> {
     await this.sweep()
     const row = await this.visible(id, caller.principal)
     const role = this.roleOf(row, caller.principal)
-    return await this.store.work(async (u) => {
+    const minutes = args.minutes ?? this.timeouts.controlGrantDefaultMinutes
+    if ((command === 'grant' || command === 'renew-control') && minutes > this.timeouts.controlGrantMaxMinutes) {
+      throw new AppError('GRANT_TOO_LONG', `control may be granted for at most ${this.timeouts.controlGrantMaxMinutes} minutes at once (asked: ${minutes})`,
+        { field: 'minutes' })
+    }
+    const result = await this.store.work(async (u): Promise<Session | { mismatches: number }> => {
       await u.sessions.lock(id)
       const current = (await u.sessions.get(id))!
       const pending = await u.sessions.pendingRequest(id)
       let checks: Check[] | undefined
       let cmd: Command
+      let extra: Record<string, unknown> = {}
       switch (command) {
-        case 'accept': cmd = { type: 'accept', confirm: args.confirm === true }; break
+        case 'accept': {
+          const policy = await this.policyOf(current)
+          const required = policy?.verificationCode.value === 'required'
+          cmd = { type: 'accept', confirm: args.confirm === true, codeMissing: required && args.verificationCode === undefined }
+          extra = {
+            messageShown: policy?.customMessages.value?.viewMessage || null,
+            verificationCode: args.verificationCode === undefined ? 'not-compared' : 'compared'
+          }
+          break
+        }
         case 'request-control':
         case 'grant': {
           const decision = await this.controlDecision(current)
@@ -170,27 +241,81 @@ export class SessionService {
       if (!outcome.ok) {
         throw new AppError(outcome.code, outcome.message, outcome.code === 'CONTROL_NOT_PERMITTED' && checks ? { checks } : {})
       }
-      await this.apply(u, current, outcome.next, outcome.event, caller.ctx, { reason: args.reason, requestId: pending?.id, checks, cmd })
-      return await this.viewWith(u, (await u.sessions.get(id))!)
+      if (command === 'accept' && args.verificationCode !== undefined &&
+        !verificationCodeMatches(verificationCode(await this.keys.verification.get(), id), args.verificationCode)) {
+        return { mismatches: await this.codeMismatch(u, current, caller.ctx) }
+      }
+      if (command === 'grant') {
+        const messages = (await this.policyOf(current))?.customMessages.value
+        extra = { minutes, messageShown: messages?.shareControlMessage || null }
+      }
+      if (command === 'renew-control') extra = { minutes }
+      if (command === 'report') {
+        const words = args.words ?? ''
+        await u.sessions.insertReport({ sessionId: id, noviceId: current.novice_id, expertId: current.expert_id, words })
+        await this.event(u, id, 'security.reported', caller.ctx, { words, expert: current.expert_name }, { row: current })
+      }
+      const reason = command === 'report' ? 'the novice reported that this is not who they expected' : args.reason
+      await this.apply(u, current, outcome.next, outcome.event, caller.ctx, { reason, requestId: pending?.id, checks, cmd, minutes, extra })
+      return await this.viewWith(u, (await u.sessions.get(id))!, caller.principal)
     })
+    if ('mismatches' in result) {
+      const left = MAX_CODE_MISMATCHES - result.mismatches
+      throw new AppError('VERIFICATION_CODE_MISMATCH', left > 0
+        ? `that is not the session's verification code: check it with your helper (${left} ${left === 1 ? 'try' : 'tries'} left)`
+        : `that is not the session's verification code either: after ${MAX_CODE_MISMATCHES} wrong codes the session has ended`,
+      { field: 'verificationCode' })
+    }
+    return result
   }
 
-  /** Applies due timeouts: unanswered sessions expire (C1), unanswered control requests are denied. */
+  /**
+   * A wrong verification code: counted and recorded as security.code-mismatch (audited, to webhooks); the
+   * third ends the session. Returns how many wrong codes there have been.
+   */
+  private async codeMismatch (u: Unit, current: SessionRow, ctx: ActorContext): Promise<number> {
+    const mismatches = await u.sessions.codeMismatch(current.id)
+    const ending = mismatches >= MAX_CODE_MISMATCHES
+    await this.event(u, current.id, 'security.code-mismatch', ctx, { attempt: mismatches, allowed: MAX_CODE_MISMATCHES, sessionEnds: ending },
+      { row: current })
+    if (ending) await this.applyTo(u, current, { type: 'terminate' }, `the verification code was typed wrong ${MAX_CODE_MISMATCHES} times`)
+    return mismatches
+  }
+
+  /**
+   * Applies due timeouts: unanswered sessions expire (C1), unanswered control requests are denied, control whose
+   * granted time is up drops back to view (control.expired), and control about to run out is announced
+   * (control.expiring, once per grant or renewal).
+   */
   async sweep (): Promise<void> {
     const due = await this.store.repos.sessions.due(nowIso())
-    if (due.sessions.length === 0 && due.requests.length === 0) return
+    if (due.sessions.length + due.requests.length + due.controlExpired.length + due.controlExpiring.length === 0) return
     await this.store.work(async (u) => {
       // Read again in the unit: what was due may have been answered meanwhile.
-      const { sessions, requests } = await u.sessions.due(nowIso())
-      const commands: Array<{ id: string, cmd: Command, reason: string }> = [
+      const { sessions, requests, controlExpired, controlExpiring } = await u.sessions.due(nowIso())
+      const commands: Array<{ id: string, cmd: Command | 'announce', reason: string }> = [
         ...sessions.map((id) => ({ id, cmd: { type: 'expire' } as const, reason: 'the novice did not answer in time' })),
         ...requests.map((r) => ({
           id: r.session_id, cmd: { type: 'request-timeout' } as const, reason: 'the novice did not answer the control request in time'
-        }))
+        })),
+        ...controlExpired.map((id) => ({ id, cmd: { type: 'control-expire' } as const, reason: 'the time the novice granted control for is up' })),
+        ...controlExpiring.filter((id) => !controlExpired.includes(id)).map((id) => ({ id, cmd: 'announce' as const, reason: '' }))
       ]
       // Sessions are locked in one order (their ids) by every unit that locks several, so two never wait on each other.
-      for (const c of commands.sort((a, b) => compareIds(a.id, b.id))) await this.applySystemCommand(u, c.id, c.cmd, c.reason)
+      for (const c of commands.sort((a, b) => compareIds(a.id, b.id))) {
+        if (c.cmd === 'announce') await this.announceControlEnd(u, c.id)
+        else await this.applySystemCommand(u, c.id, c.cmd, c.reason)
+      }
     })
+  }
+
+  /** control.expiring, a minute before control runs out: the expert may ask for more time, the novice renew. */
+  private async announceControlEnd (u: Unit, id: string): Promise<void> {
+    await u.sessions.lock(id)
+    const s = await u.sessions.get(id)
+    if (!s || s.state !== 'in-control' || s.control_warn_at === null || s.control_warn_at > nowIso()) return
+    await u.sessions.controlWarned(id)
+    await this.event(u, id, 'control.expiring', SYSTEM_CONTEXT, { until: s.control_until }, { row: s })
   }
 
   /**
@@ -256,7 +381,16 @@ export class SessionService {
     next: SessionRow['state'],
     event: string | null,
     ctx: ActorContext,
-    info: { reason?: string | undefined, requestId?: string | undefined, checks?: Check[] | undefined, cmd: Command }
+    info: {
+      reason?: string | undefined
+      requestId?: string | undefined
+      checks?: Check[] | undefined
+      cmd: Command
+      /** For a grant or renewal: how long control lasts. */
+      minutes?: number
+      /** Further facts for the event (and the consent chain): the message shown, how long control was granted for… */
+      extra?: Record<string, unknown>
+    }
   ): Promise<void> {
     if (event === null) return
     const now = nowIso()
@@ -273,9 +407,16 @@ export class SessionService {
       case 'control.granted': await u.sessions.answerRequest(requestId!, 'granted', null); break
       case 'control.denied': await u.sessions.answerRequest(requestId!, 'denied', info.reason ?? null); break
       case 'control.request-expired': await u.sessions.answerRequest(requestId!, 'expired', info.reason ?? null); break
+      case 'control.more-time-requested': await u.sessions.moreTimeRequested(current.id, now); break
       default:
         // Stopping, dropping or ending with a request still waiting cancels it.
         if (requestId !== undefined) await u.sessions.answerRequest(requestId, 'cancelled', info.reason ?? event)
+    }
+    let extra = info.extra ?? {}
+    if (event === 'control.granted' || event === 'control.renewed') {
+      const until = Date.now() + (info.minutes ?? this.timeouts.controlGrantDefaultMinutes) * 60_000
+      await u.sessions.setControlTime(current.id, new Date(until).toISOString(), new Date(until - CONTROL_EXPIRY_NOTICE_MS).toISOString())
+      extra = { ...extra, until: new Date(until).toISOString() }
     }
     await this.event(u, current.id, event, ctx, {
       from: current.state,
@@ -283,7 +424,8 @@ export class SessionService {
       mode: modeOf(next),
       ...(requestId !== undefined && event.startsWith('control.') ? { requestId } : {}),
       ...(info.reason !== undefined ? { reason: info.reason } : {}),
-      ...(info.checks !== undefined && (event === 'control.dropped' || event === 'session.terminated') ? { checks: info.checks } : {})
+      ...(info.checks !== undefined && (event === 'control.dropped' || event === 'session.terminated') ? { checks: info.checks } : {}),
+      ...extra
     }, { row: current, rules: rulesOf(info.checks) })
   }
 
@@ -295,7 +437,15 @@ export class SessionService {
     data: Record<string, unknown>,
     hook: { row?: SessionRow, rules?: string[] } = {}
   ): Promise<void> {
-    await u.sessions.appendEvent(sessionId, type, ctx.actor, data)
+    const at = nowIso()
+    await u.sessions.appendEvent(sessionId, type, ctx.actor, data, at)
+    if (CONSENT_EVENT_TYPES.has(type)) {
+      // The consent chain, in the same commit: its order is the session lock's (every consent event is written under it).
+      const link = nextEntry(await u.sessions.lastConsentLink(sessionId) ?? null, {
+        sessionId, type, at, actor: ctx.actor, data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>
+      })
+      await u.sessions.appendConsentLink(sessionId, { seq: link.entry.seq, entry: link.text, hash: link.hash })
+    }
     await u.audit.record({ ...ctx, action: type, target: `sessions/${sessionId}`, outcome: type.startsWith('security.') ? 'denied' : 'success', details: data })
     if (isWebhookEventType(type)) {
       const row = hook.row ?? (await u.sessions.get(sessionId))!
@@ -307,6 +457,12 @@ export class SessionService {
     // the database (PostgreSQL NOTIFY; their one-second poll covers a lost notification, and SQLite).
     u.afterCommit(() => this.notifier.emit('event', sessionId))
     await u.notify(SESSION_EVENTS_CHANNEL, sessionId)
+  }
+
+  /** The computer's resultant policy now (cached configuration), or null when the computer is gone. */
+  private async policyOf (s: SessionRow): Promise<ResultantPolicy | null> {
+    const computer = await this.store.repos.computers.get(s.computer_id)
+    return computer ? (await this.policy.resultantFor(computer)).policy : null
   }
 
   /** S2/S6/O3 now: may control be had in this session? Capped by what the session was opened with. */
@@ -342,20 +498,23 @@ export class SessionService {
     return row
   }
 
-  /** The session as the API shows it, with its control request and security events as committed. */
-  view (r: SessionRow, memo: Map<string, Messages> = new Map()): Promise<Session> {
-    return this.viewWith(this.store.repos, r, memo)
+  /** The session as the API shows `viewer` it, with its control request and security events as committed. */
+  view (r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map()): Promise<Session> {
+    return this.viewWith(this.store.repos, r, viewer, memo)
   }
 
   /** The same, with the control request and security events read through `repos` (a unit's own, inside one). */
-  private async viewWith (repos: Repositories, r: SessionRow, memo: Map<string, Messages> = new Map()): Promise<Session> {
-    let messages = memo.get(r.computer_id)
-    if (messages === undefined) {
+  private async viewWith (repos: Repositories, r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map()): Promise<Session> {
+    let policy = memo.get(r.computer_id)
+    if (policy === undefined) {
       // Cached configuration: read from the store's cache, inside a unit too.
-      const computer = await this.store.repos.computers.get(r.computer_id)
-      messages = computer ? (await this.policy.resultantFor(computer)).policy.customMessages.value : null
-      memo.set(r.computer_id, messages)
+      const resultant = await this.policyOf(r)
+      policy = { messages: resultant?.customMessages.value ?? null, codeRequired: resultant?.verificationCode.value === 'required' }
+      memo.set(r.computer_id, policy)
     }
+    const messages = policy.messages
+    // The verification code is the parties' to compare: no one else is shown it.
+    const party = viewer.kind === 'user' && (viewer.accountId === r.novice_id || viewer.accountId === r.expert_id)
     const pending = await repos.sessions.pendingRequest(r.id)
     const securityEvents = await repos.sessions.securitySummary(r.id)
     const expert = { name: r.expert_name, displayName: r.expert_display_name }
@@ -376,8 +535,16 @@ export class SessionService {
         solicited: r.origin === 'invitation',
         messageBeforeConnecting: messages?.viewMessage || null,
         messageBeforeSharingControl: messages?.shareControlMessage || null,
-        acceptBy: r.state === 'awaiting-novice' ? r.accept_deadline : null
+        acceptBy: r.state === 'awaiting-novice' ? r.accept_deadline : null,
+        expertFromOtherDomain: domainOf(r.expert_name) !== domainOf(r.novice_name),
+        firstTimeHelper: r.first_time_helper === 1
       },
+      verification: {
+        code: party ? verificationCode(await this.keys.verification.get(), r.id) : null,
+        required: policy.codeRequired,
+        mismatches: r.code_mismatches
+      },
+      control: r.state === 'in-control' && r.control_until !== null ? { until: r.control_until, moreTimeRequestedAt: r.more_time_requested_at } : null,
       controlRequest: pending ? { id: pending.id, state: pending.state, requestedAt: pending.requested_at, answerBy: pending.deadline } : null,
       securityEvents: securityEvents.map((e) => ({
         kind: e.type.replace(/^security\./, ''),
@@ -392,6 +559,22 @@ export class SessionService {
       endedAt: r.ended_at,
       endReason: r.end_reason
     }
+  }
+}
+
+function domainOf (qualifiedName: string): string {
+  return qualifiedName.slice(0, qualifiedName.indexOf('\\')).toUpperCase()
+}
+
+function reportOf (r: SecurityReportRow): SecurityReport {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    computer: r.computer_name,
+    novice: r.novice_name,
+    expert: { name: r.expert_name, displayName: r.expert_display_name },
+    words: r.words,
+    reportedAt: r.created_at
   }
 }
 

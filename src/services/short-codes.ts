@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { normalizeShortCode, shortCodeHash } from '../domain/short-code.js'
 import { AppError } from '../errors.js'
 import type { Store } from '../repositories/index.js'
-import { decryptSecret, encryptSecret } from './key-encryption.js'
 import { SharedLimit } from './limits.js'
-import { ConfigurationError } from './tickets.js'
+import { ServiceKey } from './service-key.js'
 
 export interface CodeLimits {
   guessesPerExpertPerHour: number
@@ -23,16 +21,17 @@ const HOUR_MS = 3_600_000
  * rest of its hour, before any lookup.
  */
 export class ShortCodes {
-  private key: Promise<Buffer> | null = null
+  private readonly key: ServiceKey
   private readonly perExpert: SharedLimit
   private readonly perAddress: SharedLimit
   private readonly all: SharedLimit
 
   constructor (
-    private readonly store: Store,
+    store: Store,
     limits: CodeLimits,
-    private readonly keyEncryptionSecret: string | undefined
+    keyEncryptionSecret: string | undefined
   ) {
+    this.key = new ServiceKey(store, KEY_NAME, keyEncryptionSecret)
     this.perExpert = new SharedLimit(store, 'code-expert', limits.guessesPerExpertPerHour, HOUR_MS)
     this.perAddress = new SharedLimit(store, 'code-address', limits.guessesPerAddressPerHour, HOUR_MS)
     this.all = new SharedLimit(store, 'code-all', limits.guessesPerHour, HOUR_MS)
@@ -40,7 +39,7 @@ export class ShortCodes {
 
   /** The keyed hash a (normalized) code is stored and found by. */
   async hash (code: string): Promise<string> {
-    return shortCodeHash(await this.hmacKey(), code)
+    return shortCodeHash(await this.key.get(), code)
   }
 
   /**
@@ -70,25 +69,5 @@ export class ShortCodes {
 
   private budgets (who: { expertId: string, address: string }): Array<readonly [SharedLimit, string]> {
     return [[this.perExpert, who.expertId], [this.perAddress, who.address], [this.all, '*']]
-  }
-
-  private hmacKey (): Promise<Buffer> {
-    this.key ??= this.loadKey().catch((err: unknown) => {
-      this.key = null
-      throw err
-    })
-    return this.key
-  }
-
-  private async loadKey (): Promise<Buffer> {
-    const secret = this.keyEncryptionSecret
-    let row = await this.store.repos.secrets.get(KEY_NAME)
-    if (!row) {
-      const fresh = randomBytes(32).toString('base64url')
-      row = await this.store.repos.secrets.getOrInsert(KEY_NAME, secret === undefined ? fresh : encryptSecret(fresh, secret, KEY_NAME), secret !== undefined)
-    }
-    if (row.encrypted === 0) return Buffer.from(row.value, 'base64url')
-    if (secret === undefined) throw new ConfigurationError('the short-code key is encrypted: set RA_KEY_ENCRYPTION_SECRET to the secret it was encrypted with')
-    return Buffer.from(decryptSecret(row.value, secret, KEY_NAME), 'base64url')
   }
 }

@@ -133,20 +133,10 @@ export class TicketService {
    * without ever being stored.
    */
   async sign (claims: TicketClaims, withKid?: string): Promise<{ ticket: string, kid: string }> {
-    let kid: string
-    let key: KeyObject
-    if (withKid !== undefined) {
-      kid = withKid
-      key = await this.privateKeyOf(withKid)
-    } else {
-      const active = await this.store.repos.keys.active()
-      if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey(active)
-      ;({ kid, key } = this.signing!)
-    }
+    const { kid, key } = withKid !== undefined ? { kid: withKid, key: await this.privateKeyOf(withKid) } : await this.activeKey()
     // The compact JWS, byte for byte what jose's SignJWT makes (a test holds it to that), signed with
     // node:crypto directly: jose through WebCrypto measured at about 260 µs a signature here.
-    const header = base64url({ alg: TICKET_ALG, typ: TICKET_TYP, kid })
-    const payload = base64url({
+    const ticket = await compactJws({ alg: TICKET_ALG, typ: TICKET_TYP, kid }, {
       iss: this.options.issuer,
       aud: this.options.audience,
       sub: claims.invitationId,
@@ -154,14 +144,25 @@ export class TicketService {
       iat: Math.floor(claims.issuedAt.getTime() / 1000),
       nbf: Math.floor(claims.notBefore.getTime() / 1000),
       exp: Math.floor(claims.expiresAt.getTime() / 1000)
-    })
-    const input = `${header}.${payload}`
-    // With a callback, node:crypto signs on the libuv thread pool: measured faster under load than signing
-    // on the event loop (about 70 µs here), because the pool's thread runs beside it.
-    const signature = await new Promise<Buffer>((resolve, reject) => signBytes(null, Buffer.from(input), key, (err, sig) => err ? reject(err) : resolve(sig)))
-    const ticket = `${input}.${signature.toString('base64url')}`
+    }, key)
     await this.recordUse(kid, claims.expiresAt.toISOString())
     return { ticket, kid }
+  }
+
+  /**
+   * A compact JWS of `payload` (with `iss` this service) under the active ticket key, with its own `typ`: the
+   * consent receipts' signature. Verified with the JWKS, as tickets are; it carries no expiry, so the key stays
+   * published only while its tickets live (a receipt is signed when fetched, and can be fetched again).
+   */
+  async signDocument (typ: string, payload: Record<string, unknown>): Promise<string> {
+    const { kid, key } = await this.activeKey()
+    return await compactJws({ alg: TICKET_ALG, typ, kid }, { iss: this.options.issuer, ...payload }, key)
+  }
+
+  private async activeKey (): Promise<{ kid: string, key: KeyObject }> {
+    const active = await this.store.repos.keys.active()
+    if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey(active)
+    return this.signing!
   }
 
   /**
@@ -357,4 +358,13 @@ function ticketError (err: unknown): AppError {
     return new AppError('TICKET_SIGNATURE_INVALID', 'the ticket\'s signature does not verify with a key of this service', at)
   }
   return new AppError('TICKET_MALFORMED', 'the ticket cannot be read', at)
+}
+
+/** `header.payload.signature`, signed with Ed25519. */
+async function compactJws (header: Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject): Promise<string> {
+  const input = `${base64url(header)}.${base64url(payload)}`
+  // With a callback, node:crypto signs on the libuv thread pool: measured faster under load than signing
+  // on the event loop (about 70 µs here), because the pool's thread runs beside it.
+  const signature = await new Promise<Buffer>((resolve, reject) => signBytes(null, Buffer.from(input), key, (err, sig) => err ? reject(err) : resolve(sig)))
+  return `${input}.${signature.toString('base64url')}`
 }

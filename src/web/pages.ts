@@ -146,7 +146,7 @@ export function redeemPage (viewer: Viewer): Html {
     script: 'redeem.js',
     body: html`
 <div id="redeem"><p>Reading the invitation…</p></div>
-<noscript><p>This page needs JavaScript to read the invitation from its link.</p></noscript>`
+<noscript><p>This page needs JavaScript to read the invitation from its link or its short code.</p></noscript>`
   })
 }
 
@@ -194,6 +194,12 @@ export function askPage (viewer: Viewer, me: Me): Html {
   <label for="helper">Only this helper may open it (optional)</label>
   <input id="helper" name="helper" type="text" autocomplete="off" maxlength="200" placeholder="DOMAIN\\name" aria-describedby="helper-help">
   <p id="helper-help" class="help">A person or a group of your organisation, e.g. your helpdesk: no one else can use the invitation.</p>
+  <div class="check">
+    <input id="short-code-option" name="shortCode" type="checkbox" aria-describedby="short-code-help">
+    <label for="short-code-option">Also give me a short code I can read out (valid 30 minutes)</label>
+  </div>
+  <p id="short-code-help" class="help">Your helper can type it instead of opening the link, while you are on the phone, say.
+    It ends with the invitation, if that is sooner.</p>
   <button type="submit" id="create">Create the invitation</button>
 </form>
 <div id="ask-result" aria-live="polite"></div>`

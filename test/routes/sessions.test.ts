@@ -45,7 +45,9 @@ t.test('C1: before acceptance nothing but state is visible; consent shows the ve
     solicited: true,
     messageBeforeConnecting: 'Only helpdesk staff may connect.',
     messageBeforeSharingControl: 'You are about to share control.',
-    acceptBy: s.consent.acceptBy
+    acceptBy: s.consent.acceptBy,
+    expertFromOtherDomain: false,
+    firstTimeHelper: true
   })
   t.ok(Date.parse(s.consent.acceptBy) - Date.parse(s.createdAt) === 120_000, 'two minutes to answer by default')
   t.match((await post(w, id, '/accept', w.alice, { confirm: false })).json(), { statusCode: 422, code: 'CONFIRMATION_REQUIRED' })

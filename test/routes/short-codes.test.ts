@@ -84,3 +84,59 @@ t.test('short codes: the service-wide budget stops guessing with many experts an
     { statusCode: 429, code: 'CODE_GUESSES_EXCEEDED', message: /for the whole service/ })
   t.equal((await w.redeem(created.ticket)).statusCode, 201, 'tickets are not held up by it')
 })
+
+t.test('C1 short codes: the preview takes a code instead of the ticket (any case, any spacing), shows what the ticket would, spends nothing; then it redeems',
+  async (t) => {
+    const w = await world(t)
+    const created = await w.invite({ shortCode: true, externalRef: 'INC-PREVIEW', password: 'blue-42-horse' })
+    const { code } = created.shortCode
+    const preview = await w.call('POST', '/v1/redemptions/preview', { code: typed(code) }, w.bob)
+    t.equal(preview.statusCode, 200, preview.body)
+    t.equal(preview.headers['cache-control'], 'no-store')
+    t.same(preview.json(), (await w.call('POST', '/v1/redemptions/preview', { ticket: created.ticket }, w.bob)).json(), 'the invitation, as by its ticket')
+    t.match(preview.json(), { invitationId: created.invitation.id, externalRef: 'INC-PREVIEW', passwordProtected: true })
+    t.equal((await w.call('POST', '/v1/redemptions/preview', { code }, w.bob)).statusCode, 200, 'as often as needed')
+    t.equal((await w.call('GET', `/v1/invitations/${created.invitation.id}`)).json().state, 'open', 'a preview redeems nothing')
+    t.match((await w.call('POST', '/v1/redemptions/preview', { code }, w.alice)).json(), { statusCode: 403, code: 'OWN_INVITATION' })
+
+    const session = await w.call('POST', '/v1/redemptions', { code: typed(code), password: 'blue-42-horse' }, w.bob)
+    t.equal(session.statusCode, 201, session.body)
+    t.match(session.json(), { invitationId: created.invitation.id, state: 'awaiting-novice' }, 'the same code redeems after its preview')
+    t.match((await w.call('POST', '/v1/redemptions/preview', { code }, w.carol)).json(), { statusCode: 409, code: 'TICKET_ALREADY_REDEEMED' },
+      'once redeemed, the preview refuses it as redemption would')
+
+    // Exactly one of ticket and code, as for redemption.
+    const other = await w.invite({ shortCode: true })
+    t.match((await w.call('POST', '/v1/redemptions/preview', { ticket: other.ticket, code: other.shortCode.code }, w.bob)).json(),
+      { statusCode: 400, code: 'VALIDATION_FAILED', message: /either ticket or code/ })
+    t.match((await w.call('POST', '/v1/redemptions/preview', {}, w.bob)).json(),
+      { statusCode: 400, code: 'VALIDATION_FAILED', message: /either ticket or code/ })
+    t.match((await w.call('POST', '/v1/redemptions/preview', { code: other.shortCode.code, password: 'x' }, w.bob)).json(),
+      { statusCode: 400, code: 'UNKNOWN_FIELD' }, 'no password to look')
+
+    // A code past its 30 minutes is refused by the preview too; the ticket still shows the invitation.
+    await outsideSql(w.config, 'UPDATE invitations SET code_expires_at = ? WHERE id = ?', new Date(Date.now() - 1000).toISOString(), other.invitation.id)
+    t.match((await w.call('POST', '/v1/redemptions/preview', { code: other.shortCode.code }, w.bob)).json(),
+      { statusCode: 410, code: 'CODE_EXPIRED', field: 'code' })
+    t.equal((await w.call('POST', '/v1/redemptions/preview', { ticket: other.ticket }, w.bob)).statusCode, 200)
+    const logs = w.logs.join('\n')
+    t.notOk(logs.includes(code) || logs.includes(code.replace(/-/g, '')), 'no code in the logs')
+  })
+
+t.test('short codes: a wrong code in the preview counts against the same guessing budget as redemption, and is audited (RFC 8628 §5.1)', async (t) => {
+  const w = await world(t, { RA_CODE_GUESSES_PER_EXPERT_PER_HOUR: '3' })
+  const created = await w.invite({ shortCode: true })
+  const preview = (code: string): Promise<Json> => w.call('POST', '/v1/redemptions/preview', { code }, w.bob).then((r) => r.json())
+  t.match(await preview('AAAA-AAAA-AAAA'), { statusCode: 422, code: 'CODE_INVALID', field: 'code' })
+  t.match(await preview('not a code'), { statusCode: 422, code: 'CODE_INVALID' }, 'a malformed code counts too')
+  t.match((await w.call('POST', '/v1/redemptions', { code: 'BBBB-BBBB-BBBB' }, w.bob)).json(), { statusCode: 422, code: 'CODE_INVALID' },
+    'the third wrong code, at redemption')
+  t.match(await preview(created.shortCode.code), { statusCode: 429, code: 'CODE_GUESSES_EXCEEDED', message: /for this expert/ },
+    'then the preview does not look up even the right code')
+  t.match((await w.call('POST', '/v1/redemptions', { code: created.shortCode.code }, w.bob)).json(), { statusCode: 429, code: 'CODE_GUESSES_EXCEEDED' },
+    'nor does redemption')
+  t.equal((await w.call('POST', '/v1/redemptions/preview', { code: created.shortCode.code }, w.carol)).statusCode, 200, 'another expert still can')
+  const refusals = (await w.call('GET', '/v1/audit-events?action=invitation.preview-refused&limit=50')).json().items as Json[]
+  t.same(refusals.map((e) => e.details.code).sort(), ['CODE_GUESSES_EXCEEDED', 'CODE_INVALID', 'CODE_INVALID'], 'audited')
+  t.notOk(JSON.stringify(refusals).includes(created.shortCode.code.replace(/-/g, '')), 'without the code')
+})

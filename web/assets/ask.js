@@ -1,7 +1,7 @@
 // Ask for help: one of the computers the novice sits at, a lifetime within the policy's maximum ticket time
 // (S3, shown with where it comes from), an optional password; then send the invitation by e-mail, open it in
-// one's own mail program (Mailto), or download the invitation file. When a helper redeems it, the consent
-// prompt opens here by itself.
+// one's own mail program (Mailto), or download the invitation file; or, asked for, read out its short code. When a
+// helper redeems it, the consent prompt opens here by itself.
 import { api, el, refusal, when } from './common.js'
 
 const form = document.getElementById('ask')
@@ -12,6 +12,7 @@ const unit = document.getElementById('unit')
 const lifetimeHelp = document.getElementById('lifetime-help')
 const password = document.getElementById('password')
 const helper = document.getElementById('helper')
+const shortCode = document.getElementById('short-code-option')
 const create = document.getElementById('create')
 const result = document.getElementById('ask-result')
 
@@ -68,7 +69,8 @@ form.addEventListener('submit', async (e) => {
       computer: computer.value,
       lifetime: { value, unit: unit.value },
       ...(password.value ? { password: password.value } : {}),
-      ...(helper.value.trim() ? { helper: helper.value.trim() } : {})
+      ...(helper.value.trim() ? { helper: helper.value.trim() } : {}),
+      ...(shortCode.checked ? { shortCode: true } : {})
     })
     password.value = ''
     showCreated(created)
@@ -78,7 +80,27 @@ form.addEventListener('submit', async (e) => {
   }
 })
 
-function showCreated ({ invitation }) {
+/**
+ * The short code, large and in its groups of four, with the time it stops working: to be read out over the phone.
+ * Screen readers get it spelled out, one character at a time, as it is to be read.
+ */
+function codeBox ({ code, expiresAt }) {
+  const state = el('p', { id: 'short-code-valid' },
+    'Valid until ', el('time', { datetime: expiresAt }, when(expiresAt)), '. Your helper types it on their page “Redeem an invitation”.')
+  const box = el('div', { class: 'short-code' },
+    el('h3', {}, 'Your short code'),
+    el('p', { id: 'short-code', class: 'short-code-value', 'aria-hidden': 'true' }, code),
+    el('p', { class: 'sr-only' }, code.split('-').map((group) => group.split('').join(' ')).join(', ')),
+    state)
+  // The invitation outlives its code: say so when the code stops working rather than leave it on show.
+  setTimeout(() => {
+    box.classList.add('expired')
+    state.replaceChildren('This code has expired: your helper can still use the link or the invitation file.')
+  }, Math.max(0, new Date(expiresAt).getTime() - Date.now()))
+  return box
+}
+
+function showCreated ({ invitation, shortCode: code }) {
   form.hidden = true
   const recipients = el('input', {
     id: 'recipients', name: 'recipients', type: 'text', autocomplete: 'email', required: true, 'aria-describedby': 'recipients-help'
@@ -125,7 +147,8 @@ function showCreated ({ invitation }) {
     el('div', { class: 'panel' },
       el('h2', { tabindex: '-1', id: 'created-title' }, 'Your invitation is ready'),
       el('p', {}, `For ${invitation.computer}, valid until ${when(invitation.expiresAt)}` +
-        `${invitation.passwordProtected ? ', with a password: tell it to your helper another way' : ''}.`)),
+        `${invitation.passwordProtected ? ', with a password: tell it to your helper another way' : ''}.`),
+      code ? codeBox(code) : null),
     el('section', { 'aria-labelledby': 'send-title' }, el('h2', { id: 'send-title' }, 'Send it'), mail, sendStatus),
     el('section', { 'aria-labelledby': 'other-title' },
       el('h2', { id: 'other-title' }, 'Or hand it on yourself'), el('div', { class: 'actions' }, mailto, file)),

@@ -1,5 +1,6 @@
 // The e-mailed link, /redeem#ticket=…: the ticket is read from the fragment (it never reaches a server log),
-// kept in this tab only until it is redeemed, and the invitation is shown before the expert connects.
+// kept in this tab only until it is redeemed, and the invitation is shown before the expert connects. Without a
+// link the expert pastes it, or types the short code the novice read out to them (issue 19); a code is not kept.
 import { api, clock, el, refusal, sentence, when } from './common.js'
 
 const root = document.getElementById('redeem')
@@ -26,38 +27,69 @@ function show (...nodes) {
   root.replaceChildren(...nodes)
 }
 
-function askForTicket (problem) {
+/** Refusals of the code itself: said above the code field, with what was typed kept there to correct or retype. */
+const CODE_REFUSALS = ['CODE_INVALID', 'CODE_EXPIRED', 'CODE_GUESSES_EXCEEDED']
+
+/** No link: paste it, or type the code. `problem`, a refusal of `typedCode`, is shown above the forms. */
+function askForTicket (problem, typedCode) {
   const input = el('input', { id: 'ticket-input', name: 'ticket', required: true, autocomplete: 'off', 'aria-describedby': 'ticket-help' })
-  const form = el('form', { class: 'stack', onsubmit: (e) => { e.preventDefault(); const t = ticketFrom(input.value); if (t) start(t) } },
+  const form = el('form', { class: 'stack', onsubmit: (e) => { e.preventDefault(); const t = ticketFrom(input.value); if (t) start({ ticket: t }) } },
     el('label', { for: 'ticket-input' }, 'Invitation link or ticket'),
     input,
     el('p', { id: 'ticket-help', class: 'help' }, 'Open the link in the invitation e-mail, or paste it here.'),
     el('button', { type: 'submit' }, 'Continue'))
-  show(problem ?? '', form)
-  input.focus()
+  if (problem) problem.id = 'code-problem'
+  // Checked by the service, which ignores case, spaces and dashes: the page sends what was typed.
+  const code = el('input', {
+    id: 'code-input',
+    name: 'code',
+    class: 'code-input',
+    required: true,
+    autocomplete: 'off',
+    autocapitalize: 'characters',
+    spellcheck: 'false',
+    maxlength: 64,
+    'aria-describedby': problem ? 'code-problem code-help' : 'code-help',
+    'aria-invalid': problem ? 'true' : null
+  })
+  const codeForm = el('form', { class: 'stack alternative', onsubmit: (e) => { e.preventDefault(); const c = code.value.trim(); if (c) start({ code: c }) } },
+    el('label', { for: 'code-input' }, 'Or type the code they read to you'),
+    code,
+    el('p', { id: 'code-help', class: 'help' },
+      '12 letters and digits, as XXXX-XXXX-XXXX: capitals, spaces and dashes do not matter. A code works for 30 minutes at most.'),
+    el('button', { type: 'submit', id: 'code-continue' }, 'Continue with the code'))
+  show(problem ?? '', form, codeForm)
+  if (typedCode === undefined) return input.focus()
+  code.value = typedCode
+  code.focus()
+  code.select()
 }
 
-function refused (err) {
+function refused (err, credential) {
   const box = refusal(err)
-  show(box, el('p', {}, el('a', { href: '/' }, 'Back to your sessions')))
+  show(box, el('p', { class: 'actions' },
+    credential?.code !== undefined ? el('a', { href: '/redeem' }, 'Type another code') : null,
+    el('a', { href: '/' }, 'Back to your sessions')))
   box.setAttribute('tabindex', '-1')
   box.focus()
 }
 
-async function start (ticket) {
-  sessionStorage.setItem(KEY, ticket)
+/** `{ ticket }` (kept in this tab until redeemed) or `{ code }`: previewed, then shown. */
+async function start (credential) {
+  if (credential.ticket !== undefined) sessionStorage.setItem(KEY, credential.ticket)
   show(el('p', {}, 'Reading the invitation…'))
   let preview
   try {
-    preview = await api('POST', '/v1/redemptions/preview', { ticket })
+    preview = await api('POST', '/v1/redemptions/preview', credential)
   } catch (err) {
     if (['TICKET_MALFORMED', 'TICKET_SIGNATURE_INVALID', 'TICKET_CLAIMS_INVALID'].includes(err.code)) sessionStorage.removeItem(KEY)
-    return refused(err)
+    if (credential.code !== undefined && CODE_REFUSALS.includes(err.code)) return askForTicket(refusal(err), credential.code)
+    return refused(err, credential)
   }
-  showInvitation(ticket, preview)
+  showInvitation(credential, preview)
 }
 
-function showInvitation (ticket, preview) {
+function showInvitation (credential, preview) {
   const who = preview.novice.displayName ? `${preview.novice.displayName} (${preview.novice.name})` : preview.novice.name
   const left = el('span', { class: 'countdown' })
   const tick = () => {
@@ -85,7 +117,7 @@ function showInvitation (ticket, preview) {
     button.disabled = true
     status.replaceChildren(el('p', {}, 'Connecting…'))
     try {
-      const session = await api('POST', '/v1/redemptions', { ticket, ...(password ? { password: password.value } : {}) })
+      const session = await api('POST', '/v1/redemptions', { ...credential, ...(password ? { password: password.value } : {}) })
       sessionStorage.removeItem(KEY)
       location.assign(`/sessions/${session.id}`)
     } catch (err) {
@@ -97,7 +129,9 @@ function showInvitation (ticket, preview) {
         return
       }
       if (err.code !== 'SIGN_IN_EXPIRED') sessionStorage.removeItem(KEY)
-      refused(err)
+      // The code ran out (or its budget did) since the preview: another one can be typed.
+      if (credential.code !== undefined && CODE_REFUSALS.includes(err.code)) return askForTicket(refusal(err), credential.code)
+      refused(err, credential)
     }
   }
 
@@ -116,10 +150,10 @@ function showInvitation (ticket, preview) {
 }
 
 const ticket = ticketFromPage()
-if (ticket) start(ticket)
+if (ticket) start({ ticket })
 else askForTicket()
 // Another link opened in this tab while the page is open (a fragment change does not reload the page).
 addEventListener('hashchange', () => {
   const next = ticketFromPage()
-  if (next) start(next)
+  if (next) start({ ticket: next })
 })
