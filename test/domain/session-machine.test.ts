@@ -67,3 +67,36 @@ t.test('C5: the novice stops control at any time, even while a request waits; ei
   t.match(ok(at('active'), 'system', { type: 'terminate' }), { next: 'ended', event: 'session.terminated' })
   t.match(ok(at('ended'), 'system', { type: 'terminate' }), { next: 'ended', event: null }, 'terminating twice changes nothing')
 })
+
+t.test('C1 compare the code: a required code that is missing refuses the accept, after who and when are checked', async (t) => {
+  t.equal(code(at('awaiting-novice'), 'novice', { type: 'accept', confirm: true, codeMissing: true }), 'VERIFICATION_CODE_REQUIRED')
+  t.equal(code(at('awaiting-novice'), 'expert', { type: 'accept', confirm: true, codeMissing: true }), 'NOT_SESSION_NOVICE')
+  t.equal(code(at('awaiting-novice'), 'novice', { type: 'accept', confirm: false, codeMissing: true }), 'CONFIRMATION_REQUIRED')
+  t.equal(code(at('active'), 'novice', { type: 'accept', confirm: true, codeMissing: true }), 'SESSION_NOT_ACTIVE')
+  t.match(ok(at('awaiting-novice'), 'novice', { type: 'accept', confirm: true, codeMissing: false }), { next: 'active' })
+})
+
+t.test('C4/C5 control that runs out: renewing (novice) and asking for more time (expert) only in control; the end drops to view', async (t) => {
+  t.match(ok(at('in-control'), 'novice', { type: 'renew-control' }), { next: 'in-control', event: 'control.renewed' })
+  t.match(ok(at('in-control'), 'expert', { type: 'ask-more-time' }), { next: 'in-control', event: 'control.more-time-requested' })
+  t.equal(code(at('in-control'), 'expert', { type: 'renew-control' }), 'NOT_SESSION_NOVICE')
+  t.equal(code(at('in-control'), 'novice', { type: 'ask-more-time' }), 'NOT_SESSION_EXPERT')
+  t.equal(code(at('in-control'), 'admin', { type: 'ask-more-time' }), 'NOT_SESSION_EXPERT')
+  for (const s of ['active', 'control-requested', 'awaiting-novice'] as const) {
+    t.equal(code(at(s, 'r1'), 'novice', { type: 'renew-control' }), 'NOT_IN_CONTROL', s)
+    t.equal(code(at(s, 'r1'), 'expert', { type: 'ask-more-time' }), 'NOT_IN_CONTROL', s)
+  }
+  t.equal(code(at('ended'), 'novice', { type: 'renew-control' }), 'SESSION_NOT_ACTIVE')
+  t.match(ok(at('in-control'), 'system', { type: 'control-expire' }), { next: 'active', event: 'control.expired' })
+  for (const s of ['active', 'control-requested', 'ended'] as const) {
+    t.match(ok(at(s, 'r1'), 'system', { type: 'control-expire' }), { next: s, event: null }, `${s}: nothing to expire`)
+  }
+})
+
+t.test('C5 report: the novice, in any live state, ends the session; no one else reports', async (t) => {
+  for (const s of ['awaiting-novice', 'active', 'control-requested', 'in-control'] as const) {
+    t.match(ok(at(s, 'r1'), 'novice', { type: 'report' }), { next: 'ended', event: 'session.ended' }, s)
+    t.equal(code(at(s, 'r1'), 'expert', { type: 'report' }), 'NOT_SESSION_NOVICE', s)
+  }
+  for (const s of ['ended', 'declined', 'expired'] as const) t.equal(code(at(s), 'novice', { type: 'report' }), 'SESSION_NOT_ACTIVE', s)
+})
