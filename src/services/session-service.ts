@@ -4,6 +4,7 @@ import type { Principal } from '../domain/access.js'
 import { CONSENT_EVENT_TYPES, GENESIS, nextEntry, RECEIPT_FORMAT, RECEIPT_JWS_TYP, type ConsentEntry, type ConsentReceipt } from '../domain/consent-receipt.js'
 import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
 import { isLive, modeOf, transition, type Command, type Role } from '../domain/session-machine.js'
+import { nameKey, splitQualifiedName } from '../domain/names.js'
 import { MAX_CODE_MISMATCHES, verificationCode, verificationCodeMatches } from '../domain/verification-code.js'
 import { isWebhookEventType } from '../domain/webhooks.js'
 import { AppError, notFound } from '../errors.js'
@@ -536,7 +537,7 @@ export class SessionService {
         messageBeforeConnecting: messages?.viewMessage || null,
         messageBeforeSharingControl: messages?.shareControlMessage || null,
         acceptBy: r.state === 'awaiting-novice' ? r.accept_deadline : null,
-        expertFromOtherDomain: domainOf(r.expert_name) !== domainOf(r.novice_name),
+        expertFromOtherDomain: nameKey(splitQualifiedName(r.expert_name).domain) !== nameKey(splitQualifiedName(r.novice_name).domain),
         firstTimeHelper: r.first_time_helper === 1
       },
       verification: {
@@ -560,10 +561,6 @@ export class SessionService {
       endReason: r.end_reason
     }
   }
-}
-
-function domainOf (qualifiedName: string): string {
-  return qualifiedName.slice(0, qualifiedName.indexOf('\\')).toUpperCase()
 }
 
 function reportOf (r: SecurityReportRow): SecurityReport {
