@@ -2,7 +2,12 @@
 import neostandard, { plugins } from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**', 'openapi/**', 'node_modules/**', 'screenshots/**'], env: ['browser'], files: [] }),
+  ...neostandard({
+    ts: true,
+    ignores: ['dist/**', 'coverage/**', '.tap/**', 'openapi/**', 'node_modules/**', 'screenshots/**', '.stryker-tmp/**', 'reports/**'],
+    env: ['browser'],
+    files: []
+  }),
   {
     rules: {
       '@stylistic/max-len': ['error', { code: 160, ignoreUrls: true, ignoreRegExpLiterals: true }]
