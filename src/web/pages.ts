@@ -157,6 +157,7 @@ export function sessionPage (viewer: Viewer, sessionId: string): Html {
     script: 'session.js',
     data: { 'session-id': sessionId, me: viewer.name },
     body: html`
+<div id="session-error"></div>
 <div id="session"><p>Loading the session…</p></div>
 <section aria-labelledby="log-title"><h2 id="log-title">What happened</h2><ol id="log" class="log" aria-live="polite"></ol></section>`
   })

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { CHROMIUM, HOW_TO_INSTALL, launchChromium } from '../../scripts/chromium.js'
 import type { Test } from 'tap'
@@ -63,4 +64,15 @@ export async function site (t: Test, env: Record<string, string> = {}): Promise<
       await page.waitForURL(`${base}/`)
     }
   }
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's serious and critical violations on the page as it is now (axe runs through the devtools protocol, not as a page script). */
+export async function seriousViolations (page: Page): Promise<string[]> {
+  await page.evaluate(axeSource)
+  type Violation = { id: string, impact: string, nodes: Array<{ target: string[] }> }
+  const result = await page.evaluate('axe.run(document, { resultTypes: ["violations"] })') as { violations: Violation[] }
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
 }

@@ -12,7 +12,7 @@ const FAST = { RA_DELIVERY_RETRY_BASE_MS: '20', RA_DELIVERY_POLL_MS: '50', RA_SM
 const stateIs = (page: Page, text: string) => page.locator('#session-state', { hasText: text }).waitFor()
 
 t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium: ask, e-mail, open the link, sign in, redeem with the password, ' +
-  'accept, request and grant control, stop it; both sides see each step live', { skip: noBrowser }, async (t) => {
+  'accept with the code, grant control for a time, stop it; both sides see each step live', { skip: noBrowser }, async (t) => {
   const smtp = await smtpServer(t)
   await smtp.start()
   const s = await site(t, { ...FAST, RA_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, RA_SMTP_FROM: 'Remote Assistance <ra@contoso.com>' })
@@ -74,6 +74,9 @@ t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium:
   await expert.getByRole('button', { name: 'Connect' }).click()
   await expert.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
   await stateIs(expert, 'waiting for the novice')
+  // Compare the code: the expert reads out the code their page shows.
+  const readOut = await expert.locator('#read-code strong').textContent()
+  t.match(readOut, /^[0-9]{3} [0-9]{3}$/, 'the expert is shown the code to read out')
 
   // 4. The novice's page opens the prompt by itself; it names the expert and shows the policy's message.
   await novice.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
@@ -83,7 +86,8 @@ t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium:
   t.match(await prompt.textContent(), /You asked for help/, 'solicited')
   t.equal(await prompt.locator('#consent-bound').textContent(), 'CONTOSO\\bob: this is the helper you named', 'BOUND_HELPER: the expert is the one named')
   t.match(await prompt.locator('[role=timer]').textContent(), /^[0-2]:\d\d$/, 'the time left to answer')
-  t.equal(await novice.evaluate('document.activeElement?.id'), 'accept', 'the prompt takes the focus')
+  t.equal(await novice.evaluate('document.activeElement?.id'), 'verification-code', 'the prompt takes the focus, in the field for the code')
+  await novice.keyboard.type(readOut!)
   await prompt.getByRole('button', { name: 'Accept' }).click()
   await stateIs(novice, 'connected')
   await stateIs(expert, 'connected')
@@ -94,9 +98,15 @@ t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium:
   await controlPrompt.waitFor()
   t.match(await controlPrompt.textContent(), /You are about to share control\./, 'C4: the message before sharing control')
   await stateIs(expert, 'control requested')
+  await controlPrompt.getByLabel('For how long').selectOption({ label: '2 hours' })
   await controlPrompt.getByRole('button', { name: 'Grant control' }).click()
   await stateIs(novice, 'in control')
   await stateIs(expert, 'in control')
+  // Control that runs out: both see until when, to the minute (the pages run in UTC).
+  const sessionId = new URL(novice.url()).pathname.split('/').pop()
+  const until = (await s.call('GET', `/v1/sessions/${sessionId}`)).json().control.until as string
+  t.ok(Date.parse(until) - Date.now() > 119 * 60_000, 'for the two hours chosen')
+  for (const page of [novice, expert]) await page.locator('#control-until', { hasText: `Control until ${until.slice(11, 16)}` }).waitFor()
   const stop = novice.getByRole('button', { name: 'Stop control (Esc)' })
   t.ok(await stop.isVisible(), 'C5: Stop control is visible while the expert is in control')
   t.equal(await novice.evaluate('document.activeElement?.id'), 'stop-control', 'and has the focus')
@@ -106,7 +116,7 @@ t.test('C1 C2 C3 C4 C5 S1 S3 S4: the whole mission, clicked through in Chromium:
   t.equal(await stop.count(), 0, 'Stop control is gone once control is')
 
   // 6. Both saw each step live, in order.
-  const steps = ['redeemed the invitation', 'accepted', 'asked for control', 'granted control', 'stopped control']
+  const steps = ['redeemed the invitation', 'accepted', 'asked for control', 'granted control for 120 minutes', 'stopped control']
   for (const page of [novice, expert]) {
     await page.locator('#log li', { hasText: 'stopped control' }).waitFor()
     const log = (await page.locator('#log li').allTextContents()).join('\n')

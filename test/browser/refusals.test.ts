@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { outsideSql } from '../helper.js'
 import { setPolicy } from '../routes/invitations-helper.js'
-import { launchBrowser, noBrowser, site, type Site } from './browser.js'
+import { launchBrowser, noBrowser, seriousViolations, site, type Site } from './browser.js'
 
 const alert = (page: Page) => page.getByRole('alert')
 
@@ -112,17 +110,6 @@ t.test('C3 O9: policy switched to view-only during the session drops control on 
   }
 })
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-/** axe-core's serious and critical violations on the page as it is now (axe runs through the devtools protocol, not as a page script). */
-async function seriousViolations (page: Page): Promise<string[]> {
-  await page.evaluate(axeSource)
-  type Violation = { id: string, impact: string, nodes: Array<{ target: string[] }> }
-  const result = await page.evaluate('axe.run(document, { resultTypes: ["violations"] })') as { violations: Violation[] }
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-}
-
 t.test('every page in its main states has no serious axe-core violation, and is used with the keyboard alone', { skip: noBrowser }, async (t) => {
   const s = await site(t)
   await setPolicy(s, {
@@ -178,9 +165,26 @@ t.test('every page in its main states has no serious axe-core violation, and is 
   await expert.keyboard.press('Enter')
   await expert.waitForURL(/\/sessions\//)
   await check(expert, 'session, waiting for the novice')
+  const code = await expert.locator('#read-code strong').textContent()
   await novice.goto(new URL(expert.url()).pathname)
   await novice.getByRole('button', { name: 'Accept' }).waitFor()
   await check(novice, 'consent prompt')
+  // Keyboard only: the prompt takes the focus in the code field; Tab goes through the prompt, then to End session and the report.
+  t.equal(await novice.evaluate('document.activeElement.id'), 'verification-code', 'the consent prompt takes the focus, in the code field')
+  const tabOrder: string[] = []
+  for (let i = 0; i < 5; i++) {
+    await novice.keyboard.press('Tab')
+    tabOrder.push(await novice.evaluate('document.activeElement.id'))
+  }
+  t.same(tabOrder, ['show-my-code', 'accept', 'decline', 'end-session', 'report-open'], 'Tab order: code, show my code, Accept, Decline, End, report')
+  for (let i = 0; i < 4; i++) await novice.keyboard.press('Shift+Tab')
+  await novice.keyboard.press('Enter')
+  t.equal(await novice.locator('#show-my-code').getAttribute('aria-expanded'), 'true', 'Show my code, from the keyboard')
+  t.equal(await novice.evaluate('document.activeElement.id'), 'show-my-code', 'the focus stays on the button')
+  await check(novice, 'consent prompt, with the novice\'s own code shown')
+  await novice.keyboard.press('Shift+Tab')
+  t.equal(await novice.evaluate('document.activeElement.id'), 'verification-code', 'back in the code field')
+  await novice.keyboard.type(code!)
   await novice.keyboard.press('Enter')
   await expert.getByRole('button', { name: 'Request control' }).waitFor()
   await check(expert, 'session, active')
@@ -189,9 +193,21 @@ t.test('every page in its main states has no serious axe-core violation, and is 
   await novice.getByRole('button', { name: 'Grant control' }).waitFor()
   await check(novice, 'control prompt')
   t.equal(await novice.evaluate('document.activeElement.id'), 'grant', 'the control prompt takes the focus')
+  // How long: just before Grant, chosen with the arrow keys.
+  await novice.keyboard.press('Shift+Tab')
+  t.equal(await novice.evaluate('document.activeElement.id'), 'control-minutes', 'Shift+Tab: For how long')
+  await novice.keyboard.press('ArrowDown')
+  t.equal(await novice.getByLabel('For how long').inputValue(), '60', 'an hour, from the keyboard')
+  await novice.keyboard.press('Tab')
+  t.equal(await novice.evaluate('document.activeElement.id'), 'grant', 'Tab: Grant control')
   await novice.keyboard.press('Enter')
   await novice.getByRole('button', { name: 'Stop control (Esc)' }).waitFor()
+  await novice.locator('#control-until').waitFor()
   await check(novice, 'in control, with Stop control')
+  await check(expert, 'in control, the expert with Ask for more time')
+  t.equal(await novice.evaluate('document.activeElement.id'), 'stop-control', 'Stop control has the focus')
+  await novice.keyboard.press('Tab')
+  t.equal(await novice.evaluate('document.activeElement.id'), 'give-more-time', 'Tab: Give more time, after Stop control')
   await novice.keyboard.press('Escape')
   await novice.locator('#session-state', { hasText: 'connected' }).waitFor()
   await novice.getByRole('button', { name: 'End session' }).focus()
