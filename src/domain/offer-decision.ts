@@ -30,6 +30,9 @@ const has = (list: string[], names: string[]): string | undefined => {
   return names.find((n) => keys.has(nameKey(n)))
 }
 
+/** The names a list may hold the expert by: their own, and every group they belong to (nested). */
+const identitiesOf = (e: NonNullable<OfferFacts['expert']>): string[] => [e.name, ...e.groups]
+
 /**
  * May this expert offer help to this computer (SPEC.md O1–O8, S7, F4)? Every
  * check is made — a refusal lists all that failed, each with a remedy — and
@@ -41,19 +44,17 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
   const checks: Check[] = [...inForce.checks]
   const push = (check: Check | null) => { if (check) checks.push(check) }
   const e = f.expert
-  const identities = e ? [e.name, ...e.groups] : []
 
   // O2 and O3 belong to the Offer setting: without it enabled (O1 fails) there is no list
   // and no permission to check.
   const offerOn = f.policy.offerRemoteAssistance.value === 'enabled'
   // O2: the helpers list, directly or through nested groups.
-  const helpers = f.policy.offerHelpers.value
-  const listed = e && e.enabled ? has(helpers, identities) : undefined
   if (!e) {
     push({ rule: 'O2', passed: false, detail: `${f.expertName} is not a user in the directory`, remedy: 'Offer help as a directory user' })
   } else if (!e.enabled) {
     push({ rule: 'O2', passed: false, detail: `${e.name} is disabled`, remedy: `Enable ${e.name} in the directory` })
   } else if (offerOn) {
+    const listed = has(f.policy.offerHelpers.value, identitiesOf(e))
     push(listed
       ? {
           rule: 'O2',
@@ -99,30 +100,30 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
 
   // O5: local Administrators (XP/2003) or Offer Remote Assistance Helpers (Vista and later).
   const family = c.platform ? PLATFORMS[c.platform].family : null
-  if (e) {
+  if (e && family === null) {
+    checks.push({
+      rule: 'O5',
+      passed: false,
+      detail: `the platform of ${c.name} is unknown, so its local group cannot be checked`,
+      remedy: `Record the platform of ${c.name}`
+    })
+  } else if (e) {
     const [group, members] = family === 'vista-or-later'
       ? ['Offer Remote Assistance Helpers', c.offerRaHelpers] as const
       : ['Administrators', c.localAdministrators] as const
-    const member = family === null ? undefined : has(members, identities)
-    checks.push(family === null
+    const member = has(members, identitiesOf(e))
+    checks.push(member
       ? {
           rule: 'O5',
-          passed: false,
-          detail: `the platform of ${c.name} is unknown, so its local group cannot be checked`,
-          remedy: `Record the platform of ${c.name}`
+          passed: true,
+          detail: `${e.name} is in the local ${group} group of ${c.name}${nameKey(member) === nameKey(e.name) ? '' : ` through ${member}`}`
         }
-      : member
-        ? {
-            rule: 'O5',
-            passed: true,
-            detail: `${e.name} is in the local ${group} group of ${c.name}${nameKey(member) === nameKey(e.name) ? '' : ` through ${member}`}`
-          }
-        : {
-            rule: 'O5',
-            passed: false,
-            detail: `${e.name} is not in the local ${group} group of ${c.name}`,
-            remedy: `Add ${e.name} (or a domain group it belongs to) to the local ${group} group of ${c.name}`
-          })
+      : {
+          rule: 'O5',
+          passed: false,
+          detail: `${e.name} is not in the local ${group} group of ${c.name}`,
+          remedy: `Add ${e.name} (or a domain group it belongs to) to the local ${group} group of ${c.name}`
+        })
   }
 
   // O6: both platforms known and eligible; never XP Home.

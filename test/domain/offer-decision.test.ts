@@ -215,3 +215,101 @@ t.test('readiness: the seeds\' exact strings as remedies, per platform (F1–F4,
   const ready = readinessChecks({ platform: 'windows-10', dcomEnabled: 'Y', firewall: openFirewall('windows-10') })
   t.ok(ready.checks.every((c) => c.passed))
 })
+
+const checkOf = (k: Knobs, rule: string) => offerDecision(facts(k)).checks.filter((c) => c.rule === rule)
+
+t.test('O2: an expert the directory does not know, or a disabled one, is refused as such, whatever the list says', async (t) => {
+  const unknown = { ...facts({ platform: 'windows-10' }), expert: null, expertName: 'CONTOSO\\mallory' }
+  const d = offerDecision(unknown)
+  t.match(d, { allowed: false, permission: null })
+  t.same(d.checks.filter((c) => !c.passed), [
+    { rule: 'O2', passed: false, detail: 'CONTOSO\\mallory is not a user in the directory', remedy: 'Offer help as a directory user' }
+  ], 'only O2: trust and the local group cannot be checked for no one')
+  t.notOk(d.checks.some((c) => c.rule === 'O4' || c.rule === 'O5'), 'no O4 or O5 check without an expert')
+  t.same(checkOf({ platform: 'windows-10', expertEnabled: false }, 'O2'), [
+    { rule: 'O2', passed: false, detail: 'CONTOSO\\bob is disabled', remedy: 'Enable CONTOSO\\bob in the directory' }
+  ], 'listed through the Helpdesk, but disabled')
+})
+
+t.test('O2/O3: without Offer RA enabled there is no helpers list and no permission to check', async (t) => {
+  for (const state of ['disabled', 'not-configured'] as const) {
+    const d = offerDecision(facts({ platform: 'windows-10', offer: { state } }))
+    t.notOk(d.checks.some((c) => c.rule === 'O2' || c.rule === 'O3'), state)
+    t.equal(d.permission, null)
+  }
+})
+
+t.test('O2: not listed, in words that name where the list comes from', async (t) => {
+  t.same(checkOf({ platform: 'windows-10', offer: { state: 'enabled', helpers: ['CONTOSO\\Others'] } }, 'O2'), [{
+    rule: 'O2',
+    passed: false,
+    detail: 'neither CONTOSO\\bob nor any group it belongs to is in the helpers list (the Local Computer Policy of CONTOSO\\PC1)',
+    remedy: 'Add CONTOSO\\bob, or a domain group it belongs to, to the helpers of Configure Offer Remote Assistance'
+  }])
+  t.same(checkOf({ platform: 'windows-10' }, 'O2'), [{ rule: 'O2', passed: true, detail: 'CONTOSO\\bob is in the helpers list through CONTOSO\\Helpdesk' }])
+})
+
+t.test('O3: one permission for the whole list, said as it is', async (t) => {
+  t.same(checkOf({ platform: 'windows-10' }, 'O3'), [
+    { rule: 'O3', passed: true, detail: 'helpers may view and control the computer (one permission for the whole list)' }
+  ])
+  t.same(checkOf({ platform: 'windows-10', offer: { state: 'enabled', permission: 'view', helpers: ['CONTOSO\\Helpdesk'] } }, 'O3'), [
+    { rule: 'O3', passed: true, detail: 'helpers may only view the computer (one permission for the whole list)' }
+  ])
+})
+
+t.test('O4: trust is the computer\'s domain trusting the expert\'s, compared case-insensitively; another trusted domain is not enough', async (t) => {
+  const expert = { expertDomain: 'FABRIKAM', offer: { state: 'enabled' as const, helpers: ['CONTOSO\\Helpdesk'] } }
+  t.same(checkOf({ platform: 'xp-pro', ...expert, trusted: ['NORTHWIND'] }, 'O4'), [{
+    rule: 'O4',
+    passed: false,
+    detail: 'CONTOSO does not trust FABRIKAM (trust is directed: FABRIKAM trusting CONTOSO is not enough)',
+    remedy: 'Make CONTOSO trust FABRIKAM'
+  }])
+  t.same(checkOf({ platform: 'xp-pro', ...expert, trusted: ['NORTHWIND', 'fabrikam'] }, 'O4'),
+    [{ rule: 'O4', passed: true, detail: 'CONTOSO trusts FABRIKAM' }])
+  t.same(checkOf({ platform: 'xp-pro' }, 'O4'), [{ rule: 'O4', passed: true, detail: 'expert and computer are both in CONTOSO' }])
+})
+
+t.test('O5: the local group, directly or through a group, or why not; an unknown platform cannot be checked', async (t) => {
+  t.same(checkOf({ platform: 'xp-pro', admins: ['contoso\\BOB'] }, 'O5'), [
+    { rule: 'O5', passed: true, detail: 'CONTOSO\\bob is in the local Administrators group of CONTOSO\\PC1' }
+  ])
+  t.same(checkOf({ platform: 'windows-10' }, 'O5'), [
+    { rule: 'O5', passed: true, detail: 'CONTOSO\\bob is in the local Offer Remote Assistance Helpers group of CONTOSO\\PC1 through CONTOSO\\Helpdesk' }
+  ])
+  t.same(checkOf({ platform: 'xp-pro', admins: ['CONTOSO\\Others'] }, 'O5'), [{
+    rule: 'O5',
+    passed: false,
+    detail: 'CONTOSO\\bob is not in the local Administrators group of CONTOSO\\PC1',
+    remedy: 'Add CONTOSO\\bob (or a domain group it belongs to) to the local Administrators group of CONTOSO\\PC1'
+  }])
+  const unknown = { ...facts({ platform: 'windows-10' }) }
+  unknown.computer = { ...unknown.computer, platform: null }
+  t.same(offerDecision(unknown).checks.filter((c) => c.rule === 'O5'), [{
+    rule: 'O5',
+    passed: false,
+    detail: 'the platform of CONTOSO\\PC1 is unknown, so its local group cannot be checked',
+    remedy: 'Record the platform of CONTOSO\\PC1'
+  }], 'even though the expert is in both groups')
+  t.same(offerDecision(unknown).checks.filter((c) => c.rule === 'O6'), [{
+    rule: 'O6', passed: false, detail: 'the platform of the novice\'s computer CONTOSO\\PC1 is unknown', remedy: 'Record the platform of CONTOSO\\PC1'
+  }])
+})
+
+t.test('O6: both computers, named and eligible, said word for word', async (t) => {
+  t.same(checkOf({ platform: 'windows-10', expertPlatform: 'xp-pro' }, 'O6'), [
+    { rule: 'O6', passed: true, detail: 'CONTOSO\\PC1 runs Windows 10' },
+    { rule: 'O6', passed: true, detail: 'CONTOSO\\EXPERT runs Windows XP Professional' }
+  ])
+  t.same(checkOf({ platform: 'windows-10', expertPlatform: null }, 'O6')[1], {
+    rule: 'O6', passed: false, detail: 'the expert\'s computer is not in the directory', remedy: 'Name a computer the directory knows'
+  })
+  t.same(checkOf({ platform: 'windows-10', expertPlatform: 'xp-home' }, 'O6')[1], {
+    rule: 'O6',
+    passed: false,
+    detail: 'CONTOSO\\EXPERT runs Windows XP Home Edition, where Offer Remote Assistance is not available',
+    remedy: 'Use Windows XP Professional or later'
+  })
+  t.equal(checkOf({ platform: 'windows-10' }, 'O6').length, 1, 'no expert computer named: only the novice\'s is checked')
+})
