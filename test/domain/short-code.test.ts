@@ -46,3 +46,11 @@ t.test('the guessing budget: with the default limits, the expected time to guess
   // Even with a million codes live at once (far more than any helpdesk has), it stays far over a year.
   t.ok(expectedHoursToGuess(1_000_000, perHour) > 365 * 24 * 1000)
 })
+
+t.test('the guessing budget is half the code space, shared by the live codes, spent at the allowed rate', async (t) => {
+  // 60 bits: on average a guesser finds one of n live codes after 2^59 / n guesses.
+  t.equal(expectedHoursToGuess(1, 1), 2 ** 59)
+  t.equal(expectedHoursToGuess(4, 1), 2 ** 57, 'four live codes: four times as fast')
+  t.equal(expectedHoursToGuess(1, 8), 2 ** 56, 'eight guesses an hour: eight times as fast')
+  t.equal(expectedHoursToGuess(2, 4), 2 ** 56)
+})
