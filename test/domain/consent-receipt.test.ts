@@ -1,6 +1,6 @@
 import t from 'tap'
 import { canonicalEntry, checkChain, GENESIS, nextEntry, sha256Hex, type ReceiptEntry } from '../../src/domain/consent-receipt.js'
-import { normalizeVerificationCode, verificationCode, verificationCodeMatches } from '../../src/domain/verification-code.js'
+import { formatVerificationCode, normalizeVerificationCode, verificationCode, verificationCodeMatches } from '../../src/domain/verification-code.js'
 
 /** A chain of three consent events, as the service writes them, and the claims a signature would hold over it. */
 interface Chain {
@@ -95,4 +95,8 @@ t.test('compare the code: six digits from the session under the key, typed with 
   // Leading zeros are kept: the code of some session starts with 0.
   const codes = Array.from({ length: 200 }, (_, i) => verificationCode(key, `s${i}`))
   t.ok(codes.some((c) => c.startsWith('0')) && codes.every((c) => c.length === 6))
+})
+
+t.test('compare the code: shown in two groups of three', async (t) => {
+  t.equal(formatVerificationCode('012345'), '012 345')
 })

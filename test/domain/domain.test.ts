@@ -65,3 +65,21 @@ t.test('O2/O11: nested membership is resolved transitively and cycle-safe', asyn
   t.same(groups.sort(), ['Admins', 'GPCO', 'Team'])
   t.same(transitiveGroups('nobody', () => []), [])
 })
+
+t.test('names: split at the first backslash, which may not lead; keys are upper case; computer names may hold digits but not only digits', async (t) => {
+  t.throws(() => splitQualifiedName('\\alice'), /not a DOMAIN\\name/)
+  t.throws(() => splitQualifiedName('alice'), /not a DOMAIN\\name/)
+  t.same(splitQualifiedName('C\\x'), { domain: 'C', name: 'x' })
+  t.equal(nameKey('alice'), 'ALICE')
+  for (const ok of ['CONTOSO\\PC12', 'CONTOSO\\12PC', 'CONTOSO\\1-2']) t.ok(isValidComputerName(ok), ok)
+  t.notOk(isValidComputerName('CONTOSO\\0042'))
+})
+
+t.test('group cycles: a path through a group already walked is not searched twice, and the first member with a loop is named', async (t) => {
+  const calls: string[] = []
+  const graph: Record<string, string[]> = { A: ['B', 'C'], B: ['D'], C: ['D'], D: [], E: ['G'] }
+  const of = (id: string) => { calls.push(id); return graph[id] ?? [] }
+  t.equal(findMembershipCycle('G', ['A'], of), null)
+  t.same(calls, ['A', 'B', 'D', 'C'], 'D once')
+  t.same(findMembershipCycle('G', ['A', 'E'], (id) => graph[id] ?? []), ['G', 'E', 'G'])
+})

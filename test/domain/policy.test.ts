@@ -1,7 +1,7 @@
 import t from 'tap'
 import { controlDecision, invitationDecision, offerInForceDecision } from '../../src/domain/decisions.js'
 import type { Platform } from '../../src/domain/platforms.js'
-import { NOT_CONFIGURED, normalizeSettings, type PolicySettings } from '../../src/domain/policy.js'
+import { completeExtensions, NOT_CONFIGURED, normalizeSettings, type PolicySettings, type SettingState } from '../../src/domain/policy.js'
 import { resolvePolicy, type ComputerFacts, type PolicyLayer } from '../../src/domain/resultant-policy.js'
 import type { ControlPanel } from '../../src/schemas/directory.js'
 
@@ -182,4 +182,49 @@ t.test('custom messages: enabled ones reach the resultant policy with their sour
   const policy = resolvePolicy([domainLayer('DoD', 1, { customMessages: { state: 'enabled', viewMessage: 'Only authorized helpers.' } })], pc('windows-8'))
   t.same(policy.customMessages.value, { viewMessage: 'Only authorized helpers.', shareControlMessage: '' })
   t.match(policy.customMessages.source, { type: 'domain-policy', policyName: 'DoD' })
+})
+
+t.test('resultant policy: what is off says why; the SMAPI note names the platform, or says it is unknown', async (t) => {
+  const off = resolvePolicy([domainLayer('Off', 1, { solicitedRemoteAssistance: { state: 'disabled' } })], pc('windows-10'))
+  for (const k of ['permitRemoteControl', 'maxTicketTime', 'emailMethod'] as const) {
+    t.same(off[k], { value: null, source: off.solicitedRemoteAssistance.source, note: 'Solicited Remote Assistance is disabled by policy' }, k)
+  }
+  const cp = resolvePolicy([], pc('xp-pro', cpOff))
+  for (const k of ['permitRemoteControl', 'maxTicketTime', 'emailMethod'] as const) {
+    t.same(cp[k], {
+      value: null, source: { type: 'control-panel', computer: 'CONTOSO\\PC1' }, note: 'Remote Assistance is turned off in the computer\'s Control Panel'
+    }, k)
+  }
+  const mailto = (platform: Platform | null) =>
+    resolvePolicy([domainLayer('RA', 1, enabledSolicited({ emailMethod: 'mailto' }))], pc(platform)).emailMethod
+  t.same(mailto('windows-10'), {
+    value: 'smapi',
+    source: { type: 'platform-default', platform: 'windows-10' },
+    note: 'On Vista and later only SMAPI invitations exist: the Mailto method set by policy "RA" linked to CONTOSO (link order 1) does not apply'
+  })
+  t.same(mailto(null).note,
+    'The platform is unknown; only SMAPI invitations exist: the Mailto method set by policy "RA" linked to CONTOSO (link order 1) does not apply')
+  t.same(mailto('xp-pro').value, 'mailto')
+  const oneMessage = resolvePolicy([domainLayer('M', 1, { customMessages: { state: 'enabled', viewMessage: 'Hello' } })], pc('windows-10'))
+  t.same(oneMessage.customMessages.value, { viewMessage: 'Hello', shareControlMessage: '' })
+})
+
+t.test('compare the code (extension): the first policy object that configures it decides; local policy and none leave it not required', async (t) => {
+  const withCode = (name: string, order: number, state: SettingState): PolicyLayer =>
+    ({ ...domainLayer(name, order, {}), extensions: { verificationCode: { state } } })
+  const first = resolvePolicy([withCode('A', 1, 'not-configured'), withCode('B', 2, 'enabled'), withCode('C', 3, 'disabled')], pc('windows-10'))
+  t.same(first.verificationCode, { value: 'required', source: { type: 'domain-policy', policyId: 'id-B', policyName: 'B', domain: 'CONTOSO', linkOrder: 2 } })
+  t.same(resolvePolicy([withCode('A', 1, 'disabled'), withCode('B', 2, 'enabled')], pc('windows-10')).verificationCode.value, 'not-required')
+  t.same(resolvePolicy([localLayer({})], pc('windows-10')).verificationCode, { value: 'not-required', source: { type: 'not-configured' } })
+  t.same(completeExtensions(undefined), { verificationCode: { state: 'not-configured' } })
+  t.same(completeExtensions({}), { verificationCode: { state: 'not-configured' } }, 'stored before the extension existed')
+  t.same(completeExtensions({ verificationCode: { state: 'enabled' } }), { verificationCode: { state: 'enabled' } })
+})
+
+t.test('settings: each setting\'s options are refused unless it is enabled, naming the option', async (t) => {
+  const problem = (s: Record<string, unknown>) => { const r = normalizeSettings(s as Partial<PolicySettings>); return 'problem' in r ? r.problem.field : null }
+  t.equal(problem({ offerRemoteAssistance: { state: 'disabled', permission: 'view' } }), 'settings.offerRemoteAssistance.permission')
+  t.equal(problem({ customMessages: { state: 'not-configured', shareControlMessage: 'x' } }), 'settings.customMessages.shareControlMessage')
+  t.equal(problem({ solicitedRemoteAssistance: { state: 'disabled', emailMethod: 'smapi' } }), 'settings.solicitedRemoteAssistance.emailMethod')
+  t.equal(problem({ sessionLogging: { state: 'disabled' } }), null)
 })

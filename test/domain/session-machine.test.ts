@@ -100,3 +100,26 @@ t.test('C5 report: the novice, in any live state, ends the session; no one else 
   }
   for (const s of ['ended', 'declined', 'expired'] as const) t.equal(code(at(s), 'novice', { type: 'report' }), 'SESSION_NOT_ACTIVE', s)
 })
+
+t.test('C4/C5: a grant or denial answers the pending request only; stopping needs an accepted session; the system does not "end"', async (t) => {
+  for (const s of ['active', 'in-control'] as const) {
+    t.equal(code(at(s, 'r1'), 'novice', { type: 'grant', requestId: 'r1', permitted: true }), 'CONTROL_REQUEST_NOT_PENDING', `${s}: nothing pending`)
+    t.equal(code(at(s, 'r1'), 'novice', { type: 'deny', requestId: 'r1' }), 'CONTROL_REQUEST_NOT_PENDING', s)
+  }
+  t.equal(code(at('control-requested', 'r1'), 'novice', { type: 'grant', requestId: 'r2', permitted: true }), 'CONTROL_REQUEST_NOT_PENDING', 'another id')
+  t.equal(code(at('awaiting-novice'), 'novice', { type: 'stop-control' }), 'SESSION_NOT_ACTIVE')
+  t.match(ok(at('active'), 'novice', { type: 'stop-control' }), { next: 'active', event: null }, 'already viewing only: nothing to record')
+  t.equal(code(at('active'), 'system', { type: 'end' }), 'NOT_SESSION_PARTY')
+  for (const s of ['active', 'control-requested', 'in-control', 'ended'] as const) {
+    t.equal(code(at(s, 'r1'), 'system', { type: 'expire' }), 'SESSION_NOT_ACTIVE', `expire: ${s}`)
+  }
+  for (const s of ['awaiting-novice', 'active', 'in-control', 'ended'] as const) {
+    t.equal(code(at(s), 'system', { type: 'request-timeout' }), 'CONTROL_REQUEST_NOT_PENDING', `request-timeout: ${s}`)
+  }
+  t.match(ok(at('control-requested', 'r1'), 'system', { type: 'request-timeout' }), { next: 'active', event: 'control.request-expired' })
+  for (const s of ['awaiting-novice', 'active', 'ended'] as const) {
+    t.match(ok(at(s), 'system', { type: 'drop-control' }), { next: s, event: null }, `drop-control: ${s}`)
+    t.match(ok(at(s), 'system', { type: 'terminate' }), s === 'ended' ? { next: 'ended', event: null } : { next: 'ended', event: 'session.terminated' })
+  }
+  t.match(ok(at('control-requested', 'r1'), 'system', { type: 'drop-control' }), { next: 'active', event: 'control.dropped' })
+})
