@@ -105,3 +105,64 @@ t.test('malformed files are refused with a reason', async (t) => {
   t.throws(() => readInvitationFile('<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME="x" RCTICKET="1,2,3" RCTICKETENCRYPTED="0" DtStart="1" DtLength="1"/></UPLOADINFO>'), /layout/)
   t.throws(() => readInvitationFile('<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME="x" RCTICKETENCRYPTED="0" DtStart="1" DtLength="1"/></UPLOADINFO>'), /no RCTICKET/)
 })
+
+/** An invitation file's text with these UPLOADDATA attributes (RCTICKET and the rest filled in unless given). */
+const upload = (attributes: string, before = '<UPLOADINFO TYPE="Escalated">', close = '/>') =>
+  `<?xml version="1.0"?>${before}<UPLOADDATA USERNAME="x" RCTICKETENCRYPTED="0" DtStart="1" DtLength="2" ${attributes}${close}</UPLOADINFO>`
+const RC = 'RCTICKET="65538,1,h:1,*,id,*,*,p"'
+
+t.test('S4: files are read as Windows stores them: UTF-16 either way with its mark, UTF-8 with or without one, or text', async (t) => {
+  const text = upload(RC)
+  const expected = {
+    username: 'x', rcTicket: { version: '65538', addresses: 'h:1', id: 'id', parms: 'p' }, encrypted: false, dtStart: 1, dtLength: 2, passStub: ''
+  }
+  t.same(readInvitationFile(text), expected, 'no PassStub: empty')
+  t.same(readInvitationFile(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])), expected, 'UTF-16 little-endian')
+  t.same(readInvitationFile(Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()])), expected, 'UTF-16 big-endian')
+  t.same(readInvitationFile(Buffer.from(`\uFEFF${text}`, 'utf8')), expected, 'UTF-8 with a mark')
+  t.same(readInvitationFile(Buffer.from(text, 'utf8')), expected, 'UTF-8')
+  t.throws(() => readInvitationFile(Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.from(text, 'utf16le')])), /not a Remote Assistance invitation/,
+    'half a mark is no mark')
+  t.same(readInvitationFile(upload(RC, '<UPLOADINFO  Version="1" TYPE="Escalated">', '></UPLOADDATA>')).dtLength, 2,
+    'TYPE after other attributes; UPLOADDATA not self-closing')
+  t.throws(() => readInvitationFile(upload(RC, '<UPLOADINFO TYPE="Other">')), /no <UPLOADINFO TYPE="Escalated">/)
+  t.throws(() => readInvitationFile('<UPLOADINFO TYPE="Escalated"></UPLOADINFO>'), /no <UPLOADDATA> element/)
+  t.equal(readInvitationFile(upload(`${RC} RCTICKETENCRYPTED="1"`)).encrypted, true)
+})
+
+t.test('S4: attribute values unescape named, decimal and hexadecimal references; numbers are whole numbers', async (t) => {
+  t.equal(readInvitationFile(upload(`${RC} PassStub="&#65;&#1234;&#x1F600;&#X41;&amp;&LT;"`)).passStub, 'A\u04d2\u{1F600}A&<')
+  for (const bad of ['12a', 'a12', '-1', '1.5', '']) {
+    const file = `<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME="x" ${RC} RCTICKETENCRYPTED="0" DtStart="${bad}" DtLength="2"/></UPLOADINFO>`
+    t.throws(() => readInvitationFile(file), /DTSTART is not a whole number/, bad)
+  }
+  t.throws(() => readInvitationFile(upload('RCTICKET="65538,2,h:1,*,id,*,*,p"')), /layout/, 'the second field is 1')
+  t.throws(() => readInvitationFile(upload('RCTICKET="65538,1,h:1,*,id,*,*,p,extra"')), /layout/, 'eight fields exactly')
+})
+
+t.test('S4: an RCTICKET field cannot hold a comma (it would shift every field after it)', async (t) => {
+  const file: InvitationFile = {
+    username: 'x', rcTicket: { version: '65538', addresses: 'a:1;b:2', id: 'id', parms: 'p' }, encrypted: false, dtStart: 1, dtLength: 2, passStub: ''
+  }
+  t.match(writeInvitationFile(file).toString(), 'RCTICKET="65538,1,a:1;b:2,*,id,*,*,p"')
+  t.throws(() => writeInvitationFile({ ...file, rcTicket: { ...file.rcTicket, addresses: 'a:1,b:2' } }), /RCTICKET addresses cannot contain a comma/)
+  t.throws(() => writeInvitationFile({ ...file, rcTicket: { ...file.rcTicket, parms: 'x,y' } }), /RCTICKET parms cannot contain a comma/)
+})
+
+t.test('novice addresses: the limits exactly: port 65535, 253-character names, one-character zones, dotted names of digits', async (t) => {
+  t.same(parseNoviceAddress('h:65535'), { host: 'h', port: 65535 })
+  const label = 'a'.repeat(63)
+  const long = [label, label, label, 'a'.repeat(61)].join('.')
+  t.equal(long.length, 253)
+  t.same(parseNoviceAddress(`${long}:1`), { host: long, port: 1 })
+  t.ok('error' in (parseNoviceAddress(`${long}a:1`) as object), '254 characters')
+  t.ok('error' in (parseNoviceAddress(`${'a'.repeat(64)}.b:1`) as object), 'a label of 64')
+  t.same(parseNoviceAddress('[fe80::1%a]:2'), { host: 'fe80::1%a', port: 2 })
+  t.ok('error' in (parseNoviceAddress('[fe80::1%a%b]:2') as object), 'one zone')
+  t.ok('error' in (parseNoviceAddress('[192.168.0.1]:2') as object), 'brackets hold IPv6 only')
+  t.ok('error' in (parseNoviceAddress('1.2.3:2') as object), 'digits and dots are an IPv4 address or nothing')
+  t.ok('error' in (parseNoviceAddress('x1.2.3.4:2x') as object))
+  t.ok('error' in (parseNoviceAddress('a:1:2') as object))
+  t.ok('error' in (parseNoviceAddress('h:123456') as object))
+  t.same(parseNoviceAddress('pc1.2:3'), { host: 'pc1.2', port: 3 }, 'a name may end in digits')
+})
