@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Webhook } from 'standardwebhooks'
 import {
-  generateWebhookSecret, webhookAddressProblem, webhookSignature, webhookUrlProblem, WEBHOOK_EVENT_TYPES
+  generateWebhookSecret, isWebhookEventType, webhookAddressProblem, webhookSignature, webhookUrlProblem, WEBHOOK_EVENT_TYPES
 } from '../../src/domain/webhooks.js'
 
 t.test('signatures verify with the standardwebhooks package; during a rotation either secret verifies', async (t) => {
@@ -53,4 +53,22 @@ t.test('webhook URLs: https, or http to loopback only when allowed; no credentia
   t.match(webhookUrlProblem('https://itsm.contoso.com/#x', false), /fragment/)
   t.match(webhookUrlProblem('ftp://itsm.contoso.com/', true), /only https/)
   t.match(webhookUrlProblem('not a url', true), /not a URL/)
+})
+
+t.test('webhook addresses: each refusal in its own words; URLs without credentials of any kind; http to loopback only', async (t) => {
+  t.ok(isWebhookEventType('session.accepted'))
+  t.notOk(isWebhookEventType('session.created'), 'not every session event is a webhook event')
+  t.equal(webhookAddressProblem('fd00:ec2::254', false), 'fd00:ec2::254 is a cloud metadata address', 'written short, matched in full')
+  t.equal(webhookAddressProblem('100.100.100.200', false), '100.100.100.200 is a cloud metadata address')
+  t.equal(webhookAddressProblem('fd12::1', false), 'fd12::1 is a unique-local IPv6 address')
+  t.equal(webhookAddressProblem('169.254.169.254', false), '169.254.169.254 is link-local (where cloud metadata services answer)')
+  t.equal(webhookAddressProblem('224.0.0.1', false), '224.0.0.1 is multicast')
+  t.equal(webhookAddressProblem('10.1.2.3', false), null, 'private networks are allowed: helpdesk systems live there')
+  t.equal(webhookUrlProblem('https://user@hooks.example.com/x', false), 'a user name or password in the URL is not allowed (use the signature to authenticate)')
+  t.equal(webhookUrlProblem('https://:secret@hooks.example.com/x', false), 'a user name or password in the URL is not allowed (use the signature to authenticate)')
+  t.equal(webhookUrlProblem('http://hooks.example.com/x', true), 'http only to a loopback address')
+  t.equal(webhookUrlProblem('http://[::1]:8080/x', true), null)
+  t.equal(webhookUrlProblem('http://localhost:8080/x', true), null)
+  t.equal(webhookUrlProblem('https://hooks.example.com/x#frag', false), 'a fragment is not allowed')
+  t.equal(webhookUrlProblem('ftp://hooks.example.com/x', false), 'only https')
 })
