@@ -64,7 +64,7 @@ export function canonicalEntry (entry: ConsentEntry): string {
 }
 
 export function sha256Hex (text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+  return createHash('sha256').update(text).digest('hex')
 }
 
 /** The next link after `last` (null: the first). */

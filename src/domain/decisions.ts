@@ -74,6 +74,7 @@ export function invitationDecision (
   ]
   const max = policy.maxTicketTime.value
   const control = policy.permitRemoteControl.value
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: the two are null together (Solicited RA not in force); testing both only narrows the types
   if (max !== null && control !== null) {
     checks.push({ rule: 'S3', passed: true, detail: `maximum ticket time ${describeTicketTime(max)}, from ${where(policy.maxTicketTime.source)}` })
     checks.push({
@@ -86,6 +87,7 @@ export function invitationDecision (
   }
   const allowed = checks.every((c) => c.passed)
   return decided(checks, {
+    // Stryker disable next-line ConditionalExpression: an allowed invitation always has a maximum; the test only narrows the type
     maxLifetimeMinutes: allowed && max !== null ? ticketTimeMinutes(max) : null,
     mode: allowed ? control : null
   })

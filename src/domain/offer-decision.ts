@@ -42,7 +42,6 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
   const c = f.computer
   const inForce = offerInForceDecision(f.policy, { name: c.name, platform: c.platform })
   const checks: Check[] = [...inForce.checks]
-  const push = (check: Check | null) => { if (check) checks.push(check) }
   const e = f.expert
 
   // O2 and O3 belong to the Offer setting: without it enabled (O1 fails) there is no list
@@ -50,12 +49,12 @@ export function offerDecision (f: OfferFacts): Decision & { permission: 'view' |
   const offerOn = f.policy.offerRemoteAssistance.value === 'enabled'
   // O2: the helpers list, directly or through nested groups.
   if (!e) {
-    push({ rule: 'O2', passed: false, detail: `${f.expertName} is not a user in the directory`, remedy: 'Offer help as a directory user' })
+    checks.push({ rule: 'O2', passed: false, detail: `${f.expertName} is not a user in the directory`, remedy: 'Offer help as a directory user' })
   } else if (!e.enabled) {
-    push({ rule: 'O2', passed: false, detail: `${e.name} is disabled`, remedy: `Enable ${e.name} in the directory` })
+    checks.push({ rule: 'O2', passed: false, detail: `${e.name} is disabled`, remedy: `Enable ${e.name} in the directory` })
   } else if (offerOn) {
     const listed = has(f.policy.offerHelpers.value, identitiesOf(e))
-    push(listed
+    checks.push(listed
       ? {
           rule: 'O2',
           passed: true,

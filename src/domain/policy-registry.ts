@@ -27,7 +27,9 @@ export const SETTING_VALUES: Record<SettingName, readonly string[]> = {
 const SETTING_LABELS: Record<SettingName, string> = {
   solicitedRemoteAssistance: 'Solicited Remote Assistance',
   offerRemoteAssistance: 'Offer Remote Assistance',
+  // Stryker disable next-line StringLiteral: a setting without options never has a value left over to explain, so this label is never shown
   sessionLogging: 'Session logging',
+  // Stryker disable next-line StringLiteral: as above, a setting without options
   encryptedOnlyTickets: 'Encrypted-only tickets',
   customMessages: 'Custom warning messages'
 }
@@ -93,8 +95,8 @@ export function settingsFromRegistry (entries: readonly PolEntry[]): RegistryImp
     const marker = entry.value.toLowerCase()
     if (marker === '**deletekeys') {
       // Subkeys of entry.key to delete: ours, or a key above them.
-      const names = typeof entry.data === 'string' ? entry.data.split(';').map((s) => s.trim()).filter(Boolean) : []
       let applies = false
+      const names = namesIn(entry)
       for (const name of names) {
         const deleted = `${entry.key}\\${name}`.toLowerCase()
         const covers = (key: string): boolean => key.toLowerCase() === deleted || key.toLowerCase().startsWith(`${deleted}\\`)
@@ -113,8 +115,7 @@ export function settingsFromRegistry (entries: readonly PolEntry[]): RegistryImp
     if (marker.startsWith('**delvals')) {
       clear(place, '**delvals.')
     } else if (marker === '**deletevalues') {
-      const names = typeof entry.data === 'string' ? entry.data.split(';').map((s) => s.trim()).filter(Boolean) : []
-      const applies = names.map((name) => remove(place, name, '**DeleteValues')).some(Boolean)
+      const applies = namesIn(entry).map((name) => remove(place, name, '**DeleteValues')).some(Boolean)
       if (!applies) ignore(entry, index, 'deletes no Remote Assistance value')
     } else if (marker.startsWith('**del.')) {
       if (!remove(place, entry.value.slice('**del.'.length), '**del.')) ignore(entry, index, 'deletes no Remote Assistance value')
@@ -198,17 +199,20 @@ export function settingsFromRegistry (entries: readonly PolEntry[]): RegistryImp
 
   let offerRemoteAssistance: PolicySettings['offerRemoteAssistance']
   const offer = stateOf('fAllowUnsolicited')
-  const helpers = [...held.helpers.values()].sort((a, b) => a.index - b.index)
+  // In file order: a Map keeps insertion order, and a replaced value is deleted before it is held again.
+  const helpers = [...held.helpers.values()]
   if (offer === 'enabled') {
     const permission = option<ControlPermission>('fAllowUnsolicitedFullControl', 'offerRemoteAssistance.permission', flag('control', 'view'),
       '1 (view and control) or 0 (view only)', OPTION_DEFAULTS.offerPermission, OPTION_DEFAULTS.offerPermission)
     const names: string[] = []
     const seen = new Set<string>()
     for (const h of helpers) {
-      const name = h.entry.data
-      if (typeof name !== 'string' || (h.entry.type !== 'REG_SZ' && h.entry.type !== 'REG_EXPAND_SZ')) {
+      if (h.entry.type !== 'REG_SZ' && h.entry.type !== 'REG_EXPAND_SZ') {
         drop('helpers', h, `a helper must be a REG_SZ, not a ${h.entry.type}`)
-      } else if (!ACCOUNT_NAME.test(name)) {
+        continue
+      }
+      const name = h.entry.data
+      if (!ACCOUNT_NAME.test(name)) {
         drop('helpers', h, `${JSON.stringify(name)} is not a user or group as DOMAIN\\name`)
       } else if (seen.has(accountKey(name))) {
         drop('helpers', h, `${name} is already in the helpers list`)
@@ -236,7 +240,7 @@ export function settingsFromRegistry (entries: readonly PolEntry[]): RegistryImp
         drop('settings', h, `${name} must be a REG_SZ, not a ${h.entry.type}`)
         return ''
       }
-      const s = h.entry.data as string
+      const s = h.entry.data
       if (s.length > MESSAGE_MAX_LENGTH) {
         return { field: `settings.customMessages.${field}`, message: `${name} is ${s.length} characters long; a message holds at most ${MESSAGE_MAX_LENGTH}` }
       }
@@ -287,6 +291,9 @@ const placeOf = (key: string): Place | null => {
   const k = key.toLowerCase()
   return k === TERMINAL_SERVICES_KEY.toLowerCase() ? 'settings' : k === HELPERS_KEY.toLowerCase() ? 'helpers' : null
 }
+
+/** The value names a `**DeleteKeys` or `**DeleteValues` marker lists: its text, split at semicolons. */
+const namesIn = (entry: PolEntry): string[] => typeof entry.data === 'string' ? entry.data.split(';').map((s) => s.trim()).filter(Boolean) : []
 
 const accountKey = (name: string): string => name.split('\\').map(nameKey).join('\\')
 

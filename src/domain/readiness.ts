@@ -26,6 +26,7 @@ export function profilesOf (platform: Platform | null): FirewallProfile[] {
   return PLATFORMS[platform].family === 'xp-2003' ? ['domain', 'standard'] : ['domain', 'private', 'public']
 }
 
+// Stryker disable next-line MethodExpression: folding to lower case instead compares the same paths equal
 const normalizeProgram = (p: string): string => p.replace(/\//g, '\\').toUpperCase()
 
 /** Whether a profile holds an enabled exception equivalent to `entry` (program path or port/protocol; scope and name free). */
@@ -34,12 +35,14 @@ export function hasException (firewall: Firewall, profile: FirewallProfile, entr
   if (!settings) return false
   const port = parsePortException(entry)
   if (port) {
+    // Stryker disable next-line ArrayDeclaration: an entry that does not parse matches nothing, so any stand-in list of them is as empty
     return (settings.portExceptions ?? []).some((e) => {
       const p = parsePortException(e)
       return p !== null && p.enabled && p.port === port.port && p.protocol === port.protocol
     })
   }
   const wanted = parseProgramException(entry)!
+  // Stryker disable next-line ArrayDeclaration: as above
   return (settings.programExceptions ?? []).some((e) => {
     const p = parseProgramException(e)
     return p !== null && p.enabled && normalizeProgram(p.program) === normalizeProgram(wanted.program)

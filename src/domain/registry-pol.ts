@@ -40,7 +40,7 @@ export class RegistryPolError extends Error {
   }
 }
 
-const SIGNATURE = Buffer.from('PReg', 'latin1')
+const SIGNATURE = Buffer.from('PReg')
 const VERSION = 1
 const HEADER_BYTES = 8
 const OPEN = 0x5b // [
@@ -70,6 +70,7 @@ export function readRegistryPol (file: Uint8Array): PolEntry[] {
     if (bytes.readUInt16LE(pos) !== code) fail(pos, `${what} was expected here`)
   }
   const name = (pos: number, what: string): { text: string, end: number } => {
+    // Stryker disable next-line ArithmeticOperator: past its end a Buffer reads undefined, never a null, so a looser bound finds the same terminator
     for (let at = pos; at + 2 <= bytes.length; at += 2) {
       if (bytes[at] === 0 && bytes[at + 1] === 0) return { text: bytes.toString('utf16le', pos, at), end: at + 2 }
     }

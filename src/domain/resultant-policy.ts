@@ -137,6 +137,7 @@ export function resolvePolicy (layers: PolicyLayer[], computer: ComputerFacts): 
     encryptedOnlyTickets: valueOf(first('encryptedOnlyTickets')),
     customMessages: {
       value: messages.setting.state === 'enabled'
+        // Stryker disable next-line StringLiteral: stored settings are normalized, so an enabled setting holds both texts; the default only satisfies the type
         ? { viewMessage: messages.setting.viewMessage ?? '', shareControlMessage: messages.setting.shareControlMessage ?? '' }
         : null,
       source: messages.source

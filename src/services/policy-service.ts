@@ -2,7 +2,7 @@ import { deepFreeze, lookupIn } from '../db/directory-cache.js'
 import { policyEditCheck, type Principal } from '../domain/access.js'
 import { offerInForceDecision, type Decision } from '../domain/decisions.js'
 import { splitQualifiedName } from '../domain/names.js'
-import { NO_EXTENSIONS, NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicyExtensions, type PolicySettings } from '../domain/policy.js'
+import { completeExtensions, NOT_CONFIGURED, normalizeSettings, SETTING_NAMES, type PolicyExtensions, type PolicySettings } from '../domain/policy.js'
 import { registryFromSettings, settingsFromRegistry, type IgnoredEntry } from '../domain/policy-registry.js'
 import { readRegistryPol, RegistryPolError, writeRegistryPol } from '../domain/registry-pol.js'
 import { resolvePolicy, type ResultantPolicy } from '../domain/resultant-policy.js'
@@ -47,7 +47,7 @@ export class PolicyService {
     return this.changed(async (u) => {
       await this.checkNameFree(u, input.name)
       const { settings, warnings } = await this.settingsFrom(u, NOT_CONFIGURED, input.settings)
-      const extensions = { ...NO_EXTENSIONS, ...input.extensions }
+      const extensions = completeExtensions(input.extensions)
       const id = await u.policies.insert({ name: input.name, description: input.description ?? null, settings, extensions })
       const policy = (await u.policies.get(id))!
       await this.record(u, editor, 'policy.create', `policies/${id}`, {

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
-import { canonicalEntry, checkChain, GENESIS, nextEntry, sha256Hex, type ReceiptEntry } from '../../src/domain/consent-receipt.js'
+import {
+  canonicalEntry, checkChain, CONSENT_EVENT_TYPES, GENESIS, nextEntry, RECEIPT_FORMAT, RECEIPT_JWS_TYP, sha256Hex, type ReceiptEntry
+} from '../../src/domain/consent-receipt.js'
 import { formatVerificationCode, normalizeVerificationCode, verificationCode, verificationCodeMatches } from '../../src/domain/verification-code.js'
 
 /** A chain of three consent events, as the service writes them, and the claims a signature would hold over it. */
@@ -25,6 +29,20 @@ function chain (): Chain {
   const head = last!.hash
   return { entries, claims: { sub: sessionId, head, count: entries.length }, receipt: { sessionId, entries, head } }
 }
+
+t.test('consent receipts: the format, the JWS type, the first prev and the events in the chain are the ones the README publishes', async (t) => {
+  // Anyone checking a receipt in another language works from the README's algorithm: the code must say what it says.
+  const readme = readFileSync(path.join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### Consent receipts'), readme.indexOf('The algorithm, to check a receipt'))
+  const listed = section.slice(section.indexOf('Every consent event of a session'), section.indexOf('each with its actor'))
+  t.same([...CONSENT_EVENT_TYPES].sort(), [...listed.matchAll(/`([a-z]+\.[a-z-]+)`/g)].map((m) => m[1]).sort())
+  t.match(section, `"format": "${RECEIPT_FORMAT}"`)
+  t.equal(RECEIPT_FORMAT, 'ra-consent-receipt/1')
+  t.match(readme, `header \`typ\`\n   \`${RECEIPT_JWS_TYP}\``)
+  t.equal(RECEIPT_JWS_TYP, 'ra-consent-receipt+jws')
+  t.equal(GENESIS, '0'.repeat(64), '64 zeros, as the README says of the first entry')
+  t.equal(sha256Hex('é'), '4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c', 'SHA-256 of the text\'s UTF-8 bytes')
+})
 
 t.test('consent receipts: each entry holds the hash of the one before; a whole chain has no problems', async (t) => {
   const { receipt, claims, entries } = chain()

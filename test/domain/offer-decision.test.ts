@@ -116,7 +116,8 @@ t.test('O6: XP Home never; O7: XP SP2 is not stopped by Solicited RA disabled (S
 
 t.test('O2: listed directly, or through nested groups', async (t) => {
   const direct = offerDecision(facts({ platform: 'windows-10', offer: { state: 'enabled', helpers: ['contoso\\BOB'] }, groups: ['CONTOSO\\Helpdesk'] }))
-  t.match(direct.checks.find((c) => c.rule === 'O2'), { passed: true, detail: 'CONTOSO\\bob is in the helpers list' })
+  t.same(direct.checks.find((c) => c.rule === 'O2'), { rule: 'O2', passed: true, detail: 'CONTOSO\\bob is in the helpers list' },
+    'listed under another case of the same name: directly, not "through" itself')
   const nested = offerDecision(facts({
     platform: 'windows-10',
     offer: { state: 'enabled', helpers: ['CONTOSO\\Support'] },

@@ -202,6 +202,110 @@ t.test('export: what GPMC writes for each state, **del. and **delvals. markers i
     [dword('fAllowUnsolicited', 1), dword('fAllowUnsolicitedFullControl', 1), delvals()], 'an empty helpers list is cleared, not left as it was')
 })
 
+t.test('**DeleteKeys and **DeleteValues: which keys and values a marker reaches, and that a marker which reaches ours is not listed as ignored', async (t) => {
+  const bob = sz('CONTOSO\\bob', 'CONTOSO\\bob', HELPERS_KEY)
+  const offer = [dword('fAllowUnsolicited', 1), bob]
+  const helpersOf = (r: RegistryImport): unknown => r.settings.offerRemoteAssistance.helpers
+
+  const raUnsolicit = imported([...offer, sz('**DeleteKeys', 'Other; RAUnsolicit ')])
+  t.same(helpersOf(raUnsolicit), [], 'names are trimmed, and any of them may be ours')
+  t.same(raUnsolicit.ignored, [{ key: HELPERS_KEY, value: 'CONTOSO\\bob', reason: 'deleted by a later **DeleteKeys marker' }], 'the marker itself applies')
+
+  const above = imported([dword('LoggingEnabled', 1), ...offer, sz('**DeleteKeys', 'terminal services', 'Software\\Policies\\Microsoft\\Windows NT')])
+  t.same(above.settings, NOT_CONFIGURED, 'deleting the key above takes its subkey RAUnsolicit with it, and Offer RA with the key')
+  t.same(above.ignored.map((i) => [i.value, i.reason]), [
+    ['LoggingEnabled', 'deleted by a later **DeleteKeys marker'],
+    ['fAllowUnsolicited', 'deleted by a later **DeleteKeys marker'],
+    ['CONTOSO\\bob', 'deleted by a later **DeleteKeys marker']
+  ])
+
+  const other = imported([...offer, sz('**DeleteKeys', 'Other'), sz('**DeleteKeys', 'RAUnsolicitOld'), { ...dword('**DeleteKeys', 1), value: '**DeleteKeys' }])
+  t.same(helpersOf(other), ['CONTOSO\\bob'], 'a sibling key, a key whose name only starts like ours, and a marker without text delete nothing of ours')
+  t.same(other.ignored.map((i) => i.reason), Array(3).fill('deletes no Remote Assistance key'))
+
+  const values = imported([dword('LoggingEnabled', 1), sz('**DeleteValues', 'fDenyTSConnections; LoggingEnabled')])
+  t.same(values.settings.sessionLogging, { state: 'not-configured' })
+  t.same(values.ignored, [{ key: TS, value: 'LoggingEnabled', reason: 'deleted by a later **DeleteValues marker' }], 'one of ours among the names is enough')
+
+  t.same(imported([...offer, sz('**DeleteValues', 'CONTOSO\\bob', HELPERS_KEY)]).ignored,
+    [{ key: HELPERS_KEY, value: 'CONTOSO\\bob', reason: 'deleted by a later **DeleteValues marker' }], 'under RAUnsolicit every value is a helper')
+  for (const marker of [sz('**DeleteValues', ' ; ', HELPERS_KEY), { ...dword('**DeleteValues', 1, HELPERS_KEY), value: '**DeleteValues' }]) {
+    const r = imported([...offer, marker])
+    t.same(helpersOf(r), ['CONTOSO\\bob'], `${JSON.stringify(marker.data)}: names no value`)
+    t.same(r.ignored, [{ key: HELPERS_KEY, value: '**DeleteValues', reason: 'deletes no Remote Assistance value' }])
+  }
+  t.same(imported([del('CONTOSO\\carol', HELPERS_KEY)]).ignored, [], '**del. of a helper that is not there still deletes a helper value')
+  t.same(imported([del('fPromptForPassword')]).ignored, [{ key: TS, value: '**del.fPromptForPassword', reason: 'deletes no Remote Assistance value' }])
+})
+
+t.test('O1-O3: the helpers list as a file holds it: either string type, names compared as Windows compares them, at most 1000', async (t) => {
+  const helper = (name: string, type: 'REG_SZ' | 'REG_EXPAND_SZ' = 'REG_SZ'): PolEntry => ({ key: HELPERS_KEY, value: name, type, data: name })
+  const expand = imported([dword('fAllowUnsolicited', 1), helper('CONTOSO\\Helpdesk', 'REG_EXPAND_SZ')])
+  t.same([expand.settings.offerRemoteAssistance.helpers, expand.ignored], [['CONTOSO\\Helpdesk'], []], 'a REG_EXPAND_SZ helper counts')
+  const other = imported([dword('fAllowUnsolicited', 1), { key: HELPERS_KEY, value: 'x', type: 'REG_MULTI_SZ', data: ['CONTOSO\\bob'] }])
+  t.same(other.ignored.map((i) => i.reason), ['a helper must be a REG_SZ, not a REG_MULTI_SZ'])
+
+  const composed = imported([dword('fAllowUnsolicited', 1), helper('CONTOSO\\Jos\u00e9'), helper('contoso\\JOSE\u0301')])
+  t.same(composed.settings.offerRemoteAssistance.helpers, ['CONTOSO\\Jos\u00e9'], 'the same name composed or decomposed is one helper')
+  t.same(composed.ignored.map((i) => i.reason), ['contoso\\JOSE\u0301 is already in the helpers list'])
+  const split = imported([dword('fAllowUnsolicited', 1), helper('CONTOSO\\bob'), helper('CONTOSOB\\ob')])
+  t.same(split.settings.offerRemoteAssistance.helpers, ['CONTOSO\\bob', 'CONTOSOB\\ob'], 'where the domain ends matters: two accounts, spelt alike')
+  const wide = `CONTOSO\\${'\u{1F600}'.repeat(64)}`
+  t.same(imported([dword('fAllowUnsolicited', 1), helper(wide)]).settings.offerRemoteAssistance.helpers, [wide],
+    'a name\'s length is counted in characters, not UTF-16 units')
+
+  const many = Array.from({ length: 1001 }, (_, i) => helper(`CONTOSO\\user${i}`))
+  const full = imported([dword('fAllowUnsolicited', 1), ...many])
+  t.equal(full.settings.offerRemoteAssistance.helpers?.length, 1000)
+  t.same(full.settings.offerRemoteAssistance.helpers?.at(-1), 'CONTOSO\\user999', 'the first 1000, in file order')
+  t.same(full.ignored, [{ key: HELPERS_KEY, value: 'CONTOSO\\user1000', reason: 'the helpers list holds at most 1000 entries' }])
+})
+
+t.test('S1, O1: options out of range say what they may be, and the default that stands in', async (t) => {
+  const r = imported([
+    dword('fAllowToGetHelp', 1), dword('MaxTicketExpiry', 0), dword('fUseMailto', 2), dword('fAllowUnsolicited', 1), dword('fAllowUnsolicitedFullControl', 2)
+  ])
+  t.same(r.settings.solicitedRemoteAssistance.maxTicketTime, { value: 1, unit: 'hours' })
+  t.same(r.ignored.map((i) => [i.value, i.reason]), [
+    ['MaxTicketExpiry', '0 is not from 1 to 99'],
+    ['fUseMailto', '2 is not 1 (Mailto) or 0 (Simple MAPI)'],
+    ['fAllowUnsolicitedFullControl', '2 is not 1 (view and control) or 0 (view only)']
+  ])
+  t.same(r.warnings.filter((w) => /out of range/.test(w.message)).map((w) => w.message), [
+    'MaxTicketExpiry is out of range: the default, 1, applies',
+    'fUseMailto is out of range: the default, mailto, applies',
+    'fAllowUnsolicitedFullControl is out of range: the default, control, applies'
+  ])
+  t.same(imported([dword('fAllowToGetHelp', 1), dword('MaxTicketExpiry', 99)]).settings.solicitedRemoteAssistance.maxTicketTime?.value, 99)
+})
+
+t.test('custom messages: the string types, the exact length limit, either text too long, and options left under a setting that is not enabled', async (t) => {
+  const expand = imported([dword('UseCustomMessages', 1), { key: TS, value: 'ViewMessage', type: 'REG_EXPAND_SZ', data: 'Hello %USERNAME%' }])
+  t.same(expand.settings.customMessages, { state: 'enabled', viewMessage: 'Hello %USERNAME%', shareControlMessage: '' })
+  const numeric = imported([dword('UseCustomMessages', 1), dword('ViewMessage', 1), sz('ShareControlMessage', 'Control?')])
+  t.same(numeric.settings.customMessages, { state: 'enabled', viewMessage: '', shareControlMessage: 'Control?' }, 'a text of the wrong type is no text')
+  t.same(numeric.ignored, [{ key: TS, value: 'ViewMessage', reason: 'ViewMessage must be a REG_SZ, not a REG_DWORD' }])
+  t.match(settingsFromRegistry([dword('UseCustomMessages', 1), dword('ViewMessage', 1)]), { problem: { field: 'settings.customMessages' } },
+    'a text of the wrong type does not make the setting hold a text')
+  t.equal(imported([dword('UseCustomMessages', 1), sz('ViewMessage', 'x'.repeat(4096))]).settings.customMessages.viewMessage?.length, 4096)
+  t.same(settingsFromRegistry([dword('UseCustomMessages', 1), sz('ViewMessage', 'ok'), sz('ShareControlMessage', 'y'.repeat(4097))]), {
+    problem: { field: 'settings.customMessages.shareControlMessage', message: 'ShareControlMessage is 4097 characters long; a message holds at most 4096' }
+  })
+  t.same(imported([dword('UseCustomMessages', 0), sz('ViewMessage', 'Hello')]).ignored, [
+    { key: TS, value: 'ViewMessage', reason: 'Custom warning messages (UseCustomMessages) is disabled: ViewMessage applies only while it is enabled' }
+  ])
+})
+
+t.test('export of a policy as the API may hold it: options left out get what GPMC would write', async (t) => {
+  const raw = (s: Partial<PolicySettings>): PolicySettings => ({ ...NOT_CONFIGURED, ...s })
+  t.same(registryFromSettings(raw({ offerRemoteAssistance: { state: 'enabled' } })),
+    [dword('fAllowUnsolicited', 1), dword('fAllowUnsolicitedFullControl', 1), delvals()], 'no helpers field: an empty list')
+  t.same(registryFromSettings(raw({ offerRemoteAssistance: { state: 'disabled', helpers: ['CONTOSO\\bob'] } })),
+    [dword('fAllowUnsolicited', 0), del('fAllowUnsolicitedFullControl'), delvals()], 'a disabled setting writes no helpers')
+  t.same(registryFromSettings(raw({ customMessages: { state: 'enabled' } })),
+    [dword('UseCustomMessages', 1), del('ShareControlMessage'), del('ViewMessage')], 'no texts: both deleted')
+})
+
 const state = fc.constantFrom('not-configured' as const, 'enabled' as const, 'disabled' as const)
 const accountName = new RegExp(ACCOUNT_NAME_PATTERN, 'u')
 const helper = fc.tuple(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }))

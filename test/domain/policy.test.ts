@@ -1,8 +1,8 @@
 import t from 'tap'
 import { controlDecision, invitationDecision, offerInForceDecision } from '../../src/domain/decisions.js'
-import type { Platform } from '../../src/domain/platforms.js'
+import { PLATFORM_IDS, platformFamily, type Platform } from '../../src/domain/platforms.js'
 import { completeExtensions, NOT_CONFIGURED, normalizeSettings, type PolicySettings, type SettingState } from '../../src/domain/policy.js'
-import { resolvePolicy, type ComputerFacts, type PolicyLayer } from '../../src/domain/resultant-policy.js'
+import { describeSource, resolvePolicy, type ComputerFacts, type PolicyLayer } from '../../src/domain/resultant-policy.js'
 import type { ControlPanel } from '../../src/schemas/directory.js'
 
 const settings = (s: Partial<PolicySettings>): PolicySettings => {
@@ -227,4 +227,48 @@ t.test('settings: each setting\'s options are refused unless it is enabled, nami
   t.equal(problem({ customMessages: { state: 'not-configured', shareControlMessage: 'x' } }), 'settings.customMessages.shareControlMessage')
   t.equal(problem({ solicitedRemoteAssistance: { state: 'disabled', emailMethod: 'smapi' } }), 'settings.solicitedRemoteAssistance.emailMethod')
   t.equal(problem({ sessionLogging: { state: 'disabled' } }), null)
+  t.equal(problem({ solicitedRemoteAssistance: { state: 'disabled', permitRemoteControl: 'view' } }), 'settings.solicitedRemoteAssistance.permitRemoteControl')
+  t.equal(problem({ customMessages: { state: 'disabled', viewMessage: 'x' } }), 'settings.customMessages.viewMessage')
+  t.same(normalizeSettings({ offerRemoteAssistance: { state: 'not-configured', helpers: [] } }, 'policy'), {
+    problem: {
+      field: 'policy.offerRemoteAssistance.helpers',
+      message: 'policy.offerRemoteAssistance.helpers may only be given when the setting is enabled (it is not-configured)'
+    }
+  }, 'the message names the field under the caller\'s prefix, and the state the setting is in')
+  t.same(normalizeSettings({ customMessages: { state: 'enabled', viewMessage: '' } }), {
+    problem: { field: 'settings.customMessages', message: 'settings.customMessages: an enabled setting needs viewMessage, shareControlMessage or both' }
+  })
+  const only = (m: { viewMessage?: string, shareControlMessage?: string }): unknown => {
+    const r = normalizeSettings({ customMessages: { state: 'enabled', ...m } })
+    return 'settings' in r ? r.settings.customMessages : r.problem
+  }
+  t.same(only({ viewMessage: 'View?' }), { state: 'enabled', viewMessage: 'View?', shareControlMessage: '' }, 'a message left out is empty')
+  t.same(only({ shareControlMessage: 'Control?' }), { state: 'enabled', viewMessage: '', shareControlMessage: 'Control?' })
+})
+
+t.test('S6 and the registry facts: XP and Server 2003 (any service pack) are one family, Vista and everything since the other', async (t) => {
+  const xp = PLATFORM_IDS.filter((p) => platformFamily(p) === 'xp-2003')
+  t.same(xp, ['xp-home', 'xp-pro', 'xp-pro-sp2', 'xp-x64-sp1', 'server-2003', 'server-2003-sp1'])
+  t.ok(PLATFORM_IDS.filter((p) => !xp.includes(p)).every((p) => platformFamily(p) === 'vista-or-later'), 'the rest are Vista or later')
+})
+
+t.test('S6: with nothing configured and no Control Panel recorded, the platform defaults: enabled, control allowed, SMAPI on Vista and later', async (t) => {
+  const none = resolvePolicy([], pc('windows-10'))
+  const platform = { type: 'platform-default', platform: 'windows-10' }
+  t.same([none.solicitedRemoteAssistance, none.permitRemoteControl, none.maxTicketTime, none.emailMethod], [
+    { value: 'enabled', source: platform },
+    { value: 'control', source: platform },
+    { value: { value: 6, unit: 'hours' }, source: platform },
+    { value: 'smapi', source: platform }
+  ])
+  t.same(resolvePolicy([], pc('xp-pro')).emailMethod.value, 'mailto', 'XP and 2003: Mailto')
+  t.equal(describeSource({ type: 'platform-default', platform: null }), 'the default of an unknown platform')
+  t.equal(describeSource({ type: 'platform-default', platform: 'xp-pro' }), 'the default of Windows XP Professional')
+})
+
+t.test('S1/S2: Solicited RA enabled by policy is enabled, from that policy; both custom messages pass through as the policy holds them', async (t) => {
+  const layer = domainLayer('RA', 1, { ...enabledSolicited(), customMessages: { state: 'enabled', viewMessage: 'View?', shareControlMessage: 'Control?' } })
+  const r = resolvePolicy([layer], pc('windows-10'))
+  t.same(r.solicitedRemoteAssistance, { value: 'enabled', source: layer.source })
+  t.same(r.customMessages, { value: { viewMessage: 'View?', shareControlMessage: 'Control?' }, source: layer.source })
 })

@@ -168,3 +168,22 @@ t.test('firewall entries: the parts of program and port exceptions, and what is 
   t.same(parsePortException('65535:TCP:*:Enabled:n')?.port, 65535)
   t.same(parsePortException('1:TCP:*:Enabled:n')?.port, 1)
 })
+
+t.test('F2/F3: a computer whose agent describes no firewall profile at all: each check fails saying so, nothing crashes', async (t) => {
+  const f2 = readinessChecks({ platform: 'server-2003-sp1', dcomEnabled: 'Y', firewall: {} })
+  t.same(f2.checks.filter((c) => c.rule === 'F2').map((c) => c.passed), [false, false], 'Domain and Standard: the exception is not known to be on')
+  const f3 = readinessChecks({ platform: 'xp-pro-sp2', dcomEnabled: 'Y', firewall: {} })
+  t.same(f3.warnings, [])
+  t.same(f3.checks.filter((c) => c.rule === 'F3').map((c) => c.detail), [
+    'the Domain Profile is not described for this computer', 'the Standard Profile is not described for this computer'
+  ])
+  const described = readinessChecks({ platform: 'xp-pro-sp2', dcomEnabled: 'Y', firewall: NOTHING })
+  t.same(described.checks.filter((c) => c.rule === 'F3').map((c) => c.detail), [
+    'Domain Profile lacks the program exception for Remote Assistance', 'Standard Profile lacks the program exception for Remote Assistance'
+  ])
+})
+
+t.test('F1-F4: an exception entry\'s status is exactly Enabled or Disabled, and its name is trimmed like its other fields', async (t) => {
+  for (const bad of ['x.exe:*:NotEnabled:n', 'x.exe:*:Enabled2:n', 'x.exe:*:disabledx:n']) t.equal(parseProgramException(bad), null, bad)
+  t.same(parseProgramException(' x.exe : * : ENABLED : Remote Assistance '), { program: 'x.exe', scope: '*', enabled: true, name: 'Remote Assistance' })
+})

@@ -146,6 +146,57 @@ t.test('a malformed file is refused with the byte offset of the fault', async (t
   }
 })
 
+t.test('each cut through an entry is refused naming the part the file ends in or before, at its offset', async (t) => {
+  // [ K \0 ; V \0 ; type ; size ; data ]: "[" at 0, key at 2, ";" at 6, value at 8, ";" at 12, type at 14, ";" at 18, size at 20, ";" at 24,
+  // data at 26, "]" at 30; offsets below count from the start of the entry, after the 8-byte header.
+  const entry = raw('K', 'V', 4, u32(1))
+  const expected = (cut: number): [number, string] => {
+    if (cut < 2) return [0, 'the file ends where "[" (the start of an entry) was expected']
+    if (cut < 6) return [cut, 'the file ends inside the key name, before its terminating null']
+    if (cut < 8) return [6, 'the file ends where ";" after the key name was expected']
+    if (cut < 12) return [cut, 'the file ends inside the value name, before its terminating null']
+    if (cut < 14) return [12, 'the file ends where ";" after the value name was expected']
+    if (cut < 18) return [14, 'the file ends inside the type']
+    if (cut < 20) return [18, 'the file ends where ";" after the type was expected']
+    if (cut < 24) return [20, 'the file ends inside the size']
+    if (cut < 26) return [24, 'the file ends where ";" after the size was expected']
+    if (cut < 30) return [20, `the size says 4 bytes of data, but only ${cut - 26} remain in the file`]
+    return [30, 'the file ends where "]" (the end of the entry, after the 4 bytes of data its size says) was expected']
+  }
+  for (let cut = 1; cut < entry.length; cut++) {
+    const err = malformed(Buffer.concat([HEADER, entry.subarray(0, cut)]))
+    const [offset, reason] = expected(cut)
+    t.same([err.offset - HEADER.length, err.reason], [offset, reason], `cut after ${cut} bytes of the entry`)
+  }
+  const err = malformed(Buffer.concat([HEADER, raw('K', 'V', 9, u32(1))]))
+  t.equal(err.reason, 'type 9 is not a registry type a Registry.pol may hold ' +
+    '(REG_SZ, REG_EXPAND_SZ, REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_MULTI_SZ, REG_QWORD)')
+  t.equal(err.name, 'RegistryPolError', 'the error names itself in stack traces and logs')
+  t.equal(err.message, `${err.reason} (at byte offset ${HEADER.length + 14})`)
+  for (const [type, name] of [[2, 'REG_EXPAND_SZ'], [7, 'REG_MULTI_SZ']] as const) {
+    t.equal(malformed(Buffer.concat([HEADER, raw('K', 'V', type, Buffer.from([0x41, 0, 0]))])).reason,
+      `a ${name} is UTF-16 text, an even number of bytes, but the size says 3`, `${name}, like REG_SZ, is text`)
+  }
+  t.same(readRegistryPol(Buffer.concat([HEADER, raw('K', 'V', 3, Buffer.from([0x41, 0, 0]))])),
+    [{ key: 'K', value: 'V', type: 'REG_BINARY', data: new Uint8Array([0x41, 0, 0]) }], 'REG_BINARY may hold an odd number of bytes')
+})
+
+t.test('the writer says what the format cannot hold, and the value it was given', async (t) => {
+  const refused = (entry: PolEntry): string => {
+    const err = thrown(() => writeRegistryPol([entry]))
+    if (!(err instanceof RangeError)) throw new Error(`expected a RangeError, got ${String(err)}`)
+    return err.message
+  }
+  t.equal(refused({ key: 'K\0', value: 'V', type: 'REG_SZ', data: '' }), 'a key cannot hold a null character: "K\\u0000"')
+  t.equal(refused({ key: 'K', value: 'V\0', type: 'REG_SZ', data: '' }), 'a value name cannot hold a null character: "V\\u0000"')
+  t.equal(refused({ key: 'K', value: 'V', type: 'REG_DWORD', data: -1 }), 'a REG_DWORD holds an integer from 0 to 4294967295, not -1')
+  t.equal(refused({ key: 'K', value: 'V', type: 'REG_DWORD_BIG_ENDIAN', data: 2 ** 32 }),
+    'a REG_DWORD_BIG_ENDIAN holds an integer from 0 to 4294967295, not 4294967296')
+  t.equal(refused({ key: 'K', value: 'V', type: 'REG_QWORD', data: -1n }), 'a REG_QWORD holds an integer from 0 to 2^64-1, not -1')
+  t.equal(refused({ key: 'K', value: 'V', type: 'REG_QWORD', data: 2n ** 64n }), 'a REG_QWORD holds an integer from 0 to 2^64-1, not 18446744073709551616')
+  t.equal(refused({ key: 'K', value: 'V', type: 'REG_MULTI_SZ', data: ['a', ''] }), 'a REG_MULTI_SZ cannot hold an empty string or a null character: ""')
+})
+
 t.test('every truncation of a real file is refused at or before its end, except at an entry boundary', async (t) => {
   const entries = readRegistryPol(GOLDSTAR)
   // The offsets where entries end: cutting there leaves a shorter, valid file.

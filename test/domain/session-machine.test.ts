@@ -123,3 +123,38 @@ t.test('C4/C5: a grant or denial answers the pending request only; stopping need
   }
   t.match(ok(at('control-requested', 'r1'), 'system', { type: 'drop-control' }), { next: 'active', event: 'control.dropped' })
 })
+
+t.test('C1-C5: every refusal says in words who may act or what the session is waiting for, as the API passes it on', async (t) => {
+  const refusal = (s: MachineState, role: Role, cmd: Command): string => {
+    const o = transition(s, role, cmd)
+    if (o.ok) throw new Error(`${cmd.type} was not refused`)
+    return `${o.code}: ${o.message}`
+  }
+  const cases: Array<[MachineState, Role, Command, string]> = [
+    [at('awaiting-novice'), 'expert', { type: 'decline' }, 'NOT_SESSION_NOVICE: only the session\'s novice may do this'],
+    [at('ended'), 'novice', { type: 'decline' }, 'SESSION_NOT_ACTIVE: the session is ended, not awaiting the novice'],
+    [at('awaiting-novice'), 'novice', { type: 'accept', confirm: false }, 'CONFIRMATION_REQUIRED: accepting needs an explicit "confirm": true (C1)'],
+    [at('awaiting-novice'), 'novice', { type: 'accept', confirm: true, codeMissing: true },
+      'VERIFICATION_CODE_REQUIRED: policy requires the verification code: type the 6 digits your helper reads out to you'],
+    [at('active'), 'novice', { type: 'request-control', permitted: true }, 'NOT_SESSION_EXPERT: only the session\'s expert may request control'],
+    [at('control-requested', 'r1'), 'expert', { type: 'request-control', permitted: true },
+      'CONTROL_REQUEST_PENDING: a control request is already waiting for the novice'],
+    [at('in-control'), 'expert', { type: 'request-control', permitted: true }, 'ALREADY_IN_CONTROL: the expert is already in control'],
+    [at('declined'), 'expert', { type: 'request-control', permitted: true },
+      'SESSION_NOT_ACTIVE: control can only be requested in an active session (C3); the session is declined'],
+    [at('active'), 'expert', { type: 'request-control', permitted: false }, 'CONTROL_NOT_PERMITTED: policy does not permit remote control of this computer'],
+    [at('active'), 'novice', { type: 'deny', requestId: 'r1' }, 'CONTROL_REQUEST_NOT_PENDING: that control request is not waiting for an answer'],
+    [at('control-requested', 'r1'), 'novice', { type: 'grant', requestId: 'r1', permitted: false },
+      'CONTROL_NOT_PERMITTED: policy does not permit remote control of this computer'],
+    [at('expired'), 'novice', { type: 'grant', requestId: 'r1', permitted: true }, 'SESSION_NOT_ACTIVE: the session is expired'],
+    [at('awaiting-novice'), 'novice', { type: 'stop-control' }, 'SESSION_NOT_ACTIVE: the session has not been accepted'],
+    [at('in-control'), 'novice', { type: 'ask-more-time' }, 'NOT_SESSION_EXPERT: only the session\'s expert may ask for more time'],
+    [at('active'), 'expert', { type: 'ask-more-time' }, 'NOT_IN_CONTROL: the expert is not in control'],
+    [at('active'), 'system', { type: 'end' }, 'NOT_SESSION_PARTY: use terminate'],
+    [at('active'), 'system', { type: 'expire' }, 'SESSION_NOT_ACTIVE: not awaiting the novice'],
+    [at('active'), 'system', { type: 'request-timeout' }, 'CONTROL_REQUEST_NOT_PENDING: no control request is waiting']
+  ]
+  for (const [s, role, cmd, expected] of cases) t.equal(refusal(s, role, cmd), expected, `${role} ${cmd.type} in ${s.state}`)
+  t.match(ok(at('awaiting-novice'), 'novice', { type: 'decline' }), { next: 'declined', event: 'session.declined' })
+  t.match(ok(at('in-control'), 'expert', { type: 'end' }), { next: 'ended', event: 'session.ended' })
+})

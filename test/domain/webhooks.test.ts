@@ -71,4 +71,7 @@ t.test('webhook addresses: each refusal in its own words; URLs without credentia
   t.equal(webhookUrlProblem('http://localhost:8080/x', true), null)
   t.equal(webhookUrlProblem('https://hooks.example.com/x#frag', false), 'a fragment is not allowed')
   t.equal(webhookUrlProblem('ftp://hooks.example.com/x', false), 'only https')
+  t.equal(webhookUrlProblem('http://10.0.0.1/x', true), 'http only to a loopback address', 'a literal address that is not loopback, over http')
+  t.equal(webhookAddressProblem('192.0.0.192', false), '192.0.0.192 is a cloud metadata address', 'Oracle Cloud\'s')
+  t.throws(() => webhookSignature([], 'msg_1', 1, '{}'), { message: 'at least one secret signs' })
 })
