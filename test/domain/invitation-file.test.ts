@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import {
-  connectionString2, decryptLhTicket, encryptLhTicket, generatePassStub, parseNoviceAddress, rcTicketAddresses, readInvitationFile,
+  connectionString2, decryptLhTicket, encryptLhTicket, generatePassStub, INVITATION_FILE_NAME, parseNoviceAddress, rcTicketAddresses, readInvitationFile,
   writeInvitationFile, type InvitationFile, type NoviceAddress, type NoviceConnection
 } from '../../src/domain/invitation-file.js'
 import { projectRoot } from '../../src/paths.js'
@@ -165,4 +165,53 @@ t.test('novice addresses: the limits exactly: port 65535, 253-character names, o
   t.ok('error' in (parseNoviceAddress('a:1:2') as object))
   t.ok('error' in (parseNoviceAddress('h:123456') as object))
   t.same(parseNoviceAddress('pc1.2:3'), { host: 'pc1.2', port: 3 }, 'a name may end in digits')
+})
+
+t.test('S4: the whole file, character for character, as Windows Vista and later write it, with and without an LHTICKET', async (t) => {
+  t.equal(INVITATION_FILE_NAME, 'RAInvitation.msrcincident', 'the name SPEC.md gives the attachment (the extension Windows opens with msra.exe)')
+  const file: InvitationFile = {
+    username: "O'Brien",
+    rcTicket: { version: '65538', addresses: 'pc1:3389', id: 'inv-1', parms: 'p' },
+    encrypted: false,
+    dtStart: 1795310000.9,
+    dtLength: 360.5,
+    passStub: 'o2*5GdBARK_JBB'
+  }
+  t.equal(writeInvitationFile(file).toString('latin1'), '<?xml version="1.0"?>\n<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME="O&apos;Brien" ' +
+    'RCTICKET="65538,1,pc1:3389,*,inv-1,*,*,p" PassStub="o2*5GdBARK_JBB" RCTICKETENCRYPTED="0" DtStart="1795310000" DtLength="360" L="0"/></UPLOADINFO>\n')
+  t.equal(writeInvitationFile({ ...file, username: 'x', lhTicket: 'AB12', encrypted: true }).toString('latin1'),
+    '<?xml version="1.0"?>\n<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME="x" LHTICKET="AB12" ' +
+    'RCTICKET="65538,1,pc1:3389,*,inv-1,*,*,p" PassStub="o2*5GdBARK_JBB" RCTICKETENCRYPTED="1" DtStart="1795310000" DtLength="360" L="0"/></UPLOADINFO>\n',
+    'the LHTICKET right after USERNAME, and RCTICKETENCRYPTED 1 only then')
+  t.equal(writeInvitationFile({ ...file, username: 'J\u00f6rg' }).includes(Buffer.from('USERNAME="J\u00f6rg"', 'utf8')), true, 'a name beyond ASCII in UTF-8')
+  const read = readInvitationFile(writeInvitationFile(file))
+  t.notOk('lhTicket' in read, 'no LHTICKET: no lhTicket field, not one holding undefined')
+  t.equal(read.username, "O'Brien")
+})
+
+t.test('S4: a zero-width no-break space inside a value is text, not a byte-order mark', async (t) => {
+  const text = `<UPLOADINFO TYPE="Escalated"><UPLOADDATA USERNAME="a\uFEFFb" ${RC} RCTICKETENCRYPTED="0" DtStart="1" DtLength="2"/></UPLOADINFO>`
+  t.equal(readInvitationFile(Buffer.from(text, 'utf8')).username, 'a\uFEFFb')
+  t.equal(readInvitationFile(Buffer.from(`\uFEFF${text}`, 'utf8')).username, 'a\uFEFFb', 'only the mark at the start goes')
+})
+
+t.test('S4: Connection String 2 for a novice computer that reports no key hash, and what a decrypted LHTICKET must look like', async (t) => {
+  const c: NoviceConnection = { addresses: [{ host: '192.168.1.20', port: 49230 }], sessionId: 'sid' }
+  const plain = connectionString2(c)
+  t.equal(plain, '<E><A KH="" ID="sid"/><C><T ID="1" SID="0"><L P="49230" N="192.168.1.20"/></T></C></E>')
+  t.equal(decryptLhTicket(encryptLhTicket(plain, 'pw'), 'pw'), plain)
+  t.equal(decryptLhTicket(encryptLhTicket('<E>a\r\nb</E>', 'pw'), 'pw'), '<E>a\r\nb</E>', 'only the final CRLF is the one encryption added')
+  for (const bad of ['junk<E></E>', '<E></E>junk', '<A/>']) t.equal(decryptLhTicket(encryptLhTicket(bad, 'pw'), 'pw'), null, `${bad}: not Connection String 2`)
+})
+
+t.test('novice addresses: the whole text is host:port, zones are names, and each refusal says what is wrong', async (t) => {
+  t.same(parseNoviceAddress('[fe80::1%eth0]:1'), { host: 'fe80::1%eth0', port: 1 }, 'a zone may be an interface name')
+  t.same(parseNoviceAddress(`[fe80::1%${'z'.repeat(64)}]:1`), { host: `fe80::1%${'z'.repeat(64)}`, port: 1 })
+  t.same(parseNoviceAddress(`[fe80::1%${'z'.repeat(65)}]:1`), { error: `"[fe80::1%${'z'.repeat(65)}]:1": not an IPv6 address` })
+  t.same(parseNoviceAddress('[::1]x:5'), { error: '"[::1]x:5" is not host:port (an IPv6 address goes in brackets: [fe80::1]:3389)' })
+  t.same(parseNoviceAddress('a:b:1'), { error: '"a:b:1" is not host:port (an IPv6 address goes in brackets: [fe80::1]:3389)' })
+  t.same(parseNoviceAddress('h:0'), { error: '"h:0": the port must be 1–65535' })
+  t.same(parseNoviceAddress('[fe80::zz]:1'), { error: '"[fe80::zz]:1": not an IPv6 address' })
+  t.same(parseNoviceAddress('999.1.1.1:1'), { error: '"999.1.1.1:1": not an IPv4 address or a host name' })
+  t.same(parseNoviceAddress('1.2.3.4a:1'), { host: '1.2.3.4a', port: 1 }, 'digits and dots with a letter: a name, not a bad IPv4 address')
 })
