@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { projectRoot } from '../src/paths.js'
 
-interface Mutant { mutatorName: string, status: string, location: { start: { line: number, column: number } }, replacement?: string }
+interface Mutant {
+  mutatorName: string, status: string, statusReason?: string, location: { start: { line: number, column: number } }, replacement?: string
+}
 interface Report { files: Record<string, { mutants: Mutant[] }> }
 
 const LOGIC_TARGET = 95
@@ -44,4 +46,8 @@ const described = (file: string, m: Mutant): string => {
 const survivors = Object.entries(report.files).flatMap(([file, { mutants }]) =>
   mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => described(file, m)))
 if (survivors.length > 0) console.log(`\nsurvivors (${survivors.length}):\n${survivors.join('\n')}`)
+// Mutants a `// Stryker disable` comment excludes, because no test could tell them from the code: each with the comment's reason.
+const ignored = Object.entries(report.files).flatMap(([file, { mutants }]) =>
+  mutants.filter((m) => m.status === 'Ignored').map((m) => `${described(file, m)}\n      ${m.statusReason ?? '(no reason given)'}`))
+if (ignored.length > 0) console.log(`\nequivalent, excluded with the reason in the code (${ignored.length}):\n${ignored.join('\n')}`)
 process.exitCode = logic.pct >= LOGIC_TARGET && total.pct >= ALL_TARGET ? 0 : 1

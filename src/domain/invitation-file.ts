@@ -93,15 +93,8 @@ export function writeInvitationFile (file: InvitationFile): Buffer {
 
 /** Reads an invitation file (UTF-16 with BOM, or UTF-8 as some copies are stored). Throws on anything else. */
 export function readInvitationFile (bytes: Buffer | string): InvitationFile {
-  let text: string
   // Stryker disable next-line ConditionalExpression,StringLiteral: a string's toString ignores the encoding, and its characters are never the marks' bytes
-  if (typeof bytes === 'string') text = bytes
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: bytes 0xFE and 0xFF never occur in UTF-8, so no text is lost by testing one
-  else if (bytes[0] === 0xff && bytes[1] === 0xfe) text = bytes.subarray(2).toString('utf16le')
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: as above
-  else if (bytes[0] === 0xfe && bytes[1] === 0xff) text = Buffer.from(bytes.subarray(2)).swap16().toString('utf16le')
-  // Stryker disable next-line StringLiteral: text before <UPLOADINFO> is not read, so what stands in for the mark does not matter
-  else text = bytes.toString('utf8').replace(/^\uFEFF/, '')
+  const text = typeof bytes === 'string' ? bytes : decodeFile(bytes)
   if (!/<UPLOADINFO\b[^>]*\bTYPE="Escalated"/.test(text)) throw new Error('not a Remote Assistance invitation file (no <UPLOADINFO TYPE="Escalated">)')
   const data = /<UPLOADDATA\b([^>]*?)\/?>/s.exec(text)
   if (!data) throw new Error('no <UPLOADDATA> element')
@@ -127,6 +120,16 @@ export function readInvitationFile (bytes: Buffer | string): InvitationFile {
     passStub: attributes.get('PASSSTUB') ?? '',
     ...(lhTicket !== undefined ? { lhTicket } : {})
   }
+}
+
+/** A file's text: UTF-16 after its mark, in either byte order, or else UTF-8 without its mark if it has one. */
+function decodeFile (bytes: Buffer): string {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: bytes 0xFE and 0xFF never occur in UTF-8, so no text is lost by testing one
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le')
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: bytes 0xFE and 0xFF never occur in UTF-8, so no text is lost by testing one
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le')
+  // Stryker disable next-line StringLiteral: text before <UPLOADINFO> is not read, so what stands in for the mark does not matter
+  return bytes.toString('utf8').replace(/^\uFEFF/, '')
 }
 
 /** One way to reach the novice computer, as its agent reports it. */

@@ -29,7 +29,7 @@ const SETTING_LABELS: Record<SettingName, string> = {
   offerRemoteAssistance: 'Offer Remote Assistance',
   // Stryker disable next-line StringLiteral: a setting without options never has a value left over to explain, so this label is never shown
   sessionLogging: 'Session logging',
-  // Stryker disable next-line StringLiteral: as above, a setting without options
+  // Stryker disable next-line StringLiteral: a setting without options never has a value left over to explain, so this label is never shown
   encryptedOnlyTickets: 'Encrypted-only tickets',
   customMessages: 'Custom warning messages'
 }

@@ -53,7 +53,7 @@ const OPTIONS: Record<SettingName, string[]> = {
   offerRemoteAssistance: ['permission', 'helpers'],
   // Stryker disable next-line ArrayDeclaration: no client sends an option by the name a stand-in list would hold
   sessionLogging: [],
-  // Stryker disable next-line ArrayDeclaration: as above
+  // Stryker disable next-line ArrayDeclaration: no client sends an option by the name a stand-in list would hold
   encryptedOnlyTickets: [],
   customMessages: ['viewMessage', 'shareControlMessage']
 }

@@ -125,6 +125,11 @@ export function resolvePolicy (layers: PolicyLayer[], computer: ComputerFacts): 
   const offerOn = offer.setting.state === 'enabled'
   const messages = first('customMessages')
   const verification = layers.find((l) => l.extensions !== undefined && l.extensions.verificationCode.state !== 'not-configured')
+  let texts: ResultantPolicy['customMessages']['value'] = null
+  if (messages.setting.state === 'enabled') {
+    // Stryker disable next-line StringLiteral: stored settings are normalized, so an enabled setting holds both texts; the default only satisfies the type
+    texts = { viewMessage: messages.setting.viewMessage ?? '', shareControlMessage: messages.setting.shareControlMessage ?? '' }
+  }
   return {
     solicitedRemoteAssistance: solicitedState,
     permitRemoteControl,
@@ -135,13 +140,7 @@ export function resolvePolicy (layers: PolicyLayer[], computer: ComputerFacts): 
     offerHelpers: { value: offerOn ? offer.setting.helpers! : [], source: offer.source },
     sessionLogging: valueOf(first('sessionLogging')),
     encryptedOnlyTickets: valueOf(first('encryptedOnlyTickets')),
-    customMessages: {
-      value: messages.setting.state === 'enabled'
-        // Stryker disable next-line StringLiteral: stored settings are normalized, so an enabled setting holds both texts; the default only satisfies the type
-        ? { viewMessage: messages.setting.viewMessage ?? '', shareControlMessage: messages.setting.shareControlMessage ?? '' }
-        : null,
-      source: messages.source
-    },
+    customMessages: { value: texts, source: messages.source },
     verificationCode: verification
       ? { value: verification.extensions!.verificationCode.state === 'enabled' ? 'required' : 'not-required', source: verification.source }
       : { value: 'not-required', source: { type: 'not-configured' } }

@@ -262,6 +262,8 @@ t.test('S6: with nothing configured and no Control Panel recorded, the platform 
     { value: 'smapi', source: platform }
   ])
   t.same(resolvePolicy([], pc('xp-pro')).emailMethod.value, 'mailto', 'XP and 2003: Mailto')
+  t.same(resolvePolicy([], pc('windows-10', { ...cpViewOnly, allowRemoteControl: true })).permitRemoteControl,
+    { value: 'control', source: { type: 'control-panel', computer: 'CONTOSO\\PC1' } }, 'a Control Panel that allows control')
   t.equal(describeSource({ type: 'platform-default', platform: null }), 'the default of an unknown platform')
   t.equal(describeSource({ type: 'platform-default', platform: 'xp-pro' }), 'the default of Windows XP Professional')
 })
