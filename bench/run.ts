@@ -25,7 +25,7 @@ const PG_POOL_SIZE = Number(process.env['BENCH_PG_POOL_SIZE'] ?? 10)
 
 export interface Row { name: string, rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number, engine?: string }
 
-function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
+export function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, args, { cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
     let out = ''
@@ -46,7 +46,7 @@ function startProcess (args: string[], env: Record<string, string>): Promise<{ c
   })
 }
 
-function load (job: Record<string, unknown>): Promise<Omit<Row, 'name'>> {
+export function load (job: Record<string, unknown>): Promise<Omit<Row, 'name'>> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
       '--import', 'tsx', path.join(projectRoot, 'bench', 'load.ts'),
