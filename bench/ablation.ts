@@ -56,7 +56,7 @@ const saved = (r: Row, from: Row) => `${((1 / from.rps - 1 / r.rps) * 1e6).toFix
 const lines = [
   '| variant | /healthz req/s | ratio | µs saved | /v1/bench/noop req/s | ratio | p99 ms | µs saved |',
   '|---|---:|---:|---:|---:|---:|---:|---:|',
-  `| baseline POST (fastify, validated body, log level info) | ${baseline.rps.toFixed(0)} | 100 % | | | | ${baseline.p99} | |`,
+  `| baseline POST (fastify, validated body, the service's logging) | ${baseline.rps.toFixed(0)} | 100 % | | | | ${baseline.p99} | |`,
   ...results.map(({ variant, health, noop }) => {
     const first = variant === full.variant
     return `| ${variant.name} | ${health.rps.toFixed(0)} | ${pct(health)} | ${first ? '' : saved(health, full.health)} | ` +

@@ -1,4 +1,4 @@
-// npm run bench:profile -- <create|redeem|session> [seconds]: runs the built service under
+// npm run bench:profile -- <create|redeem|session|domains|noop> [seconds]: runs the built service under
 // --cpu-prof, drives one endpoint as `npm run bench` does, and prints where the CPU time went
 // (self time by function, and by package). The .cpuprofile stays in the printed folder for a
 // flame-graph viewer (Chrome DevTools, speedscope).
@@ -10,17 +10,21 @@ import autocannon from 'autocannon'
 import { projectRoot } from '../src/paths.js'
 import { ADMIN, prepare, serviceEnv } from './run.js'
 
-const endpoint = (process.argv[2] ?? 'create') as 'create' | 'redeem' | 'session' | 'domains'
+const endpoint = (process.argv[2] ?? 'create') as 'create' | 'redeem' | 'session' | 'domains' | 'noop'
 const seconds = Number(process.argv[3] ?? 8)
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-prof-'))
 const prepared = await prepare(dir, endpoint === 'redeem' ? 20_000 : 2)
 const profDir = path.join(dir, 'prof')
-const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, path.join(projectRoot, 'dist', 'src', 'server.js')], {
+// noop: the profiling build of bench:ablation, whose GET /v1/bench/noop authenticates and does nothing else.
+const entry = endpoint === 'noop'
+  ? ['--import', 'tsx', path.join(projectRoot, 'bench', 'ablation-server.ts')]
+  : [path.join(projectRoot, 'dist', 'src', 'server.js')]
+const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], {
   cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...await serviceEnv(prepared.databaseFile) }, stdio: ['ignore', 'pipe', 'pipe']
 })
 const url = await new Promise<string>((resolve) => {
   let out = ''
-  const on = (c: Buffer) => { out += c; const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out); if (m) { child.stdout.resume(); child.stderr.resume(); child.stdout.removeAllListeners('data'); child.stderr.removeAllListeners('data'); resolve(m[1]!) } }
+  const on = (c: Buffer) => { out += c; const m = /(?:Server listening at|LISTENING) (http:\/\/127\.0\.0\.1:\d+)/.exec(out); if (m) { child.stdout.resume(); child.stderr.resume(); child.stdout.removeAllListeners('data'); child.stderr.removeAllListeners('data'); resolve(m[1]!) } }
   child.stdout.on('data', on)
   child.stderr.on('data', on)
 })
@@ -43,8 +47,10 @@ const request = endpoint === 'create'
       }
     : endpoint === 'session'
       ? { url: `${url}/v1/sessions/${prepared.sessionId}`, method: 'GET' as const, headers: { authorization: `Bearer ${prepared.bob}` } }
-      // The fixed cost of any authenticated call: a one-row list.
-      : { url: `${url}/v1/domains?limit=1`, method: 'GET' as const, headers: { authorization: `Bearer ${ADMIN}` } }
+      : endpoint === 'noop'
+        ? { url: `${url}/v1/bench/noop`, method: 'GET' as const, headers: { authorization: `Bearer ${prepared.alice}` } }
+        // The fixed cost of any authenticated call: a one-row list.
+        : { url: `${url}/v1/domains?limit=1`, method: 'GET' as const, headers: { authorization: `Bearer ${ADMIN}` } }
 const result = await autocannon({ url: request.url, connections: 50, duration: seconds, requests: [request] })
 console.log(`${endpoint}: ${result.requests.average} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
   `non-2xx ${result.non2xx}, errors ${result.errors}`)
@@ -76,7 +82,7 @@ profile.samples.forEach((id, i) => {
   const seen = new Set<string>()
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
     const { functionName, url: u, lineNumber } = byId.get(at)!.callFrame
-    if (!u.includes('/dist/src/')) continue
+    if (!u.includes('/dist/src/') && !(endpoint === 'noop' && u.includes('/src/'))) continue
     seen.add(`${functionName || '(anonymous)'} ${u.replace(/^file:\/\//, '').replace(projectRoot + '/', '')}:${lineNumber + 1}`)
   }
   for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0))

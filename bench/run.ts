@@ -205,7 +205,7 @@ export async function measureBaseline (): Promise<Row> {
   const baseline = await startProcess(['--import', 'tsx', path.join(projectRoot, 'bench', 'baseline-server.ts')], { LOG_LEVEL: 'info' })
   try {
     return {
-      name: 'baseline POST (fastify, validated body)',
+      name: 'baseline POST (fastify, validated body, the service\'s logging)',
       ...await load({
         url: `${baseline.url}/baseline`,
         method: 'POST',

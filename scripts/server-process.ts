@@ -18,10 +18,10 @@ export interface ServerProcess {
 /**
  * Starts src/server.ts on a free loopback port with `env` (only PATH is
  * inherited). `openFileLimit` sets the process's open-file limit (`ulimit -n`)
- * before it starts.
+ * before it starts; `nodeArgs` go to node before the server (a test's `--import`).
  */
-export function startServer (env: Record<string, string>, options: { openFileLimit?: number } = {}): ServerProcess {
-  const node = [process.execPath, '--import', 'tsx', path.join(projectRoot, 'src', 'server.ts')]
+export function startServer (env: Record<string, string>, options: { openFileLimit?: number, nodeArgs?: string[] } = {}): ServerProcess {
+  const node = [process.execPath, ...options.nodeArgs ?? [], '--import', 'tsx', path.join(projectRoot, 'src', 'server.ts')]
   const [command, ...args] = options.openFileLimit === undefined
     ? node
     : ['/bin/sh', '-c', `ulimit -n ${Math.floor(options.openFileLimit)} && exec "$@"`, 'sh', ...node]

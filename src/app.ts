@@ -5,15 +5,9 @@ import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import type { Server } from 'node:http'
-import Fastify, {
-  LogController,
-  type FastifyHttpOptions,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerOptions
-} from 'fastify'
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
+import { loggingOptions } from './logging.js'
 import auth from './plugins/auth.js'
 import bootstrapAdmin from './plugins/bootstrap-admin.js'
 import connections, { connectionOptions } from './plugins/connections.js'
@@ -40,35 +34,12 @@ export interface AppOptions {
   config: Config
 }
 
-/** Header and body fields that may carry secrets: never logged. */
-export const REDACTED_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["last-event-id"]',
-  '*.password', '*.ticket', '*.token', '*.RA_SMTP_URL', '*.RA_BOOTSTRAP_ADMIN_TOKEN', '*.RA_KEY_ENCRYPTION_SECRET'
-]
-
-/**
- * One log line per request, when it completes, with method, URL, client,
- * status and time; fastify's "incoming request" line is left out (profiled:
- * the two lines cost about a tenth of a cheap authenticated call).
- */
-class OneLinePerRequest extends LogController {
-  override incomingRequest (): void {}
-  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
-  }
-}
-
 /** Options that must be given when the fastify instance is created. */
 export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
-    logger: {
-      level: config.logLevel,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
-    },
+    ...loggingOptions(config.logLevel),
     bodyLimit: config.bodyLimit,
     genReqId: () => randomUUID(),
-    logController: new OneLinePerRequest(),
     // Do not adopt a client-chosen request id: it ends up in logs and the audit trail.
     requestIdHeader: false,
     return503OnClosing: true,

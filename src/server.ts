@@ -2,7 +2,12 @@ import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { MigrationError } from './db/migrate.js'
 import { DatabaseStartError } from './db/storage.js'
+import { exitOnCrash, logWritten } from './logging.js'
 import { ConfigurationError } from './services/tickets.js'
+import type { FastifyInstance } from 'fastify'
+
+let app: FastifyInstance | undefined
+exitOnCrash(() => app?.log)
 
 /**
  * Starts the service and stops it cleanly: on SIGTERM or SIGINT it stops
@@ -11,29 +16,30 @@ import { ConfigurationError } from './services/tickets.js'
  */
 async function main (): Promise<void> {
   const config = loadConfig()
-  const app = await buildApp(config)
+  const built = await buildApp(config)
+  app = built
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
     closing = true
-    app.log.info({ signal }, 'shutting down')
+    built.log.info({ signal }, 'shutting down')
     const timer = setTimeout(() => {
-      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; exiting anyway')
+      built.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; exiting anyway')
       process.exit(1)
     }, config.shutdownTimeoutMs)
     timer.unref()
-    app.close().then(() => {
-      app.log.info('stopped')
-      process.exit(0)
+    built.close().then(() => {
+      built.log.info('stopped')
+      return logWritten().then(() => process.exit(0))
     }, (err: unknown) => {
-      app.log.error({ err }, 'error while shutting down')
-      process.exit(1)
+      built.log.error({ err }, 'error while shutting down')
+      return logWritten().then(() => process.exit(1))
     })
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
-  await app.listen({ host: config.host, port: config.port })
-  app.log.info({ publicBaseUrl: config.publicBaseUrl, database: config.databaseFile }, 'Remote Assistance ticket service ready')
+  await built.listen({ host: config.host, port: config.port })
+  built.log.info({ publicBaseUrl: config.publicBaseUrl, database: config.databaseFile }, 'Remote Assistance ticket service ready')
 }
 
 main().catch((err: unknown) => {

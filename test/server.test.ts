@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { startServer } from '../scripts/server-process.js'
@@ -28,6 +29,34 @@ t.test('starts on an empty data folder, serves, and on SIGTERM finishes and clos
   t.notMatch(output, ADMIN_TOKEN)
   if (!(res instanceof Error)) t.ok([201, 503].includes(res.status), `in-flight request answered (${res.status})`)
   t.notOk(existsSync(db + '-wal'), 'the database was closed (WAL checkpointed and removed)')
+})
+
+t.test('the log is written without blocking: a crash is its last line, after every answered request\'s line, and the process exits 1', async (t) => {
+  const server = startServer(
+    { RA_DATABASE_FILE: path.join(t.testdir(), 'ra.sqlite'), RA_BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN, RA_RATE_LIMIT_PER_MINUTE: '100000' },
+    { nodeArgs: ['--import', pathToFileURL(path.join(import.meta.dirname, 'fixtures', 'crash-on-signal.mjs')).href] }
+  )
+  const url = await Promise.race([server.url, server.exit.then(({ output }) => { throw new Error(output) })])
+  // Nobody reads the service's output for a while (a stalled log collector): its lines queue up in the
+  // process, and requests are answered all the same, the log does not hold them up.
+  server.child.stdout!.pause()
+  const answers = await Promise.all(Array.from({ length: 800 }, () =>
+    fetch(`${url}/v1/domains?limit=1`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })))
+  t.ok(answers.every((r) => r.status === 200), 'answered while the log cannot be written')
+  // The crash comes with lines still queued; they are written before the process ends, then its reason.
+  server.kill('SIGUSR2')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  server.child.stdout!.resume()
+  const { code, output } = await server.exit
+  t.equal(code, 1, 'exits 1')
+  const lines = output.trim().split('\n').map((line) => JSON.parse(line) as { level: number, msg: string, reqId?: string, err?: { message: string } })
+  const last = lines.at(-1)!
+  t.equal(last.level, 60, 'the last line is at level fatal')
+  t.equal(last.msg, 'the service crashed')
+  t.equal(last.err?.message, 'a defect nothing caught (thrown on SIGUSR2 by the test)')
+  const completed = new Set(lines.filter((l) => l.msg === 'request completed').map((l) => l.reqId))
+  t.same(answers.map((r) => r.headers.get('x-request-id')).filter((id) => !completed.has(id ?? '')), [], 'every answered request is in the log')
+  t.notMatch(output, ADMIN_TOKEN)
 })
 
 t.test('a bad variable stops the start with a message naming it', async (t) => {

@@ -25,6 +25,9 @@ export interface PostgresOptions {
  * (`listen`) and holds advisory locks (`exclusively`): both end with it, so a
  * dead instance holds nothing.
  */
+/** A statement that cannot change anything (outside a unit of work, the others count as commits). */
+const READ_ONLY = /^\s*(?:SELECT|SHOW)\b/i
+
 export class PostgresStorage implements Storage {
   readonly engine = 'postgres' as const
   readonly pool: pg.Pool
@@ -33,6 +36,7 @@ export class PostgresStorage implements Storage {
   private controlConnecting: Promise<pg.Client> | null = null
   private readonly listeners = new Map<string, Array<(payload: string) => void>>()
   private closed = false
+  commits = 0
 
   private constructor (private readonly options: PostgresOptions) {
     this.pool = new pg.Pool({
@@ -71,15 +75,24 @@ export class PostgresStorage implements Storage {
   }
 
   async get<T> (sql: string, ...params: SqlValue[]): Promise<T | undefined> {
-    return (await this.query(this.pool, sql, params)).rows[0] as T | undefined
+    return (await this.single(sql, params)).rows[0] as T | undefined
   }
 
   async all<T> (sql: string, ...params: SqlValue[]): Promise<T[]> {
-    return (await this.query(this.pool, sql, params)).rows as T[]
+    return (await this.single(sql, params)).rows as T[]
   }
 
   async run (sql: string, ...params: SqlValue[]): Promise<number> {
-    return (await this.query(this.pool, sql, params)).rowCount ?? 0
+    return (await this.single(sql, params)).rowCount ?? 0
+  }
+
+  /** One statement outside a unit of work, committed on its own: counted as a commit unless it only reads. */
+  private async single (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
+    try {
+      return await this.query(this.pool, sql, params)
+    } finally {
+      if (!READ_ONLY.test(sql)) this.commits++
+    }
   }
 
   async unitOfWork<T> (fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -127,6 +140,7 @@ export class PostgresStorage implements Storage {
         broken = err
         throw new CommitFailedError(err)
       }
+      this.commits++
       for (const [channel, payload] of tx.notifications) this.publish(channel, payload)
       for (const callback of tx.callbacks) callback()
       return result

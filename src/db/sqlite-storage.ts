@@ -27,6 +27,7 @@ export class SqliteStorage implements Storage {
   private group: Group | null = null
   private flushWanted = false
   private closed = false
+  commits = 0
 
   constructor (readonly file: string, options: OpenOptions) {
     this.writer = openDatabase(file, options)
@@ -112,6 +113,7 @@ export class SqliteStorage implements Storage {
       group.reject(new CommitFailedError(err))
       return
     }
+    this.commits++
     group.resolve()
   }
 

@@ -48,6 +48,12 @@ export interface Tx extends Sql {
 
 export interface Storage extends Sql {
   /**
+   * How many changes this process has committed so far (units of work, and
+   * statements that may write outside one). Whatever was read of committed
+   * data before the count moved may be stale after it (DirectoryCache).
+   */
+  readonly commits: number
+  /**
    * Runs `fn` as one unit of work and resolves once it has committed (or
    * rejects: with `fn`'s error, rolled back; with StorageUnavailableError when
    * the database could not commit it). Reads through the storage itself see

@@ -53,6 +53,29 @@ t.test('revoked tokens stop working at once; revoking twice is harmless', async 
   t.equal((await call('DELETE', '/v1/tokens/00000000-0000-4000-8000-000000000000')).statusCode, 404)
 })
 
+t.test('a revocation is seen by the next authentication even in the same turn of the event loop, after a lookup that turn', async (t) => {
+  const { app, call } = await build(t)
+  const { token, tokenInfo } = (await call('POST', '/v1/tokens', { principal: { type: 'admin' } })).json()
+  const { tokens } = app.services
+  const header = `Bearer ${token}`
+  t.equal((await tokens.authenticate(header)).ok, true, 'cached once')
+  // In one turn: a lookup (which reads the directory's version once for the turn), then the revocation's commit
+  // (SQLite commits the units of a turn in a callback queued after that lookup's), then a lookup right after it.
+  const [before, after] = await new Promise<[boolean, string]>((resolve, reject) => {
+    let first: Promise<{ ok: boolean }>
+    setImmediate(() => { first = tokens.authenticate(header) })
+    // The revocation as one statement (the service's revoke also ends sessions, in units of work of its own, later).
+    app.services.store.storage.run('UPDATE api_tokens SET revoked_at = ? WHERE id = ?', new Date().toISOString(), tokenInfo.id)
+      .then(async () => {
+        const second = await tokens.authenticate(header)
+        resolve([(await first).ok, second.ok ? 'accepted' : second.error.code])
+      })
+      .catch(reject)
+  })
+  t.equal(before, true, 'the lookup before the revocation')
+  t.equal(after, 'TOKEN_REVOKED', 'the lookup after it')
+})
+
 t.test('user tokens: the user must exist, be a user and be enabled; disabling the user stops the token', async (t) => {
   const { call } = await build(t)
   await call('POST', '/v1/domains', { name: 'CONTOSO' })
