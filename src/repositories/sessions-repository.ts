@@ -70,6 +70,8 @@ export interface NewSession {
   externalRef: string | null
   /** The helper the invitation was bound to, when it was (BOUND_HELPER). */
   boundHelper?: string | null
+  /** The parties and the computer as the directory names them (the caller has them already; the row carries them). */
+  names: { computer: string, novice: string, expert: string }
 }
 
 /** A novice's report that the expert is not who they expected (issue 19). */
@@ -110,18 +112,55 @@ export class SessionsRepository {
   constructor (private readonly sql: Sql) {}
 
   /** A new session awaiting the novice (C1). */
-  async insert (f: NewSession & { createdAt: string, acceptDeadline: string }): Promise<string> {
+  /**
+   * Opens a session awaiting its novice and returns its row as stored, built
+   * from what was written: the one read is of what the row needs from the
+   * directory (the parties' display names, whether the expert helped this
+   * novice before), in one statement.
+   */
+  async insert (f: NewSession & { createdAt: string, acceptDeadline: string }): Promise<SessionRow> {
     const id = newId()
     const now = f.createdAt
-    // Whether this expert has helped this novice before: a session between them that the novice accepted.
-    const helpedBefore = await this.sql.get('SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL LIMIT 1',
-      f.expertId, f.noviceId) !== undefined
+    const known = (await this.sql.get<{ novice_display_name: string | null, expert_display_name: string | null, helped_before: number }>(
+      `SELECT (SELECT display_name FROM accounts WHERE id = ?) AS novice_display_name, (SELECT display_name FROM accounts WHERE id = ?) AS expert_display_name,
+        CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 1 ELSE 0 END AS helped_before`,
+      f.noviceId, f.expertId, f.expertId, f.noviceId))!
+    const row: SessionRow = {
+      id,
+      origin: f.origin,
+      invitation_id: f.invitationId,
+      computer_id: f.computerId,
+      novice_id: f.noviceId,
+      expert_id: f.expertId,
+      state: 'awaiting-novice',
+      permitted_mode: f.permittedMode,
+      created_at: now,
+      updated_at: now,
+      accept_deadline: f.acceptDeadline,
+      accepted_at: null,
+      ended_at: null,
+      end_reason: null,
+      expert_token_id: f.expertTokenId,
+      external_ref: f.externalRef,
+      bound_helper: f.boundHelper ?? null,
+      code_mismatches: 0,
+      // Whether this expert has helped this novice before: a session between them that the novice accepted.
+      first_time_helper: known.helped_before === 1 ? 0 : 1,
+      control_until: null,
+      control_warn_at: null,
+      more_time_requested_at: null,
+      computer_name: f.names.computer,
+      novice_name: f.names.novice,
+      expert_name: f.names.expert,
+      novice_display_name: known.novice_display_name,
+      expert_display_name: known.expert_display_name
+    }
     await this.sql.run(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
         accept_deadline, expert_token_id, external_ref, bound_helper, first_time_helper)
-      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?, ?)`,
-    id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline, f.expertTokenId, f.externalRef,
-    f.boundHelper ?? null, helpedBefore ? 0 : 1)
-    return id
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    id, row.origin, row.invitation_id, row.computer_id, row.novice_id, row.expert_id, row.state, row.permitted_mode, now, now, row.accept_deadline,
+    row.expert_token_id, row.external_ref, row.bound_helper, row.first_time_helper)
+    return row
   }
 
   /**

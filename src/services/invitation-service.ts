@@ -87,30 +87,44 @@ export class InvitationService {
       const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)
       const codeExpiresAt = code === null ? null : new Date(createdAt.getTime() + shortCodeMinutes(lifetime) * 60_000).toISOString()
       const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt })
+      // The row as stored: inserted, and answered from these values instead of being read back.
+      const row: InvitationRow = {
+        id,
+        computer_id: computer.id,
+        novice_id: novice.id,
+        created_by: caller.ctx.actor,
+        state: 'open',
+        mode: decision.mode!,
+        lifetime_minutes: lifetime,
+        created_at: createdAt.toISOString(),
+        expires_at: expiresAt.toISOString(),
+        kid,
+        jti,
+        password_hash: passwordHash,
+        ticket_hash: TicketService.hashOf(ticket),
+        password_failures: 0,
+        delivery: null,
+        connection: file && JSON.stringify(file.connection),
+        pass_stub: file?.passStub ?? null,
+        lh_ticket: file?.lhTicket ?? null,
+        external_ref: input.externalRef ?? null,
+        helper_id: helper?.id ?? null,
+        helper_name: helper?.name ?? null,
+        code_hash: codeHash,
+        code_expires_at: codeExpiresAt,
+        redeemed_at: null,
+        redeemed_by: null,
+        revoked_at: null,
+        locked_at: null,
+        ended_at: null,
+        computer_name: computer.name,
+        novice_name: novice.name,
+        expert_name: null,
+        session_id: null
+      }
       // Hashed and signed above: the unit of work awaits nothing but its own statements.
       const deliveryId = await this.store.work(async (u) => {
-        await u.invitations.insert({
-          id,
-          computer_id: computer.id,
-          novice_id: novice.id,
-          created_by: caller.ctx.actor,
-          mode: decision.mode!,
-          lifetime_minutes: lifetime,
-          created_at: createdAt.toISOString(),
-          expires_at: expiresAt.toISOString(),
-          kid,
-          jti,
-          password_hash: passwordHash,
-          ticket_hash: TicketService.hashOf(ticket),
-          connection: file && JSON.stringify(file.connection),
-          pass_stub: file?.passStub ?? null,
-          lh_ticket: file?.lhTicket ?? null,
-          external_ref: input.externalRef ?? null,
-          helper_id: helper?.id ?? null,
-          helper_name: helper?.name ?? null,
-          code_hash: codeHash,
-          code_expires_at: codeExpiresAt
-        })
+        await u.invitations.insert(row)
         await u.audit.record({
           ...caller.ctx,
           action: 'invitation.create',
@@ -149,8 +163,6 @@ export class InvitationService {
         // An inline delivery is queued in the same unit of work as its invitation.
         return deliveryPlan === undefined ? undefined : await this.deliveries.store(u, id, deliveryPlan, caller.ctx)
       })
-      // Committed: read back what it wrote.
-      const row = (await this.store.repos.invitations.get(id))!
       let delivery: { delivery: DeliveryStatus, mailtoUri?: string } | undefined
       if (deliveryId !== undefined) {
         const status = await this.deliveries.status(deliveryId)
@@ -395,9 +407,9 @@ export class InvitationService {
     caller: Caller & { principal: Extract<Principal, { kind: 'user' }> }
   ): Promise<Session> {
     const expert = caller.principal
-    const sessionId = await this.store.work(async (u) => {
+    const session = await this.store.work(async (u) => {
       if (!await u.invitations.redeem(row.id, expert.accountId, nowIso())) return null
-      const id = await this.sessionService.open(u, {
+      const session = await this.sessionService.open(u, {
         origin: 'invitation',
         invitationId: row.id,
         computerId: row.computer_id,
@@ -406,8 +418,10 @@ export class InvitationService {
         permittedMode: decided.permittedMode,
         expertTokenId: expert.tokenId,
         externalRef: row.external_ref,
-        boundHelper: row.helper_name
+        boundHelper: row.helper_name,
+        names: { computer: row.computer_name, novice: row.novice_name, expert: expert.name }
       }, caller.ctx)
+      const id = session.id
       await u.audit.record({
         ...caller.ctx,
         action: 'invitation.redeem',
@@ -425,10 +439,15 @@ export class InvitationService {
         sessionId: id, expert: expert.name, state: 'redeemed', rules: decided.rules, permittedMode: decided.permittedMode
       }))
       await this.deliveries.cancelUnsent(u) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
-      return id
+      return session
     })
-    if (sessionId === null) await this.requireOpen((await this.store.repos.invitations.get(row.id))!, caller) // lost the race: say why
-    return await this.sessionService.view((await this.store.repos.sessions.get(sessionId!))!, caller.principal)
+    if (session === null) {
+      await this.requireOpen((await this.store.repos.invitations.get(row.id))!, caller) // lost the race: say why
+      // Still open, so not redeemed: its time ran out between the check and the update.
+      throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
+    }
+    // Answered from what was written: nothing is read back.
+    return await this.sessionService.viewOpened(session, caller.principal)
   }
 
   /** A ticket this service issued, found by its stored hash (see TicketService.matchesIssued); otherwise undefined. */

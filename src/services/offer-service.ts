@@ -78,10 +78,10 @@ export class OfferService {
       const novice = await this.noviceFor(computer, input.novice)
       // Timeouts first (a unit of their own), so that offers no longer waiting do not count.
       await this.sessions.sweep()
-      const id = await this.store.work(async (u) => {
+      const session = await this.store.work(async (u) => {
         // Counted in the unit that adds the offer, so that offers made at once cannot both slip under a limit.
         await this.rateLimit(u, computer, p.accountId)
-        const id = await this.sessions.open(u, {
+        const session = await this.sessions.open(u, {
           origin: 'offer',
           invitationId: null,
           computerId: computer.id,
@@ -89,8 +89,10 @@ export class OfferService {
           expertId: p.accountId,
           permittedMode: decision.permission!,
           expertTokenId: p.tokenId,
-          externalRef: input.externalRef ?? null
+          externalRef: input.externalRef ?? null,
+          names: { computer: computer.name, novice: novice.name, expert: p.name }
         }, caller.ctx)
+        const id = session.id
         await u.audit.record({
           ...caller.ctx,
           action: 'offer.create',
@@ -104,10 +106,11 @@ export class OfferService {
             ...(input.externalRef !== undefined ? { externalRef: input.externalRef } : {})
           }
         })
-        await u.webhooks.publish('offer.created', sessionEventData((await u.sessions.get(id))!, caller.ctx.actor, { rules: rulesOf(decision.checks) }))
-        return id
+        await u.webhooks.publish('offer.created', sessionEventData(session, caller.ctx.actor, { rules: rulesOf(decision.checks) }))
+        return session
       })
-      return await this.sessions.view((await this.store.repos.sessions.get(id))!, caller.principal)
+      // Answered from what was written: nothing is read back.
+      return await this.sessions.viewOpened(session, caller.principal)
     } catch (err) {
       const target = computer ? `computers/${computer.id}` : null
       if (err instanceof AppError) {

@@ -91,20 +91,20 @@ export class SessionService {
   ) {}
 
   /** Opens a session awaiting the novice, in the caller's unit of work `u` (redemption, offer). */
-  async open (u: Unit, f: NewSession, ctx: ActorContext): Promise<string> {
+  async open (u: Unit, f: NewSession, ctx: ActorContext): Promise<SessionRow> {
     // One reading of the clock: the deadline is exactly the accept timeout after creation.
     const createdAt = Date.now()
     const acceptDeadline = new Date(createdAt + this.timeouts.acceptTimeoutS * 1000).toISOString()
-    const id = await u.sessions.insert({ ...f, createdAt: new Date(createdAt).toISOString(), acceptDeadline })
-    await this.event(u, id, 'session.created', ctx, {
+    const row = await u.sessions.insert({ ...f, createdAt: new Date(createdAt).toISOString(), acceptDeadline })
+    await this.event(u, row.id, 'session.created', ctx, {
       origin: f.origin,
       invitationId: f.invitationId,
       permittedMode: f.permittedMode,
       acceptBy: acceptDeadline,
       ...(f.externalRef !== null ? { externalRef: f.externalRef } : {}),
       ...(f.boundHelper ? { boundHelper: f.boundHelper } : {})
-    })
-    return id
+    }, { row })
+    return row
   }
 
   /** A security event on the session (a replayed ticket, say), for its novice to be told. */
@@ -504,8 +504,13 @@ export class SessionService {
     return this.viewWith(this.store.repos, r, viewer, memo)
   }
 
+  /** The view of a session just opened (the row `open` returned): it has no control request and no security event yet, so none is read. */
+  viewOpened (r: SessionRow, viewer: Principal): Promise<Session> {
+    return this.viewWith(null, r, viewer)
+  }
+
   /** The same, with the control request and security events read through `repos` (a unit's own, inside one). */
-  private async viewWith (repos: Repositories, r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map()): Promise<Session> {
+  private async viewWith (repos: Repositories | null, r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map()): Promise<Session> {
     let policy = memo.get(r.computer_id)
     if (policy === undefined) {
       // Cached configuration: read from the store's cache, inside a unit too.
@@ -516,8 +521,8 @@ export class SessionService {
     const messages = policy.messages
     // The verification code is the parties' to compare: no one else is shown it.
     const party = viewer.kind === 'user' && (viewer.accountId === r.novice_id || viewer.accountId === r.expert_id)
-    const pending = await repos.sessions.pendingRequest(r.id)
-    const securityEvents = await repos.sessions.securitySummary(r.id)
+    const pending = repos === null ? undefined : await repos.sessions.pendingRequest(r.id)
+    const securityEvents = repos === null ? [] : await repos.sessions.securitySummary(r.id)
     const expert = { name: r.expert_name, displayName: r.expert_display_name }
     return {
       id: r.id,

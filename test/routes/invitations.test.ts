@@ -48,6 +48,50 @@ t.test('S5: Solicited RA disabled by policy refuses the invitation with checks; 
   t.match(refusals[1].details, { code: 'POLICY_DENIED', rules: ['S5'] })
 })
 
+t.test('S1–S6: the invitation a creation answers (built from what was written, not read back) is the invitation as stored', async (t) => {
+  const w = await world(t)
+  const helpdesk = (await w.call('POST', '/v1/tokens', {
+    principal: { type: 'integration', name: 'helpdesk', scopes: ['invitations:write', 'invitations:read'] }
+  })).json().token
+  const connection = { addresses: ['[fe80::1%3]:49228', '192.168.1.200:49230'], sessionId: 'c2Vzc2lvbg==', keyHash: 'BNRjdu97DyczQSRuMRrDWoue+HA=' }
+  const kinds: Array<[string, Json, string]> = [
+    ['the least', { computer: 'CONTOSO\\PC-10' }, w.alice],
+    ['by the computer\'s id, with a lifetime, a password, connection data and a reference',
+      { computer: w.pc10, lifetime: { value: 2, unit: 'hours' }, password: 'Password1', connection, externalRef: 'INC-42' }, w.alice],
+    ['bound to a helper spelt otherwise, with a short code', { computer: 'contoso\\pc-10', helper: 'contoso\\BOB', shortCode: true }, w.alice],
+    ['by an integration for a novice spelt otherwise, with a delivery',
+      { computer: 'CONTOSO\\PC-10', novice: 'contoso\\ALICE', delivery: { recipients: ['bob@contoso.com'] } }, helpdesk],
+    ['on XP', { computer: 'CONTOSO\\PC-XP', connection: { addresses: ['192.168.1.7:3389'], sessionId: 'abc' } }, w.alice]
+  ]
+  for (const [kind, body, token] of kinds) {
+    const created = await w.call('POST', '/v1/invitations', body, token)
+    t.equal(created.statusCode, 201, `${kind}: created (${created.body})`)
+    const stored = await w.call('GET', `/v1/invitations/${created.json().invitation.id}`, undefined, token)
+    t.same(created.json().invitation, stored.json(), kind)
+  }
+})
+
+t.test('C1: the session a redemption answers (built from what was written, not read back) is the session as stored', async (t) => {
+  const w = await world(t)
+  const users = (await w.call('GET', '/v1/users?limit=50')).json().items as Json[]
+  for (const [name, displayName] of [['CONTOSO\\alice', 'Alice Novice'], ['CONTOSO\\bob', 'Bob Expert']]) {
+    t.equal((await w.call('PATCH', `/v1/users/${users.find((u) => u.name === name)!.id}`, { displayName })).statusCode, 200)
+  }
+  const first = await w.invite({ externalRef: 'INC-1', helper: 'contoso\\BOB', lifetime: { value: 1, unit: 'hours' } })
+  const redeemed = await w.redeem(first.ticket)
+  t.equal(redeemed.statusCode, 201, redeemed.body)
+  const session = redeemed.json()
+  t.same(session, (await w.call('GET', `/v1/sessions/${session.id}`, undefined, w.bob)).json(), 'a first-time helper')
+  t.match(session, {
+    novice: { displayName: 'Alice Novice' }, expert: { displayName: 'Bob Expert' }, boundHelper: 'CONTOSO\\bob', consent: { firstTimeHelper: true }
+  })
+  t.equal((await w.call('POST', `/v1/sessions/${session.id}/accept`, { confirm: true }, w.alice)).statusCode, 200)
+  const again = await w.redeem((await w.invite({ password: 'Password1' })).ticket, 'Password1')
+  t.equal(again.statusCode, 201, again.body)
+  t.same(again.json(), (await w.call('GET', `/v1/sessions/${again.json().id}`, undefined, w.bob)).json(), 'a returning helper')
+  t.equal(again.json().consent.firstTimeHelper, false)
+})
+
 t.test('creation input: integrations name the novice; users cannot act for others; Mailto is refused on Windows 10 (S4)', async (t) => {
   const w = await world(t)
   const helpdesk = (await w.call('POST', '/v1/tokens', {

@@ -81,6 +81,8 @@ t.test('O2 through two levels of nested groups; O3 caps the session; C1: the nov
   t.match(session, { origin: 'offer', invitationId: null, state: 'awaiting-novice', mode: 'none', permittedMode: 'view', novice: { name: 'CONTOSO\\alice' } })
   t.same(session.consent.expert, { name: 'CONTOSO\\bob', displayName: 'Bob Expert' })
   t.equal(session.consent.solicited, false, 'the novice is told it is unsolicited')
+  t.same(session, (await w.call('GET', `/v1/sessions/${session.id}`, undefined, w.tokens['CONTOSO\\bob'])).json(),
+    'answered from what was written: the session as stored')
   t.match((await w.check('CONTOSO\\bob', 'CONTOSO\\PC-10')).checks.find((c: Json) => c.rule === 'O2'), { passed: true, detail: /through CONTOSO\\Helpdesk/ })
   t.match(
     (await w.call('POST', `/v1/sessions/${session.id}/control-requests`, undefined, w.tokens['CONTOSO\\bob'])).json(),
