@@ -1,7 +1,9 @@
 // npm run bench:ablation (issue 20): the fixed cost of a request, hook by hook. The service (bench/ablation-server.ts,
 // the real app in a profiling build) answers GET /healthz (no authentication) and GET /v1/bench/noop (authenticated,
 // nothing else) with every per-request hook, then with each left out in turn, then with all of them and the
-// request log left out; each against the baseline fastify server. Writes bench/ablation-results.md.
+// request log left out; each against the baseline fastify server. The variants (and the baseline) run in turn,
+// BENCH_ROUNDS times (default 3), and each figure is the median of its rounds: one process's run varies by more
+// than most hooks cost. Writes bench/ablation-results.md.
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -40,14 +42,29 @@ async function measure (variant: Variant, prepared: Awaited<ReturnType<typeof pr
   }
 }
 
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
+
+/** The run with the median requests/s. */
+function median (rows: Row[]): Row {
+  return [...rows].sort((a, b) => a.rps - b.rps)[Math.floor(rows.length / 2)]!
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-ablation-'))
 const prepared = await prepare(dir, 10)
-const baseline = await measureBaseline()
-const results: Array<{ variant: Variant, health: Row, noop: Row }> = []
-for (const variant of variants) {
-  console.log(`${variant.name} …`)
-  results.push({ variant, ...await measure(variant, prepared) })
+const baselines: Row[] = []
+const runs = variants.map(() => ({ health: [] as Row[], noop: [] as Row[] }))
+for (let round = 1; round <= ROUNDS; round++) {
+  console.log(`round ${round} of ${ROUNDS}: baseline …`)
+  baselines.push(await measureBaseline())
+  for (const [i, variant] of variants.entries()) {
+    console.log(`round ${round} of ${ROUNDS}: ${variant.name} …`)
+    const { health, noop } = await measure(variant, prepared)
+    runs[i]!.health.push(health)
+    runs[i]!.noop.push(noop)
+  }
 }
+const baseline = median(baselines)
+const results = variants.map((variant, i) => ({ variant, health: median(runs[i]!.health), noop: median(runs[i]!.noop) }))
 
 const full = results[0]!
 const pct = (r: Row) => `${(r.rps / baseline.rps * 100).toFixed(0)} %`
@@ -64,7 +81,8 @@ const lines = [
   })
 ]
 const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
-  `${process.env['BENCH_CONNECTIONS'] ?? 50} connections; SQLite; load generator on the same machine.\n\n` +
+  `${process.env['BENCH_CONNECTIONS'] ?? 50} connections; SQLite; load generator on the same machine; each figure the median of ${ROUNDS} rounds ` +
+  `(baseline over the rounds: ${baselines.map((b) => b.rps.toFixed(0)).join(', ')} requests/s).\n\n` +
   'Each variant is a fresh process of bench/ablation-server.ts: the real app with the named per-request hooks not added. ' +
   '"µs saved" is what leaving the hook out takes off each request at saturation (1/rps before minus 1/rps after); ' +
   'authentication is what /v1/bench/noop costs beyond /healthz in the same variant: ' +

@@ -48,7 +48,11 @@ process.stdout.write(JSON.stringify({
   p99: r.latency.p99,
   errors: r.errors + r.timeouts,
   non2xx: r.non2xx,
+  // Each status code's count, e.g. { "201": 18000, "503": 12 }.
+  statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, { count }]) => [code, count])),
   total: r.requests.total,
   ticketsUsed: tickets ? next : null,
+  // Redemptions that reused a ticket because the prepared ones ran out (those answer 4xx, and count as non-2xx).
+  ticketsReused: tickets ? Math.max(0, next - tickets.length) : 0,
   ticketsAvailable: tickets ? tickets.length : null
 }) + '\n')

@@ -20,10 +20,23 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50)
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 3)
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10)
 const TICKETS = Number(process.env['BENCH_TICKETS'] ?? 40_000)
+/** Also measured: this many service processes (instances) on one database, on each engine (1: not measured). */
+const INSTANCES = Number(process.env['BENCH_INSTANCES'] ?? 2)
 /** The service's PostgreSQL connections (RA_DATABASE_POOL_SIZE; 10 is the service's default). */
 const PG_POOL_SIZE = Number(process.env['BENCH_PG_POOL_SIZE'] ?? 10)
 
-export interface Row { name: string, rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number, engine?: string }
+export interface Row {
+  name: string
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  non2xx: number
+  total: number
+  engine?: string
+  /** Redemptions that had to reuse a ticket (the prepared ones ran out): the row's non-2xx include them. */
+  ticketsReused?: number
+}
 
 export function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, args, { cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -149,9 +162,28 @@ function peakRss (pid: number | undefined): number | null {
 export async function measureService (
   prepared: Awaited<ReturnType<typeof prepare>>,
   endpoints: Array<'create' | 'redeem' | 'session'> = ['create', 'redeem', 'session'],
-  redeemCount?: { warmup: number, measured: number }
+  redeemCount?: { warmup: number, measured: number },
+  instances = 1
 ): Promise<{ rows: Row[], peakRssBytes: number | null }> {
-  const service = await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile, prepared.databaseUrl))
+  // Several instances: service processes on the one database, each driven by a load process of its own with its
+  // share of the connections (and of the tickets), all at once; their requests per second add up.
+  const services = await Promise.all(Array.from({ length: instances }, async () =>
+    await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile, prepared.databaseUrl))))
+  const ticketsFiles = instances === 1 ? [prepared.ticketsFile] : splitTickets(prepared.ticketsFile, instances)
+  const connections = Math.max(1, Math.floor(CONNECTIONS / instances))
+  const all = async (job: (url: string, i: number) => Record<string, unknown>): Promise<Omit<Row, 'name'>> => {
+    const results = await Promise.all(services.map((s, i) => load({ ...job(s.url, i), ...(instances > 1 ? { connections } : {}) })))
+    return {
+      rps: results.reduce((sum, r) => sum + r.rps, 0),
+      // Of the instances' own, the worst (autocannon reports percentiles per run, which cannot be merged exactly).
+      p50: Math.max(...results.map((r) => r.p50)),
+      p99: Math.max(...results.map((r) => r.p99)),
+      errors: results.reduce((sum, r) => sum + r.errors, 0),
+      non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+      total: results.reduce((sum, r) => sum + r.total, 0),
+      ticketsReused: results.reduce((sum, r) => sum + (r.ticketsReused ?? 0), 0)
+    }
+  }
   try {
     const json = { 'content-type': 'application/json' }
     const rows: Row[] = []
@@ -160,45 +192,56 @@ export async function measureService (
       if (endpoint === 'create') {
         rows.push({
           name: 'POST /v1/invitations',
-          ...await load({
-            url: `${service.url}/v1/invitations`,
+          ...await all((url) => ({
+            url: `${url}/v1/invitations`,
             method: 'POST',
             headers: { ...json, authorization: `Bearer ${prepared.alice}` },
             body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } })
-          })
+          }))
         })
       }
       if (endpoint === 'redeem') {
         rows.push({
           name: 'POST /v1/redemptions',
-          ...await load({
-            url: `${service.url}/v1/redemptions`,
+          ...await all((url, i) => ({
+            url: `${url}/v1/redemptions`,
             method: 'POST',
             headers: { ...json, authorization: `Bearer ${prepared.bob}` },
-            ticketsFile: prepared.ticketsFile,
+            ticketsFile: ticketsFiles[i],
             ...(redeemCount ? { warmupRequests: redeemCount.warmup, measuredRequests: redeemCount.measured } : {})
-          })
+          }))
         })
       }
       if (endpoint === 'session') {
         rows.push({
           name: 'GET /v1/sessions/{id}',
-          ...await load({
-            url: `${service.url}/v1/sessions/${prepared.sessionId}`,
+          ...await all((url) => ({
+            url: `${url}/v1/sessions/${prepared.sessionId}`,
             method: 'GET',
             headers: { authorization: `Bearer ${prepared.bob}` }
-          })
+          }))
         })
       }
     }
-    return { rows, peakRssBytes: peakRss(service.child.pid) }
+    return { rows, peakRssBytes: instances === 1 ? peakRss(services[0]!.child.pid) : null }
   } finally {
-    if (service.child.exitCode === null) {
+    await Promise.all(services.map(async (service) => {
+      if (service.child.exitCode !== null) return
       const exited = new Promise((resolve) => service.child.once('exit', resolve))
       service.child.kill('SIGTERM')
       await exited
-    }
+    }))
   }
+}
+
+/** The prepared tickets dealt out to `n` files, one per instance, so that no two instances redeem the same one. */
+function splitTickets (file: string, n: number): string[] {
+  const tickets = JSON.parse(readFileSync(file, 'utf8')) as string[]
+  return Array.from({ length: n }, (_, i) => {
+    const part = `${file}.${i}`
+    writeFileSync(part, JSON.stringify(tickets.filter((_t, j) => j % n === i)))
+    return part
+  })
 }
 
 export async function measureBaseline (): Promise<Row> {
@@ -222,12 +265,27 @@ export function table (rows: Row[], baseline: Row): string {
   const lines = ['| endpoint | engine | requests/s | p50 ms | p99 ms | errors | non-2xx | ratio to baseline |', '|---|---|---:|---:|---:|---:|---:|---:|']
   for (const r of [baseline, ...rows]) {
     const ratio = `${(r.rps / baseline.rps * 100).toFixed(0)} %`
-    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${ratio} |`)
+    const reused = (r.ticketsReused ?? 0) > 0 ? ` (${r.ticketsReused} reused a spent ticket: raise BENCH_TICKETS)` : ''
+    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx}${reused} | ${ratio} |`)
   }
   return lines.join('\n')
 }
 
 type Engine = 'sqlite' | 'postgres'
+
+/** A new, empty database on the server of `url`; its URL. */
+async function freshDatabase (url: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(`CREATE DATABASE ${name}`)
+  } finally {
+    await client.end()
+  }
+  const fresh = new URL(url)
+  fresh.pathname = `/${name}`
+  return fresh.toString()
+}
 
 /** The server's version and the settings that decide a commit's cost, for the results' header. */
 async function postgresSettings (url: string): Promise<string> {
@@ -262,6 +320,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     baseline = await measureBaseline()
     rows.push(...(await measureService(prepared)).rows.map((r) => ({ ...r, engine: 'SQLite' })))
     notes.push('SQLite: the service\'s default database, a file (WAL, RA_DB_SYNCHRONOUS NORMAL) in a temporary folder.')
+    if (INSTANCES > 1) {
+      // The redemptions above spent their tickets: the processes run on a fresh database of their own.
+      const again = await prepare(mkdtempSync(path.join(os.tmpdir(), 'ra-bench-')), TICKETS)
+      rows.push(...(await measureService(again, undefined, undefined, INSTANCES)).rows
+        .map((r) => ({ ...r, engine: `SQLite, ${INSTANCES} processes` })))
+      notes.push(`SQLite, ${INSTANCES} processes: that many service processes on one database file (SQLite lets one write at a time: ` +
+        `each process commits its own groups), each driven by ${Math.floor(CONNECTIONS / INSTANCES)} connections of their own; the p50 and p99 ` +
+        'are the worst of the processes\'.')
+    }
   }
   baseline ??= await measureBaseline()
   if (engines.includes('postgres')) {
@@ -274,6 +341,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       rows.push(...(await measureService(prepared)).rows.map((r) => ({ ...r, engine: 'PostgreSQL' })))
       notes.push(`PostgreSQL: ${await postgresSettings(server.url)}, started by the bench on this machine, so the server shares the ` +
         `${os.cpus().length} cores with the service and the load generator; the service's pool: ${PG_POOL_SIZE} connections (RA_DATABASE_POOL_SIZE).`)
+      if (INSTANCES > 1) {
+        const again = path.join(dir, 'postgres-instances')
+        mkdirSync(again)
+        const url = await freshDatabase(server.url, 'bench_instances')
+        rows.push(...(await measureService(await prepare(again, TICKETS, url), undefined, undefined, INSTANCES)).rows
+          .map((r) => ({ ...r, engine: `PostgreSQL, ${INSTANCES} instances` })))
+        notes.push(`PostgreSQL, ${INSTANCES} instances: that many service processes on the one server, each with its own pool and ` +
+          `${Math.floor(CONNECTIONS / INSTANCES)} connections of load; the p50 and p99 are the worst of the instances'.`)
+      }
     } finally {
       await server.stop()
     }

@@ -322,7 +322,7 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 1000000,
     description: 'Most client connections open at once; beyond it, new connections are closed at once. ' +
-      'Default: half the process\'s open-file limit, at most 10000.'
+      'Default: the process\'s open-file limit less a tenth of it (at least 100) kept for the database, logs and mail; at most 100000.'
   })),
   RA_REQUEST_TIMEOUT_MS: Type.Integer({
     minimum: 1000,
@@ -550,9 +550,12 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
- * Half the process's soft limit on open files (at most 10,000), so that
- * client connections alone can never use up the descriptors the database,
- * logs and mail need. 1,000 where the limit cannot be read.
+ * The process's soft limit on open files less a tenth of it (at least 100,
+ * at most 100,000 connections), so that client connections alone can never
+ * use up the descriptors the database, logs and mail need (a few dozen), while
+ * event streams, which each hold a socket, can use the rest: 18,000 under a
+ * limit of 20,000 (bench:streams holds 15,000). 1,000 where the limit cannot be
+ * read.
  */
 export function defaultMaxConnections (limitsFile = '/proc/self/limits'): number {
   let limit: number | undefined
@@ -562,7 +565,7 @@ export function defaultMaxConnections (limitsFile = '/proc/self/limits'): number
     if (soft !== undefined && /^\d+$/.test(soft)) limit = Number(soft)
   } catch {}
   if (limit === undefined) return 1000
-  return Math.max(16, Math.min(10_000, Math.floor(limit / 2)))
+  return Math.max(16, Math.min(100_000, limit - Math.max(100, Math.ceil(limit / 10))))
 }
 
 /** Whether `url` is https, or http to a loopback address (a test identity provider, a local one). */

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { ConfigError, ConfigSchema, loadConfig } from '../src/config.js'
+import { ConfigError, ConfigSchema, defaultMaxConnections, loadConfig } from '../src/config.js'
 import { projectRoot } from '../src/paths.js'
 import { thrown } from './helper.js'
 
@@ -14,6 +14,21 @@ t.test('defaults: embedded SQLite file, loopback:8080, info logs', async (t) => 
   t.equal(c.logLevel, 'info')
   t.equal(c.bodyLimit, 16384)
   t.equal(c.bootstrapAdminToken, undefined)
+})
+
+t.test('the default connection cap: the open-file limit less a tenth (at least 100) for the database, logs and mail', async (t) => {
+  const limits = path.join(t.testdir(), 'limits')
+  const cap = (soft: string) => {
+    writeFileSync(limits, `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                ${soft}                files\n`)
+    return defaultMaxConnections(limits)
+  }
+  t.equal(cap('20000'), 18000, '15,000 event streams fit under this machine\'s limit')
+  t.equal(cap('1024'), 921)
+  t.equal(cap('256'), 156, 'at least 100 kept')
+  t.equal(cap('50'), 16, 'never below 16')
+  t.equal(cap('1048576'), 100000, 'at most 100,000')
+  t.equal(cap('unlimited'), 1000, 'unreadable: 1,000')
+  t.equal(defaultMaxConnections(path.join(t.testdir(), 'missing')), 1000)
 })
 
 t.test('values are read and coerced from strings', async (t) => {

@@ -82,6 +82,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   else fastify.log.info({ mailDir: config.mailDir }, 'no RA_SMTP_URL: invitation e-mail is written as .eml files')
   // Last hook to run on close: in-flight requests have finished by then; the send in progress is recorded.
   fastify.addHook('onClose', async () => {
+    services.streams.close()
     clearInterval(timer)
     clearInterval(sweeper)
     await sweeping

@@ -2,7 +2,9 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { ServerResponse } from 'node:http'
 import { callerOf, principalOf } from '../plugins/auth.js'
+import type { EventFrame } from '../services/session-streams.js'
 import { IdParamsSchema, Nullable, Page, PagingQuery, StrictObject, Timestamp, errorResponses } from '../schemas/common.js'
 import { SessionListQuery, SessionSchema } from '../schemas/invitations.js'
 
@@ -221,59 +223,44 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
   }, async (request, reply) => {
     const id = request.params.id
     const header = reply.sse.lastEventId ?? request.headers['last-event-id']
-    let cursor = Number(header)
-    if (!Number.isSafeInteger(cursor) || cursor < 0) cursor = 0
+    const given = Number(header)
+    const cursor = Number.isSafeInteger(given) && given >= 0 ? given : 0
     // Visibility first: an unknown or foreign session is a plain 404, before any streaming.
-    await service.events(id, principalOf(request), cursor)
+    await service.assertVisible(id, principalOf(request))
     reply.sse.keepAlive()
     // The stream is open from now on, also while there is nothing to send yet (headers otherwise wait for the first event,
     // and a handler that returns before one would end the response empty).
     reply.sse.sendHeaders()
-    let busy = false
-    let again = false
-    const flush = async (): Promise<void> => {
-      if (busy) { again = true; return }
-      busy = true
-      const sendNew = async (): Promise<void> => {
-        for (const e of await service.eventsAfter(id, cursor)) {
-          if (!reply.sse.isConnected) return
-          await reply.sse.send({
-            id: String(e.id),
-            event: e.type,
-            data: { type: e.type, at: e.occurred_at, actor: e.actor, ...(e.data ? JSON.parse(e.data) as object : {}) }
-          })
-          cursor = e.id
-        }
-      }
-      try {
-        do {
-          again = false
-          await sendNew()
-        } while (again)
-        if (!(await service.isLive(id)) && reply.sse.isConnected) {
-          // It may have ended after the events above were read: its last events committed with the end, send them first.
-          await sendNew()
-          reply.sse.close()
-        }
-      } finally {
-        busy = false
-      }
-    }
-    const flushLogged = () => { flush().catch((err: unknown) => request.log.error({ err }, 'session event stream failed')) }
-    const onEvent = (sessionId: string) => { if (sessionId === id) flushLogged() }
-    service.notifier.on('event', onEvent)
-    // Events stored by another process of the service reach this stream too.
-    const poll = setInterval(flushLogged, 1000)
+    // On the wire now, before any event (writeFrame writes past the response).
+    reply.raw.flushHeaders()
+    // The session's streams are served together (SessionStreams): each event is read and formatted once for all of them.
     const closed = fastify.metrics.streamOpened()
+    const remove = await fastify.services.streams.subscribe(id, {
+      cursor,
+      write: (frame) => { if (reply.sse.isConnected) writeFrame(reply.raw, frame) },
+      end: () => { reply.sse.close() }
+    })
     const stop = () => {
-      service.notifier.off('event', onEvent)
-      clearInterval(poll)
+      remove()
       closed()
     }
     // A client that left while the session was being read has already closed: its close callbacks ran then.
     if (reply.sse.isConnected) reply.sse.onClose(stop)
     else stop()
-    await flush()
   })
+}
+
+/**
+ * Writes one event to a stream whose headers are on the wire (flushHeaders): straight to its socket as the response's next chunk (one write of
+ * bytes shared by every stream, where ServerResponse.write would encode and frame them again for each); through
+ * ServerResponse.write while the response itself still holds output of its own, so that nothing is reordered.
+ */
+function writeFrame (res: ServerResponse, frame: EventFrame): void {
+  const socket = res.socket
+  if (socket === null || !res.headersSent || res.writableEnded || res.writableLength > socket.writableLength) {
+    res.write(frame.text)
+    return
+  }
+  socket.write(res.chunkedEncoding ? frame.chunk : frame.bytes)
 }
 export default sessions

@@ -12,6 +12,7 @@ import type { OutboxWorker } from './outbox-worker.js'
 import { OfferService } from './offer-service.js'
 import { PolicyService } from './policy-service.js'
 import { SessionService } from './session-service.js'
+import { SessionStreams } from './session-streams.js'
 import { ServiceKey } from './service-key.js'
 import { ShortCodes } from './short-codes.js'
 import { SignInService } from './sign-in-service.js'
@@ -33,6 +34,8 @@ export interface Services {
   tickets: TicketService
   invitations: InvitationService
   sessions: SessionService
+  /** This process's live session event streams. */
+  streams: SessionStreams
   offers: OfferService
   signals: Signals
   deliveries: DeliveryService
@@ -71,6 +74,8 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     verification: new ServiceKey(store, 'session-verification', config.keyEncryptionSecret),
     signReceipt: (typ, claims) => tickets.signDocument(typ, claims)
   })
+  const streams = new SessionStreams(sessions, onBackgroundError)
+  sessions.notifier.on('event', (sessionId: string) => { streams.notify(sessionId) })
   // Changes elsewhere take effect on live sessions at once (O9), in units of work of their own after the change
   // that raised them has committed; the request that made the change waits for them (Signals.settled).
   signals.on('policy-changed', () => sessions.enforcePolicy())
@@ -93,6 +98,7 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     signIn: new SignInService(store, tokens, signals, { publicBaseUrl: config.publicBaseUrl, ...config.signIn }),
     directory: new DirectoryService(store, signals),
     sessions,
+    streams,
     offers: new OfferService(store, policy, sessions, config.offers),
     signals,
     policy,

@@ -156,6 +156,11 @@ export class SessionService {
     return { session, events: await this.store.repos.sessions.events(id, afterId, limit) }
   }
 
+  /** Resolves if `principal` may watch the session's events; the same not-found error as every other read of it otherwise. */
+  async assertVisible (id: string, principal: Principal): Promise<void> {
+    await this.visible(id, principal)
+  }
+
   /** A page of the session's whole event history (transitions and every security event), oldest first. */
   async history (id: string, principal: Principal, query: { limit: number, cursor?: string | undefined }): Promise<PageOf<SessionHistoryEntry>> {
     const afterId = query.cursor === undefined ? 0 : Number(query.cursor)
@@ -180,8 +185,8 @@ export class SessionService {
    * The events after `afterId` that are committed (the store's reads see nothing else): a stream never shows
    * what could still be rolled back.
    */
-  eventsAfter (id: string, afterId: number): Promise<SessionEventRow[]> {
-    return this.store.repos.sessions.events(id, afterId)
+  eventsAfter (id: string, afterId: number, limit?: number): Promise<SessionEventRow[]> {
+    return this.store.repos.sessions.events(id, afterId, limit)
   }
 
   async isLive (id: string): Promise<boolean> {

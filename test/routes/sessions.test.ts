@@ -301,6 +301,45 @@ t.test('live events: a client that reconnects with Last-Event-ID gets every miss
   await w.app.close()
 })
 
+// Every stream of a session, however it joined, gets each event once and in order, also one stored by another process on the
+// database file; a stream that leaves stops none of the others; all of them end with the session.
+t.test('C1–C5 live events: many streams of one session, one event stored by another process', async (t) => {
+  const dir = t.testdir()
+  const w = await world(t, {}, dir)
+  await w.app.listen({ host: '127.0.0.1', port: 0 })
+  const id = await sessionOf(w)
+  const url = `http://127.0.0.1:${(w.app.server.address() as AddressInfo).port}/v1/sessions/${id}/events`
+  const early = await Promise.all(Array.from({ length: 20 }, (_, i) => openStream(url, i % 2 === 0 ? w.alice : w.bob)))
+  await Promise.all(early.map((s) => s.waitFor(() => s.events.length >= 1, 'session.created')))
+  await accept(w, id)
+  await Promise.all(early.map((s) => s.waitFor(() => s.events.length >= 2, 'session.accepted')))
+  // Two that join later: one from the start, one resuming after the first event.
+  const fromStart = await openStream(url, w.alice)
+  const resumed = await openStream(url, w.bob, early[0]!.events[0]!.id)
+  await fromStart.waitFor(() => fromStart.events.length >= 2, 'the events so far')
+  await resumed.waitFor(() => resumed.events.length >= 1, 'session.accepted')
+  const leaver = early.pop()!
+  await leaver.close()
+  // Another service process on the same database file asks for control: no notification reaches this one, its poll finds it.
+  const [asked] = await runWorker(w.config, dir, [{ method: 'POST', url: `/v1/sessions/${id}/control-requests`, token: w.bob }], Date.now())
+  t.equal(asked!.status, 201, 'the other process stored control.requested')
+  const all = [...early, fromStart, resumed]
+  await Promise.all(all.map((s) => s.waitFor(() => s.events.length >= (s === resumed ? 2 : 3), 'control.requested')))
+  t.equal(w.app.services.streams.size, 21, 'the stream that left is no longer served')
+  await post(w, id, '/end', w.alice)
+  await Promise.all(all.map((s) => s.waitFor(() => s.ended(), 'the end of the stream')))
+  const whole = ['session.created', 'session.accepted', 'control.requested', 'session.ended']
+  for (const [i, s] of all.entries()) {
+    t.same(s.events.map((e) => e.event), s === resumed ? whole.slice(1) : whole, `stream ${i}: each event once, in order`)
+    const ids = s.events.map((e) => Number(e.id))
+    t.ok(ids.every((n, j) => j === 0 || n > ids[j - 1]!), `stream ${i}: increasing ids`)
+  }
+  const requested = (s: typeof fromStart) => s.events.filter((e) => e.event === 'control.requested').map((e) => ({ id: e.id, data: e.data }))
+  t.same(all.map((s) => requested(s)), all.map(() => requested(fromStart)), 'the same id and data on every stream')
+  t.equal(w.app.services.streams.size, 0, 'nothing is served after the end')
+  await w.app.close()
+})
+
 t.test('live events: an idle stream gets heartbeat comments; an unauthenticated one gets 401', async (t) => {
   const w = await world(t, { RA_SSE_HEARTBEAT_MS: '100' })
   await w.app.listen({ host: '127.0.0.1', port: 0 })
