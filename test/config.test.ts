@@ -19,7 +19,8 @@ t.test('defaults: embedded SQLite file, loopback:8080, info logs', async (t) => 
 t.test('the default connection cap: the open-file limit less a tenth (at least 100) for the database, logs and mail', async (t) => {
   const limits = path.join(t.testdir(), 'limits')
   const cap = (soft: string) => {
-    writeFileSync(limits, `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                ${soft}                files\n`)
+    const header = 'Limit                     Soft Limit           Hard Limit           Units\n'
+    writeFileSync(limits, `${header}Max open files            ${soft}                ${soft}                files\n`)
     return defaultMaxConnections(limits)
   }
   t.equal(cap('20000'), 18000, '15,000 event streams fit under this machine\'s limit')
