@@ -9,6 +9,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { startPostgres } from '../scripts/embedded-postgres.js'
+import { cpuShares, cpuSnapshot, type CpuShares } from './cpu.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { projectRoot } from '../src/paths.js'
@@ -36,6 +37,10 @@ export interface Row {
   engine?: string
   /** Redemptions that had to reuse a ticket (the prepared ones ran out): the row's non-2xx include them. */
   ticketsReused?: number
+  /** Where the machine's CPU went during the run (warm-up included). */
+  cpu?: CpuShares | null
+  /** The requests/s of the baseline measured just before this row's group, which its ratio is to. */
+  baselineRps?: number
 }
 
 export function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
@@ -172,7 +177,10 @@ export async function measureService (
   const ticketsFiles = instances === 1 ? [prepared.ticketsFile] : splitTickets(prepared.ticketsFile, instances)
   const connections = Math.max(1, Math.floor(CONNECTIONS / instances))
   const all = async (job: (url: string, i: number) => Record<string, unknown>): Promise<Omit<Row, 'name'>> => {
+    const pids = services.map((s) => s.child.pid!)
+    const before = cpuSnapshot(pids)
     const results = await Promise.all(services.map((s, i) => load({ ...job(s.url, i), ...(instances > 1 ? { connections } : {}) })))
+    const cpu = cpuShares(before, cpuSnapshot(pids))
     return {
       rps: results.reduce((sum, r) => sum + r.rps, 0),
       // Of the instances' own, the worst (autocannon reports percentiles per run, which cannot be merged exactly).
@@ -181,7 +189,8 @@ export async function measureService (
       errors: results.reduce((sum, r) => sum + r.errors, 0),
       non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
       total: results.reduce((sum, r) => sum + r.total, 0),
-      ticketsReused: results.reduce((sum, r) => sum + (r.ticketsReused ?? 0), 0)
+      ticketsReused: results.reduce((sum, r) => sum + (r.ticketsReused ?? 0), 0),
+      cpu
     }
   }
   try {
@@ -247,28 +256,43 @@ function splitTickets (file: string, n: number): string[] {
 export async function measureBaseline (): Promise<Row> {
   const baseline = await startProcess(['--import', 'tsx', path.join(projectRoot, 'bench', 'baseline-server.ts')], { LOG_LEVEL: 'info' })
   try {
-    return {
-      name: 'baseline POST (fastify, validated body, the service\'s logging)',
-      ...await load({
-        url: `${baseline.url}/baseline`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } })
-      })
-    }
+    const before = cpuSnapshot([baseline.child.pid!])
+    const result = await load({
+      url: `${baseline.url}/baseline`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ computer: 'CONTOSO\\PC-0042', lifetime: { value: 30, unit: 'minutes' } })
+    })
+    return { name: 'baseline POST (fastify, validated body, the service\'s logging)', ...result, cpu: cpuShares(before, cpuSnapshot([baseline.child.pid!])) }
   } finally {
     baseline.child.kill('SIGTERM')
   }
 }
 
-export function table (rows: Row[], baseline: Row): string {
-  const lines = ['| endpoint | engine | requests/s | p50 ms | p99 ms | errors | non-2xx | ratio to baseline |', '|---|---|---:|---:|---:|---:|---:|---:|']
-  for (const r of [baseline, ...rows]) {
-    const ratio = `${(r.rps / baseline.rps * 100).toFixed(0)} %`
+/** The table; each row's ratio is to the baseline measured just before its group (`baselineRps`), else to `baseline`. */
+export function table (rows: Row[], baseline?: Row): string {
+  const lines = [
+    '| endpoint | engine | requests/s | p50 ms | p99 ms | errors | non-2xx | ratio to baseline | CPU: service / PostgreSQL / load and rest / idle |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|'
+  ]
+  const pct = (n: number) => `${n.toFixed(0)} %`
+  for (const r of baseline ? [baseline, ...rows] : rows) {
+    const ratio = pct(r.rps / (r.baselineRps ?? baseline?.rps ?? r.rps) * 100)
     const reused = (r.ticketsReused ?? 0) > 0 ? ` (${r.ticketsReused} reused a spent ticket: raise BENCH_TICKETS)` : ''
-    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx}${reused} | ${ratio} |`)
+    const cpu = r.cpu ? [r.cpu.service, r.cpu.database, r.cpu.rest, r.cpu.idle].map(pct).join(' / ') : '–'
+    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx}${reused} | ${ratio} | ${cpu} |`)
   }
   return lines.join('\n')
+}
+
+/**
+ * The baseline, measured again just before a group of rows (the machine's speed drifts over a run of many minutes when
+ * it is shared), then the group's rows with their ratios to it.
+ */
+async function group (engine: string, measure: () => Promise<Row[]>): Promise<Row[]> {
+  const baseline = await measureBaseline()
+  const rows = await measure()
+  return [{ ...baseline, engine: `before ${engine}` }, ...rows.map((r) => ({ ...r, engine, baselineRps: baseline.rps }))]
 }
 
 type Engine = 'sqlite' | 'postgres'
@@ -312,25 +336,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-bench-'))
   const rows: Row[] = []
   const notes: string[] = []
-  let baseline: Row | undefined
   if (engines.includes('sqlite')) {
-    // As before PostgreSQL existed: prepare, baseline, then the service; no PostgreSQL server running yet.
     console.log(`SQLite: preparing ${TICKETS} tickets in ${dir} …`)
     const prepared = await prepare(dir, TICKETS)
-    baseline = await measureBaseline()
-    rows.push(...(await measureService(prepared)).rows.map((r) => ({ ...r, engine: 'SQLite' })))
+    rows.push(...await group('SQLite', async () => (await measureService(prepared)).rows))
     notes.push('SQLite: the service\'s default database, a file (WAL, RA_DB_SYNCHRONOUS NORMAL) in a temporary folder.')
     if (INSTANCES > 1) {
       // The redemptions above spent their tickets: the processes run on a fresh database of their own.
       const again = await prepare(mkdtempSync(path.join(os.tmpdir(), 'ra-bench-')), TICKETS)
-      rows.push(...(await measureService(again, undefined, undefined, INSTANCES)).rows
-        .map((r) => ({ ...r, engine: `SQLite, ${INSTANCES} processes` })))
+      rows.push(...await group(`SQLite, ${INSTANCES} processes`, async () => (await measureService(again, undefined, undefined, INSTANCES)).rows))
       notes.push(`SQLite, ${INSTANCES} processes: that many service processes on one database file (SQLite lets one write at a time: ` +
         `each process commits its own groups), each driven by ${Math.floor(CONNECTIONS / INSTANCES)} connections of their own; the p50 and p99 ` +
         'are the worst of the processes\'.')
     }
   }
-  baseline ??= await measureBaseline()
   if (engines.includes('postgres')) {
     const server = await startPostgres()
     try {
@@ -338,15 +357,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       mkdirSync(pgDir)
       console.log(`PostgreSQL: preparing ${TICKETS} tickets (tickets file in ${pgDir}) …`)
       const prepared = await prepare(pgDir, TICKETS, server.url)
-      rows.push(...(await measureService(prepared)).rows.map((r) => ({ ...r, engine: 'PostgreSQL' })))
+      rows.push(...await group('PostgreSQL', async () => (await measureService(prepared)).rows))
       notes.push(`PostgreSQL: ${await postgresSettings(server.url)}, started by the bench on this machine, so the server shares the ` +
         `${os.cpus().length} cores with the service and the load generator; the service's pool: ${PG_POOL_SIZE} connections (RA_DATABASE_POOL_SIZE).`)
       if (INSTANCES > 1) {
         const again = path.join(dir, 'postgres-instances')
         mkdirSync(again)
         const url = await freshDatabase(server.url, 'bench_instances')
-        rows.push(...(await measureService(await prepare(again, TICKETS, url), undefined, undefined, INSTANCES)).rows
-          .map((r) => ({ ...r, engine: `PostgreSQL, ${INSTANCES} instances` })))
+        const preparedAgain = await prepare(again, TICKETS, url)
+        rows.push(...await group(`PostgreSQL, ${INSTANCES} instances`, async () => (await measureService(preparedAgain, undefined, undefined, INSTANCES)).rows))
         notes.push(`PostgreSQL, ${INSTANCES} instances: that many service processes on the one server, each with its own pool and ` +
           `${Math.floor(CONNECTIONS / INSTANCES)} connections of load; the p50 and p99 are the worst of the instances'.`)
       }
@@ -354,10 +373,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       await server.stop()
     }
   }
-  const text = table(rows, baseline)
+  const text = table(rows)
   const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
     `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.\n\n` +
-    `Each engine: a fresh database with ${TICKETS} prepared tickets (every redemption redeems a fresh one); the baseline uses no database.\n\n` +
+    `Each engine: a fresh database with ${TICKETS} prepared tickets (every redemption redeems a fresh one); the baseline (a fastify server with ` +
+    'one validated POST route and the service\'s logging, no database) is measured again just before each group of rows, and the group\'s ratios ' +
+    'are to it. CPU: shares of all cores\' time during the run, warm-up included (Linux /proc).\n\n' +
     notes.map((n) => `- ${n}`).join('\n')
   console.log(`\n${header}\n\n${text}\n`)
   writeFileSync(path.join(projectRoot, 'bench', 'results.md'), `# Benchmark results (npm run bench)\n\n${header}\n\n${text}\n`)
