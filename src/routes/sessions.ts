@@ -235,11 +235,17 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
     reply.raw.flushHeaders()
     // The session's streams are served together (SessionStreams): each event is read and formatted once for all of them.
     const closed = fastify.metrics.streamOpened()
-    const remove = await fastify.services.streams.subscribe(id, {
-      cursor,
-      write: (frame) => { if (reply.sse.isConnected) writeFrame(reply.raw, frame) },
-      end: () => { reply.sse.close() }
-    })
+    let remove: () => void
+    try {
+      remove = await fastify.services.streams.subscribe(id, {
+        cursor,
+        write: (frame) => { if (reply.sse.isConnected) writeFrame(reply.raw, frame) },
+        end: () => { reply.sse.close() }
+      })
+    } catch (err) {
+      closed()
+      throw err
+    }
     const stop = () => {
       remove()
       closed()
@@ -257,6 +263,7 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
  */
 function writeFrame (res: ServerResponse, frame: EventFrame): void {
   const socket = res.socket
+  if (socket?.destroyed === true) return
   if (socket === null || !res.headersSent || res.writableEnded || res.writableLength > socket.writableLength) {
     res.write(frame.text)
     return

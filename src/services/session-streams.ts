@@ -72,7 +72,12 @@ export class SessionStreams {
       if (current.subscribers.size === 0) this.groups.delete(sessionId)
       if (this.groups.size === 0) this.stopPolling()
     }
-    await this.flush(sessionId, group, true)
+    try {
+      await this.flush(sessionId, group, true)
+    } catch (err) {
+      remove()
+      throw err
+    }
     return remove
   }
 
