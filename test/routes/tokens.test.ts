@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { SqliteStorage } from '../../src/db/sqlite-storage.js'
 import { hashToken } from '../../src/services/tokens-service.js'
 import { ADMIN_TOKEN, atTime, build, outsideRows } from '../helper.js'
 
@@ -72,7 +73,9 @@ t.test('a revocation is seen by the next authentication even in the same turn of
       })
       .catch(reject)
   })
-  t.equal(before, true, 'the lookup before the revocation')
+  // On PostgreSQL the first lookup's reads run on another connection beside the revocation's, and may see it committed:
+  // either answer is right there. On SQLite the revocation commits after that lookup's turn, so it must not see it.
+  if (app.services.store.storage instanceof SqliteStorage) t.equal(before, true, 'the lookup before the revocation')
   t.equal(after, 'TOKEN_REVOKED', 'the lookup after it')
 })
 
