@@ -56,7 +56,7 @@ export class SessionStreams {
 
   /**
    * Adds a stream of `sessionId` (the caller has checked that it may see it). What was stored after its cursor is
-   * written at once; the returned promise resolves after that first read. Returns the function that removes it.
+   * written at once (or by the session's read already running, which then reads again). Returns the function that removes it.
    */
   async subscribe (sessionId: string, subscriber: StreamSubscriber): Promise<() => void> {
     let group = this.groups.get(sessionId)
