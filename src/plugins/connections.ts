@@ -94,7 +94,8 @@ export default fp<{ maxConnections: number }>(async (fastify, { maxConnections }
   // (fastify marks only requests that arrive after close began, and closes only the connections idle then).
   let closing = false
   fastify.addHook('preClose', async () => { closing = true })
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close')
+    done(null, payload)
   })
 }, { name: 'connections' })

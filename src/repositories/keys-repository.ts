@@ -14,9 +14,11 @@ export interface KeyRow {
 
 export class KeysRepository {
   private readonly cached
-  /** `cache` null: `active` reads the database (a unit of work sees its own changes). */
+  private readonly cachedByKid
+  /** `cache` null: `active` and `known` read the database (a unit of work sees its own changes). */
   constructor (private readonly sql: Sql, cache: DirectoryCache | null) {
     this.cached = lookupIn<{ row: KeyRow | undefined }>(cache)
+    this.cachedByKid = lookupIn<KeyRow>(cache)
   }
 
   /** Cached until a key is added, retired or re-encrypted (by any process). */
@@ -24,6 +26,16 @@ export class KeysRepository {
     return (await this.cached('active', async () => ({
       row: await this.sql.get<KeyRow>('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
     })))!.row
+  }
+
+  /**
+   * The key `kid`, cached until a key is added, retired or re-encrypted (by any
+   * process); a kid not found is not remembered. Its `max_expires_at` may be
+   * older than the stored one (it moves with signatures and bumps no version,
+   * and only ever moves later): a caller that would refuse on it reads `get`.
+   */
+  known (kid: string): Promise<KeyRow | undefined> {
+    return this.cachedByKid(kid, () => this.get(kid))
   }
 
   get (kid: string): Promise<KeyRow | undefined> {

@@ -103,7 +103,7 @@ export class SessionService {
       acceptBy: acceptDeadline,
       ...(f.externalRef !== null ? { externalRef: f.externalRef } : {}),
       ...(f.boundHelper ? { boundHelper: f.boundHelper } : {})
-    }, { row })
+    }, { row, firstEvent: true })
     return row
   }
 
@@ -441,13 +441,18 @@ export class SessionService {
     type: string,
     ctx: ActorContext,
     data: Record<string, unknown>,
-    hook: { row?: SessionRow, rules?: string[] } = {}
+    hook: {
+      row?: SessionRow
+      rules?: string[]
+      /** The session's first event, in the unit that opened it: its consent chain is empty (nothing to read). */
+      firstEvent?: true
+    } = {}
   ): Promise<void> {
     const at = nowIso()
     await u.sessions.appendEvent(sessionId, type, ctx.actor, data, at)
     if (CONSENT_EVENT_TYPES.has(type)) {
       // The consent chain, in the same commit: its order is the session lock's (every consent event is written under it).
-      const link = nextEntry(await u.sessions.lastConsentLink(sessionId) ?? null, {
+      const link = nextEntry(hook.firstEvent ? null : await u.sessions.lastConsentLink(sessionId) ?? null, {
         sessionId, type, at, actor: ctx.actor, data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>
       })
       await u.sessions.appendConsentLink(sessionId, { seq: link.entry.seq, entry: link.text, hash: link.hash })

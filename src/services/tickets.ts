@@ -214,8 +214,22 @@ export class TicketService {
     const now = Date.now()
     const tolerance = this.options.clockToleranceS * 1000
     if (issued.notBefore.getTime() > now + tolerance || issued.expiresAt.getTime() <= now - tolerance) return false
-    const row = await this.store.repos.keys.get(issued.kid)
-    return row !== undefined && (row.retired_at === null || (row.max_expires_at !== null && row.max_expires_at > new Date(now).toISOString()))
+    return await this.verifyingKey(issued.kid, new Date(now).toISOString()) !== undefined
+  }
+
+  /**
+   * The key `kid` if it still verifies at `now`: the active one, or a retired
+   * one with tickets not yet expired. From the directory cache (a redemption
+   * reads no key); a key the cached row would refuse is read again first, since
+   * the cached `max_expires_at` may be older than the stored one.
+   */
+  private async verifyingKey (kid: string, now: string): Promise<KeyRow | undefined> {
+    const verifies = (row: KeyRow | undefined): row is KeyRow =>
+      row !== undefined && (row.retired_at === null || (row.max_expires_at !== null && row.max_expires_at > now))
+    const cached = await this.store.repos.keys.known(kid)
+    if (verifies(cached)) return cached
+    const row = await this.store.repos.keys.get(kid)
+    return verifies(row) ? row : undefined
   }
 
   /**
@@ -253,9 +267,8 @@ export class TicketService {
   }
 
   private async publicKey (kid: string): Promise<CryptoKey> {
-    const row = await this.store.repos.keys.get(kid)
-    const now = nowIso()
-    if (!row || (row.retired_at !== null && !(row.max_expires_at !== null && row.max_expires_at > now))) {
+    const row = await this.verifyingKey(kid, nowIso())
+    if (!row) {
       throw new AppError('TICKET_SIGNATURE_INVALID', 'the ticket was not signed by a key of this service', { field: 'ticket' })
     }
     let key = this.publicKeys.get(kid)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { atTime, type Json } from '../helper.js'
+import { atTime, outsideSql, type Json } from '../helper.js'
 import { setPolicy, world } from './invitations-helper.js'
 
 t.test('S3: the lifetime defaults to the maximum ticket time, for each unit, and never exceeds it', async (t) => {
@@ -245,6 +245,22 @@ t.test('key rotation: old tickets still redeem until they expire; the JWKS shows
     t.equal((await w.redeem(spare.ticket)).json().code, 'TICKET_EXPIRED')
   })
   t.equal((await w.call('POST', '/v1/keys/rotate', undefined, w.alice)).statusCode, 403, 'administrators only')
+})
+
+t.test('a retired key verifies its tickets until the last expires, even when the cached key is older than the stored one', async (t) => {
+  const w = await world(t)
+  const early = await w.invite({ lifetime: { value: 5, unit: 'minutes' } })
+  const late = await w.invite({ lifetime: { value: 60, unit: 'minutes' } })
+  const kid = JSON.parse(Buffer.from(late.ticket.split('.')[0], 'base64url').toString()).kid
+  t.equal((await w.call('POST', '/v1/keys/rotate')).statusCode, 200)
+  // The key's row as a process may hold it cached: recorded before the signature of \`late\` moved its
+  // max_expires_at on (that column bumps no cache version: it moves with signatures).
+  await outsideSql(w.config, 'UPDATE signing_keys SET max_expires_at = ? WHERE kid = ?', early.invitation.expiresAt, kid)
+  t.equal((await w.call('POST', '/v1/redemptions/preview', { ticket: early.ticket }, w.bob)).statusCode, 200, 'the key is read (and cached)')
+  await outsideSql(w.config, 'UPDATE signing_keys SET max_expires_at = ? WHERE kid = ?', late.invitation.expiresAt, kid)
+  await atTime(Date.parse(early.invitation.expiresAt) + 1000, async () => {
+    t.equal((await w.redeem(late.ticket)).statusCode, 201, 'the later ticket still redeems')
+  })
 })
 
 t.test('S1: the computer is named by id or DOMAIN\\NAME, checked at the edge: an empty domain part is 400 naming the field, not a 500', async (t) => {
