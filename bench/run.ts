@@ -25,6 +25,10 @@ const TICKETS = Number(process.env['BENCH_TICKETS'] ?? 40_000)
 const INSTANCES = Number(process.env['BENCH_INSTANCES'] ?? 2)
 /** The service's PostgreSQL connections (RA_DATABASE_POOL_SIZE; 10 is the service's default). */
 const PG_POOL_SIZE = Number(process.env['BENCH_PG_POOL_SIZE'] ?? 10)
+/** The service talks to PostgreSQL over its Unix socket, not TCP (see `overSocket`). */
+const PG_SOCKET = process.env['BENCH_PG_SOCKET'] === '1'
+/** Where the embedded server puts its socket (its build's default). */
+const PG_SOCKET_DIR = '/tmp'
 
 export interface Row {
   name: string
@@ -135,7 +139,18 @@ export async function prepare (
 
 /** Selects PostgreSQL (with the bench's pool size) when there is a URL; nothing (SQLite) otherwise. */
 function postgresEnv (databaseUrl: string | undefined): Record<string, string> {
-  return databaseUrl === undefined ? {} : { RA_DATABASE_URL: databaseUrl, RA_DATABASE_POOL_SIZE: String(PG_POOL_SIZE) }
+  return databaseUrl === undefined ? {} : { RA_DATABASE_URL: overSocket(databaseUrl), RA_DATABASE_POOL_SIZE: String(PG_POOL_SIZE) }
+}
+
+/**
+ * With BENCH_PG_SOCKET=1, the service reaches the bench's PostgreSQL through its Unix socket (in /tmp) instead of
+ * TCP on loopback: on loopback the sender's write runs the receiving side's TCP processing too.
+ */
+function overSocket (databaseUrl: string): string {
+  if (!PG_SOCKET) return databaseUrl
+  const url = new URL(databaseUrl)
+  url.searchParams.set('host', PG_SOCKET_DIR)
+  return url.toString()
 }
 
 export async function serviceEnv (databaseFile: string, databaseUrl?: string): Promise<Record<string, string>> {
