@@ -121,7 +121,12 @@ export class Store {
   async work<T> (fn: (unit: Unit) => Promise<T>): Promise<T> {
     let unit: Unit | undefined
     // A new Unit per attempt: PostgreSQL may run `fn` again after a deadlock, and only the last attempt committed.
-    const result = await this.storage.unitOfWork((tx) => fn(unit = new Unit(tx, this.hooks)))
+    const result = await this.storage.unitOfWork(async (tx) => {
+      unit = new Unit(tx, this.hooks)
+      const value = await fn(unit)
+      await unit.audit.flush() // the unit's audit events, written together (AuditRepository.record)
+      return value
+    })
     for (const followUp of unit?.followUps ?? []) await followUp()
     return result
   }

@@ -111,21 +111,27 @@ const LIVE = '(\'awaiting-novice\', \'active\', \'control-requested\', \'in-cont
 export class SessionsRepository {
   constructor (private readonly sql: Sql) {}
 
-  /** A new session awaiting the novice (C1). */
   /**
-   * Opens a session awaiting its novice and returns its row as stored, built
-   * from what was written: the one read is of what the row needs from the
-   * directory (the parties' display names, whether the expert helped this
-   * novice before), in one statement.
+   * Opens a session (C1) awaiting its novice and returns its row as stored, built
+   * from what was written: one statement, whose RETURNING brings what the row
+   * needs from the directory (the parties' display names).
    */
   async insert (f: NewSession & { createdAt: string, acceptDeadline: string }): Promise<SessionRow> {
     const id = newId()
     const now = f.createdAt
-    const known = (await this.sql.get<{ novice_display_name: string | null, expert_display_name: string | null, helped_before: number }>(
-      `SELECT (SELECT display_name FROM accounts WHERE id = ?) AS novice_display_name, (SELECT display_name FROM accounts WHERE id = ?) AS expert_display_name,
-        CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 1 ELSE 0 END AS helped_before`,
-      f.noviceId, f.expertId, f.expertId, f.noviceId))!
-    const row: SessionRow = {
+    // Whether this expert has helped this novice before (a session between them that the novice accepted) is
+    // decided in the INSERT itself; the parties' display names come back with it (the new session is not accepted,
+    // so it never counts for itself).
+    const known = (await this.sql.get<{ first_time_helper: number, novice_display_name: string | null, expert_display_name: string | null }>(
+      `INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
+        accept_deadline, expert_token_id, external_ref, bound_helper, first_time_helper)
+      VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?,
+        CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 0 ELSE 1 END)
+      RETURNING first_time_helper, (SELECT display_name FROM accounts WHERE accounts.id = sessions.novice_id) AS novice_display_name,
+        (SELECT display_name FROM accounts WHERE accounts.id = sessions.expert_id) AS expert_display_name`,
+      id, f.origin, f.invitationId, f.computerId, f.noviceId, f.expertId, f.permittedMode, now, now, f.acceptDeadline,
+      f.expertTokenId, f.externalRef, f.boundHelper ?? null, f.expertId, f.noviceId))!
+    return {
       id,
       origin: f.origin,
       invitation_id: f.invitationId,
@@ -144,8 +150,7 @@ export class SessionsRepository {
       external_ref: f.externalRef,
       bound_helper: f.boundHelper ?? null,
       code_mismatches: 0,
-      // Whether this expert has helped this novice before: a session between them that the novice accepted.
-      first_time_helper: known.helped_before === 1 ? 0 : 1,
+      first_time_helper: known.first_time_helper,
       control_until: null,
       control_warn_at: null,
       more_time_requested_at: null,
@@ -155,12 +160,6 @@ export class SessionsRepository {
       novice_display_name: known.novice_display_name,
       expert_display_name: known.expert_display_name
     }
-    await this.sql.run(`INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode, created_at, updated_at,
-        accept_deadline, expert_token_id, external_ref, bound_helper, first_time_helper)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    id, row.origin, row.invitation_id, row.computer_id, row.novice_id, row.expert_id, row.state, row.permitted_mode, now, now, row.accept_deadline,
-    row.expert_token_id, row.external_ref, row.bound_helper, row.first_time_helper)
-    return row
   }
 
   /**

@@ -185,16 +185,24 @@ export class InvitationService {
 
   /** Records the expiry of invitations whose time is up (the sweep: their webhook events go out on time). */
   async sweep (): Promise<void> {
-    if (await this.store.repos.invitations.anyDue(nowIso())) await this.store.work(expireInvitations)
+    await this.expireDue()
+  }
+
+  /**
+   * Records the expiry of invitations whose time is up: one read when none is (nearly always), a unit of work of
+   * its own when some are. Returns how many expired.
+   */
+  private async expireDue (): Promise<number> {
+    return await this.store.repos.invitations.anyDue(nowIso()) ? await this.store.work(expireInvitations) : 0
   }
 
   async get (id: string, principal: Principal): Promise<Invitation> {
-    await this.store.work(expireInvitations)
+    await this.expireDue()
     return toInvitation(await visibleInvitation(this.store.repos.invitations, id, principal))
   }
 
   async list (query: InvitationListQueryType, principal: Principal): Promise<PageOf<Invitation>> {
-    await this.store.work(expireInvitations)
+    await this.expireDue()
     let noviceId: string | undefined
     if (principal.kind === 'user') {
       // Users see their own invitations only; the filter cannot widen that.
@@ -378,7 +386,7 @@ export class InvitationService {
   private async loadOpenInvitation (ticket: { verified: VerifiedTicket, row?: InvitationRow | undefined }, caller: Caller): Promise<InvitationRow> {
     // The row read to find the ticket by its hash serves unless this expiry changed rows (it is not read twice);
     // whatever else changed it since is caught where it matters, by the conditional update that decides (step 4).
-    const expired = await this.store.work(expireInvitations)
+    const expired = await this.expireDue()
     const row = ticket.row !== undefined && expired === 0 ? ticket.row : await this.store.repos.invitations.get(ticket.verified.invitationId)
     // A well-signed ticket whose invitation is gone was purged after it ended.
     if (!row || row.jti !== ticket.verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })

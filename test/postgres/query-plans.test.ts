@@ -1,0 +1,56 @@
+// The plans PostgreSQL gives the statements that run on every request, on a table the size of a busy day's, with
+// statistics. A prepared statement (the service names each one) runs with a generic plan from its sixth execution,
+// made without the parameters' values: the plan that matters is that one, not the first five.
+import t from 'tap'
+import pg from 'pg'
+import { prepared } from '../../src/db/postgres-storage.js'
+import type { Sql, SqlValue } from '../../src/db/storage.js'
+import { InvitationsRepository } from '../../src/repositories/invitations-repository.js'
+import { freshPostgresDatabase } from '../engine.js'
+import { outsideSql } from '../helper.js'
+import { world } from '../routes/invitations-helper.js'
+
+t.setTimeout(300_000)
+
+/**
+ * Runs nothing: records the generic plan (EXPLAIN (GENERIC_PLAN), PostgreSQL 16 and later) of each statement a
+ * repository sends, as the service would send it (`?` become `$n`), on the real database.
+ */
+function explaining (client: pg.Client, plans: Array<{ sql: string, plan: string }>): Sql {
+  const explain = async (sql: string): Promise<void> => {
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (GENERIC_PLAN) ${prepared(sql).text}`)
+    plans.push({ sql, plan: rows.map((r) => r['QUERY PLAN']).join('\n') })
+  }
+  return {
+    engine: 'postgres',
+    get: async <T>(sql: string, ..._params: SqlValue[]) => { await explain(sql); return undefined as T | undefined },
+    all: async <T>(sql: string, ..._params: SqlValue[]) => { await explain(sql); return [] as T[] },
+    run: async (sql: string, ..._params: SqlValue[]) => { await explain(sql); return 0 }
+  }
+}
+
+t.test('the expiry check each redemption and invitation read makes reads the index of open invitations, not the table', async (t) => {
+  const url = await freshPostgresDatabase()
+  const w = await world(t, { RA_DATABASE_URL: url })
+  await w.invite()
+  // 20,000 more, most of them ended (as after a day of redemptions), then the statistics autovacuum would gather.
+  await outsideSql(w.config, `INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at,
+      kid, jti, ended_at)
+    SELECT gen_random_uuid()::text, computer_id, novice_id, created_by, CASE WHEN g % 10 = 0 THEN 'open' ELSE 'redeemed' END, mode,
+      lifetime_minutes, created_at, expires_at, kid, gen_random_uuid()::text, CASE WHEN g % 10 = 0 THEN NULL ELSE created_at END
+    FROM invitations, generate_series(1, 20000) AS g`)
+  await outsideSql(w.config, 'ANALYZE invitations')
+
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const plans: Array<{ sql: string, plan: string }> = []
+  const invitations = new InvitationsRepository(explaining(client, plans))
+  await invitations.anyDue(new Date().toISOString())
+  await invitations.expireDue(new Date().toISOString())
+  t.equal(plans.length, 2)
+  for (const { sql, plan } of plans) {
+    t.notMatch(plan, /Seq Scan on invitations/, `${sql.split(/\s+/).slice(0, 6).join(' ')}…: ${plan}`)
+    t.match(plan, /invitations_state_expiry/, 'through the (state, expires_at) index')
+  }
+})
