@@ -313,7 +313,7 @@ async function group (engine: string, measure: () => Promise<Row[]>): Promise<Ro
 type Engine = 'sqlite' | 'postgres'
 
 /** A new, empty database on the server of `url`; its URL. */
-async function freshDatabase (url: string, name: string): Promise<string> {
+export async function freshDatabase (url: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
@@ -327,7 +327,7 @@ async function freshDatabase (url: string, name: string): Promise<string> {
 }
 
 /** The server's version and the settings that decide a commit's cost, for the results' header. */
-async function postgresSettings (url: string): Promise<string> {
+export async function postgresSettings (url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {

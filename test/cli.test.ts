@@ -26,7 +26,10 @@ t.test('the CLI creates, lists and revokes tokens offline, and audits as "cli"',
   t.notMatch(listed.out, token!)
 
   // The service, on the same database, accepts the token.
-  const { call } = await build(t, {}, dir)
+  const { call, app: service } = await build(t, {}, dir)
+  // The CLI runs with spawnSync, which stops this process, and the service in it, until the CLI exits: the service's
+  // background purge (started once it is ready) must not be holding SQLite's write lock then, or the CLI waits in vain.
+  await service.services.purges!.idle()
   const events = await call('GET', '/v1/audit-events?actor=cli', undefined, token)
   t.equal(events.statusCode, 200)
   t.match(events.json().items[0], { actor: 'cli', action: 'token.create', target: `tokens/${id}` })
@@ -56,6 +59,7 @@ t.test('the CLI refuses bad input with a message and exit code 2, changing nothi
 t.test('the CLI rotates the ticket-signing key; the service publishes both keys', async (t) => {
   const dir = t.testdir()
   const { call, app } = await build(t, {}, dir)
+  await app.services.purges!.idle() // see above: spawnSync stops the service in this process
   const before = (await call('GET', '/.well-known/jwks.json', undefined, null)).json().keys.map((k: { kid: string }) => k.kid)
   const rotated = cli(dir, 'keys', 'rotate')
   t.equal(rotated.code, 0, rotated.err)

@@ -42,12 +42,23 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   await services.sessions.listenToOtherInstances()
   fastify.decorate('services', services)
 
-  // Invitations that ended unredeemed are purged after the retention period; their audit events stay.
-  // One instance at a time (Storage.exclusively); a failure is logged and retried next time.
-  const purge = async (): Promise<void> => {
+  // Invitations that ended unredeemed are purged after the retention period (their audit events stay), with ended
+  // webhook deliveries and old limit windows: at start and hourly, in the background. A start does not wait for it:
+  // a backlog (weeks down, a shortened retention) of 660,000 invitations took longer than a plugin may take to
+  // start, and the service never started. Invitations go PURGE_BATCH at a time, each batch a unit of work of its
+  // own, so that requests' writes go between them. One instance at a time (Storage.exclusively); a failure is
+  // logged and retried next time.
+  let closing = false
+  const purgeOnce = async (): Promise<number> => {
+    let purged = 0
     await storage.exclusively('purge', async () => {
       const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
-      const purged = await services.repos.invitations.purge(before)
+      for (;;) {
+        const batch = await services.repos.invitations.purge(before, PURGE_BATCH)
+        purged += batch
+        if (batch < PURGE_BATCH || closing) break
+        await new Promise((resolve) => setImmediate(resolve))
+      }
       if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
       // Webhook deliveries that ended, and their events, are kept as long (GET /v1/webhooks/{id}/deliveries shows them).
       const deliveries = await services.repos.webhooks.purge(before)
@@ -55,10 +66,9 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
       // Limit windows last a minute: an hour-old one is long over.
       await services.repos.limits.purge(Date.now() - 3_600_000)
     })
+    return purged
   }
-  await purge()
-  const timer = setInterval(() => { purge().catch((err: unknown) => fastify.log.error({ err }, 'purge failed')) }, 3_600_000)
-  timer.unref()
+  const purges = services.purges = new OutboxWorker(purgeOnce, 3_600_000, fastify.log, 'retention purge')
   // Timeouts take effect (and reach live streams) without anyone asking; a sweep still running is not started twice.
   let sweeping: Promise<void> | null = null
   const sweeper = setInterval(() => {
@@ -77,13 +87,15 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   fastify.addHook('onReady', async () => {
     services.outbox?.start()
     webhookWorker.start()
+    purges.start()
   })
   if (services.mailer.kind === 'smtp') fastify.log.info('invitation e-mail goes to the SMTP server in RA_SMTP_URL')
   else fastify.log.info({ mailDir: config.mailDir }, 'no RA_SMTP_URL: invitation e-mail is written as .eml files')
   // Last hook to run on close: in-flight requests have finished by then; the send in progress is recorded.
   fastify.addHook('onClose', async () => {
     services.streams.close()
-    clearInterval(timer)
+    closing = true
+    await purges.stop() // ends after the batch under way
     clearInterval(sweeper)
     await sweeping
     await services.outbox?.stop()
@@ -94,3 +106,6 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     await storage.close()
   })
 }, { name: 'storage' })
+
+/** Invitations deleted per unit of work by the retention purge. */
+const PURGE_BATCH = 1000

@@ -141,9 +141,9 @@ export class InvitationsRepository {
     return await this.sql.run('UPDATE invitations SET state = \'revoked\', revoked_at = ? WHERE id = ? AND state = \'redeemed\'', now, id) === 1
   }
 
-  /** Deletes invitations that ended without a session and expired before `before`. */
-  purge (before: string): Promise<number> {
-    return this.sql.run(`DELETE FROM invitations WHERE state <> 'redeemed' AND expires_at < ?
-      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.invitation_id = invitations.id)`, before)
+  /** Deletes up to `limit` invitations that ended without a session and expired before `before`; returns how many. */
+  purge (before: string, limit: number): Promise<number> {
+    return this.sql.run(`DELETE FROM invitations WHERE id IN (SELECT i.id FROM invitations i WHERE i.state <> 'redeemed' AND i.expires_at < ?
+      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.invitation_id = i.id) LIMIT ?)`, before, limit)
   }
 }

@@ -45,6 +45,8 @@ export interface Services {
   webhooks: WebhookService
   /** Set once the app starts its webhook worker (not in the CLI). */
   webhookWorker: OutboxWorker | null
+  /** The retention purge, run at start and hourly in the background; set by the app (not in the CLI). */
+  purges: OutboxWorker | null
   audit: AuditRepository
   /** Reads of committed data; changes go through `store.work`. */
   repos: Repositories
@@ -111,6 +113,7 @@ export function createServices (storage: Storage, config: Config, migrations: nu
       keyEncryptionSecret: config.keyEncryptionSecret
     }),
     webhookWorker: null,
+    purges: null,
     checkpoints: null,
     invitations: new InvitationService(store, policy, tickets, deliveries, sessions, new ShortCodes(store, config.codes, config.keyEncryptionSecret),
       () => services.outbox?.kick()),

@@ -16,7 +16,9 @@ export class OutboxWorker extends EventEmitter<{ run: [] }> {
   constructor (
     private readonly run: () => Promise<number>,
     private readonly pollMs: number,
-    private readonly log: Pick<FastifyBaseLogger, 'error'>
+    private readonly log: Pick<FastifyBaseLogger, 'error'>,
+    /** What a run is, as its failures are logged. */
+    private readonly what = 'outbox run'
   ) {
     super()
   }
@@ -39,7 +41,7 @@ export class OutboxWorker extends EventEmitter<{ run: [] }> {
         try {
           await this.run()
         } catch (err) {
-          this.log.error({ err }, 'outbox run failed')
+          this.log.error({ err }, `${this.what} failed`)
         }
         this.emit('run')
       } while (this.again && !this.stopped)

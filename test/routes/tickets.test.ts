@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createLocalJWKSet, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import t from 'tap'
+import { TEST_ENGINE } from '../engine.js'
 import { atTime, build, outsideRows, outsideSql, type Json } from '../helper.js'
+import { eventually } from '../smtp-helper.js'
 import { runWorker } from '../workers.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
@@ -124,9 +126,54 @@ t.test('ended invitations are purged after the retention; their audit events sta
   // Two days later the service starts again and purges.
   await atTime(Date.now() + 2 * 86_400_000, async () => {
     const later = await build(t, { RA_INVITATION_RETENTION_DAYS: '1' }, dir)
-    t.equal((await later.call('GET', `/v1/invitations/${lapsed.invitation.id}`)).statusCode, 404, 'purged')
+    // The purge runs in the background once the service is up.
+    await eventually(async () => (await later.call('GET', `/v1/invitations/${lapsed.invitation.id}`)).statusCode === 404, 'the purge',
+      { emitter: later.app.services.purges!, event: 'run' })
     t.equal((await later.call('GET', `/v1/invitations/${used.invitation.id}`)).json().state, 'redeemed', 'kept: it has a session')
     t.equal((await later.call('GET', `/v1/audit-events?target=invitations/${lapsed.invitation.id}`)).json().items.length, 1, 'its audit event stays')
+    await later.app.close()
+  })
+})
+
+t.test('the retention purge goes a batch at a time until nothing is left past retention', async (t) => {
+  const w = await world(t, { RA_INVITATION_RETENTION_DAYS: '1' })
+  const kept = await w.invite()
+  await w.app.services.purges!.idle()
+  // 2,500 invitations that ended long ago: more than two batches.
+  await outsideSql(w.config, `INSERT INTO invitations (id, computer_id, novice_id, created_by, state, mode, lifetime_minutes, created_at, expires_at, kid, jti,
+      ended_at)
+    WITH RECURSIVE n (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2500)
+    SELECT 'purged-' || x, computer_id, novice_id, created_by, 'expired', mode, 60, '2020-01-01T00:00:00.000Z', '2020-01-01T01:00:00.000Z', kid,
+      'purged-jti-' || x, '2020-01-01T01:00:00.000Z'
+    FROM n, invitations WHERE invitations.id = ?`, kept.invitation.id)
+  const count = async (): Promise<number> => Number((await outsideRows<{ n: number }>(w.config, 'SELECT count(*) AS n FROM invitations'))[0]!.n)
+  t.equal(await count(), 2501)
+  w.app.services.purges!.kick()
+  await w.app.services.purges!.idle()
+  t.equal(await count(), 1, 'all 2,500 purged; the open one stays')
+})
+
+t.test('a retention purge that fails does not keep the service from starting: it is logged, and the next run purges', async (t) => {
+  const dir = t.testdir()
+  const w = await world(t, { RA_INVITATION_RETENTION_DAYS: '1' }, dir)
+  const lapsed = await w.invite({ lifetime: { value: 1, unit: 'minutes' } })
+  await w.app.close()
+  // Deleting invitations fails, as a full disk or a lock held too long would make it.
+  const refuse = TEST_ENGINE === 'sqlite'
+    ? ['CREATE TRIGGER refuse_purge BEFORE DELETE ON invitations BEGIN SELECT RAISE(ABORT, \'refused by the test\'); END']
+    : ['CREATE FUNCTION refuse_purge () RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION \'refused by the test\'; END $$',
+        'CREATE TRIGGER refuse_purge BEFORE DELETE ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_purge()']
+  for (const sql of refuse) await outsideSql(w.config, sql)
+  await atTime(Date.now() + 2 * 86_400_000, async () => {
+    const later = await build(t, { RA_INVITATION_RETENTION_DAYS: '1' }, dir)
+    t.equal((await later.call('GET', '/readyz', undefined, null)).statusCode, 200, 'started, and ready')
+    await later.app.services.purges!.idle()
+    t.ok(later.logs.some((l) => l.includes('retention purge failed')), 'the failure is logged')
+    t.equal((await later.call('GET', `/v1/invitations/${lapsed.invitation.id}`)).statusCode, 200, 'nothing purged')
+    await outsideSql(later.config, 'DROP TRIGGER refuse_purge' + (TEST_ENGINE === 'sqlite' ? '' : ' ON invitations'))
+    later.app.services.purges!.kick()
+    await later.app.services.purges!.idle()
+    t.equal((await later.call('GET', `/v1/invitations/${lapsed.invitation.id}`)).statusCode, 404, 'purged by the next run')
     await later.app.close()
   })
 })
