@@ -179,9 +179,10 @@ export class WebhooksRepository {
    */
   async claimDue (now: string, leaseUntil: string): Promise<ClaimedWebhook | undefined> {
     const lock = this.sql.engine === 'postgres' ? ' FOR UPDATE OF d SKIP LOCKED' : ''
+    // Due at the same moment (the events of one unit of work): in the order they were queued (ids are UUIDv7, in order).
     const row = await this.sql.get<{ id: string }>(`SELECT d.id FROM webhook_deliveries d
       JOIN webhook_subscriptions s ON s.id = d.subscription_id
-      WHERE ${DUE.replace(/state|next_attempt_at|lease_until/g, 'd.$&')} AND s.enabled = 1 ORDER BY d.next_attempt_at LIMIT 1${lock}`, now, now)
+      WHERE ${DUE.replace(/state|next_attempt_at|lease_until/g, 'd.$&')} AND s.enabled = 1 ORDER BY d.next_attempt_at, d.id LIMIT 1${lock}`, now, now)
     if (!row) return undefined
     const claimed = await this.sql.run(`UPDATE webhook_deliveries SET state = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ?
       WHERE id = ? AND ${DUE}`, leaseUntil, now, row.id, now, now) === 1
