@@ -45,26 +45,34 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   // Invitations that ended unredeemed are purged after the retention period (their audit events stay), with ended
   // webhook deliveries and old limit windows: at start and hourly, in the background. A start does not wait for it:
   // a backlog (weeks down, a shortened retention) of 660,000 invitations took longer than a plugin may take to
-  // start, and the service never started. Invitations go PURGE_BATCH at a time, each batch a unit of work of its
-  // own, so that requests' writes go between them. One instance at a time (Storage.exclusively); a failure is
+  // start, and the service never started. Each table goes PURGE_BATCH rows at a time, each batch a statement (so a
+  // transaction) of its own, so that requests' writes go between them. One instance at a time (Storage.exclusively); a failure is
   // logged and retried next time.
   let closing = false
+  /** Runs `purge` a batch at a time until a batch comes back short (or the service closes); returns how many went. */
+  const inBatches = async (purge: (limit: number) => Promise<number>): Promise<number> => {
+    let purged = 0
+    for (;;) {
+      const batch = await purge(PURGE_BATCH)
+      purged += batch
+      if (batch < PURGE_BATCH || closing) return purged
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
   const purgeOnce = async (): Promise<number> => {
     let purged = 0
     await storage.exclusively('purge', async () => {
+      const { invitations, webhooks, limits } = services.repos
       const before = new Date(Date.now() - config.invitationRetentionDays * 86_400_000).toISOString()
-      for (;;) {
-        const batch = await services.repos.invitations.purge(before, PURGE_BATCH)
-        purged += batch
-        if (batch < PURGE_BATCH || closing) break
-        await new Promise((resolve) => setImmediate(resolve))
-      }
+      purged = await inBatches((n) => invitations.purge(before, n))
       if (purged > 0) fastify.log.info({ purged }, 'purged ended invitations past retention')
       // Webhook deliveries that ended, and their events, are kept as long (GET /v1/webhooks/{id}/deliveries shows them).
-      const deliveries = await services.repos.webhooks.purge(before)
-      if (deliveries > 0) fastify.log.info({ deliveries }, 'purged ended webhook deliveries past retention')
+      const deliveries = await inBatches((n) => webhooks.purge(before, n))
+      const events = await inBatches((n) => webhooks.purgeEvents(before, n))
+      if (deliveries + events > 0) fastify.log.info({ deliveries, events }, 'purged ended webhook deliveries past retention')
       // Limit windows last a minute: an hour-old one is long over.
-      await services.repos.limits.purge(Date.now() - 3_600_000)
+      const windowsBefore = Date.now() - 3_600_000
+      await inBatches((n) => limits.purge(windowsBefore, n))
     })
     return purged
   }
@@ -107,5 +115,5 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   })
 }, { name: 'storage' })
 
-/** Invitations deleted per unit of work by the retention purge. */
+/** Rows (invitations, webhook deliveries, their events, limit windows) deleted per statement by the retention purge. */
 const PURGE_BATCH = 1000

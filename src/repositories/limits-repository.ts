@@ -51,8 +51,8 @@ export class LimitsRepository {
     })
   }
 
-  /** Removes windows that started before `before` (ms since 1970). */
-  purge (before: number): Promise<number> {
-    return this.sql.run('DELETE FROM limit_windows WHERE window_start < ?', before)
+  /** Removes up to `limit` windows that started before `before` (ms since 1970); returns how many. */
+  purge (before: number, limit: number): Promise<number> {
+    return this.sql.run('DELETE FROM limit_windows WHERE key IN (SELECT key FROM limit_windows WHERE window_start < ? LIMIT ?)', before, limit)
   }
 }

@@ -234,14 +234,18 @@ export class WebhooksRepository {
   }
 
   /**
-   * Deletes deliveries that ended (delivered, failed, cancelled) before `before`, with their attempts, and events
-   * no delivery needs any more. Returns how many deliveries went.
+   * Deletes up to `limit` deliveries that ended (delivered, failed, cancelled) before `before`, with their attempts;
+   * returns how many went. Their events go with `purgeEvents` once no delivery needs them.
    */
-  async purge (before: string): Promise<number> {
-    const purged = await this.sql.run('DELETE FROM webhook_deliveries WHERE state IN (\'delivered\', \'failed\', \'cancelled\') AND updated_at < ?', before)
-    await this.sql.run(`DELETE FROM webhook_events WHERE occurred_at < ?
-      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)`, before)
-    return purged
+  purge (before: string, limit: number): Promise<number> {
+    return this.sql.run(`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+      WHERE state IN ('delivered', 'failed', 'cancelled') AND updated_at < ? LIMIT ?)`, before, limit)
+  }
+
+  /** Deletes up to `limit` events from before `before` that no delivery needs any more; returns how many. */
+  purgeEvents (before: string, limit: number): Promise<number> {
+    return this.sql.run(`DELETE FROM webhook_events WHERE id IN (SELECT e.id FROM webhook_events e WHERE e.occurred_at < ?
+      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id) LIMIT ?)`, before, limit)
   }
 
   /** When the next delivery of an enabled subscription becomes due, for the worker. */

@@ -422,7 +422,7 @@ t.test('with RA_KEY_ENCRYPTION_SECRET, signing secrets are stored encrypted, and
   t.equal(r.verified.length, 1, 'signed with the decrypted secret')
 })
 
-t.test('deliveries that ended are purged after the retention period, with their events; pending ones stay', async (t) => {
+t.test('deliveries that ended are purged after the retention period, with their events; pending ones stay; a batch at a time', async (t) => {
   const r = await receiver(t)
   const w = await world(t, FAST)
   const { webhook } = await subscribe(w, r.url, ['invitation.created'])
@@ -430,13 +430,29 @@ t.test('deliveries that ended are purged after the retention period, with their 
   await settled(w, async () => (await deliveries(w, webhook.id))[0]?.state === 'delivered')
   await w.app.services.webhookWorker!.stop() // what is queued next stays queued
   await w.invite()
+  await w.app.services.purges!.idle()
   const old = new Date(Date.now() - 40 * 86_400_000).toISOString()
+  // 2,500 more deliveries that ended long ago, each with its event, and as many rate-limit windows: more than two batches each.
+  const series = 'WITH RECURSIVE n (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2500)'
   await w.app.services.store.work(async (u) => {
     await u.sql.run('UPDATE webhook_deliveries SET updated_at = ?', old)
     await u.sql.run('UPDATE webhook_events SET occurred_at = ?', old)
+    await u.sql.run(`INSERT INTO webhook_events (id, type, occurred_at, payload) ${series}
+      SELECT 'old-event-' || x, type, occurred_at, payload FROM n, (SELECT * FROM webhook_events LIMIT 1) e`)
+    await u.sql.run(`INSERT INTO webhook_deliveries (id, subscription_id, event_id, state, attempts, created_at, updated_at) ${series}
+      SELECT 'old-delivery-' || x, ?, 'old-event-' || x, 'failed', 1, ?, ? FROM n`, webhook.id, old, old)
+    await u.sql.run(`INSERT INTO limit_windows (key, window_start, count) ${series} SELECT 'old-window-' || x, ?, 1 FROM n`, Date.now() - 7_200_000)
+    await u.sql.run('INSERT INTO limit_windows (key, window_start, count) VALUES (?, ?, 1)', 'current-window', Date.now())
   })
-  t.equal(await w.app.services.repos.webhooks.purge(new Date(Date.now() - 30 * 86_400_000).toISOString()), 1, 'the delivered one')
-  t.match(await deliveries(w, webhook.id), [{ state: 'queued' }], 'the pending one stays')
-  t.equal((await w.app.services.repos.sql.all('SELECT id FROM webhook_events')).length, 1, 'only the event still needed')
-  t.equal((await w.app.services.repos.sql.all('SELECT delivery_id FROM webhook_attempts')).length, 0, 'attempts go with their delivery')
+  const count = async (table: string): Promise<number> =>
+    Number((await w.app.services.repos.sql.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n)
+  t.equal(await count('webhook_deliveries'), 2502)
+  w.app.services.purges!.kick()
+  await w.app.services.purges!.idle()
+  t.match(await deliveries(w, webhook.id), [{ state: 'queued' }], 'the pending one stays; the delivered one and the 2,500 failed ones went')
+  t.equal(await count('webhook_deliveries'), 1)
+  t.equal(await count('webhook_events'), 1, 'only the event still needed')
+  t.equal(await count('webhook_attempts'), 0, 'attempts go with their delivery')
+  t.same(await w.app.services.repos.sql.all('SELECT key FROM limit_windows WHERE key LIKE ?', '%-window%'), [{ key: 'current-window' }],
+    'rate-limit windows over for an hour went; the current one stays')
 })
