@@ -4,7 +4,7 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import { newId } from '../../src/db/ids.js'
 import { SqliteStorage } from '../../src/db/sqlite-storage.js'
-import { CommitFailedError, type Storage } from '../../src/db/storage.js'
+import { CommitFailedError, type Storage, StorageUnavailableError } from '../../src/db/storage.js'
 import { build } from '../helper.js'
 import { onlyOn, TEST_ENGINE } from '../engine.js'
 import { world } from '../routes/invitations-helper.js'
@@ -103,6 +103,35 @@ t.test('SQLite: closing with a group open commits it', async (t) => {
   t.equal(await unit, 1)
   t.equal(count(), 1)
   await turn()
+})
+
+t.test('SQLite: a unit waiting for another process\'s write lock leaves the event loop free; past the busy timeout it fails as unavailable', async (t) => {
+  const { storage, insert, count } = sqlite(t) // busy timeout 1,000 ms
+  // Another connection (as another process would) holds the write lock.
+  const holder = new Database(storage.file)
+  t.teardown(() => holder.close())
+  holder.exec('BEGIN IMMEDIATE')
+  let settled = false
+  const waiting = insert(1).finally(() => { settled = true })
+  // SQLite's own busy handler would have slept in this thread, and the unit would have failed before this line.
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 10)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  clearInterval(timer)
+  t.notOk(settled, 'the unit is still waiting for the lock')
+  t.ok(ticks > 0 && storage.lockWaits > 0, 'timers ran meanwhile, and the unit tried again on one')
+  t.equal((await storage.get<{ n: number }>('SELECT count(*) AS n FROM rows'))!.n, 0, 'reads answer meanwhile')
+  holder.exec('COMMIT')
+  t.equal(await waiting, 1)
+  t.equal(count(), 1, 'the unit ran once the lock was free')
+
+  holder.exec('BEGIN IMMEDIATE')
+  const started = Date.now()
+  await t.rejects(insert(2), StorageUnavailableError, 'held past the busy timeout: the database is unavailable (503)')
+  t.ok(Date.now() - started >= 1000, 'not before the busy timeout')
+  holder.exec('ROLLBACK')
+  t.equal(await insert(3), 1, 'the next unit works')
+  t.equal(count(), 2)
 })
 
 /** A raw connection to the app's database, to look or to break things from outside the service. */
