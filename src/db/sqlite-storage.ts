@@ -7,10 +7,10 @@ import { CommitFailedError, type SqlValue, type Storage, StorageUnavailableError
  * see committed data only, as on PostgreSQL.
  *
  * Group commit: the units of work that start during one turn of the event loop
- * share one SQLite transaction, committed once when the turn ends
- * (setImmediate); each unit runs in its own SAVEPOINT, so a unit that throws
- * rolls back only its own changes. Units run one at a time (SQLite has one
- * writer); each resolves only once its group has committed, and its
+ * share one SQLite transaction, run together when the turn ends (setImmediate)
+ * and committed once the last is done; each unit runs in its own SAVEPOINT, so
+ * a unit that throws rolls back only its own changes. Units run one at a time
+ * (SQLite has one writer); each resolves only once its group has committed, and its
  * `afterCommit` callbacks run then. A failed commit rejects every unit of the
  * group with CommitFailedError (503 STORAGE_UNAVAILABLE).
  *
@@ -25,7 +25,6 @@ export class SqliteStorage implements Storage {
   private locked = false
   private readonly waiting: Array<() => void> = []
   private group: Group | null = null
-  private flushWanted = false
   private closed = false
   commits = 0
   /** Times a unit of work found another process holding the write lock and waited (diagnostics, tests). */
@@ -137,18 +136,22 @@ export class SqliteStorage implements Storage {
     this.writer.close()
   }
 
-  /** The open group, or a new one (BEGIN IMMEDIATE, committed when this turn of the event loop ends). */
+  /**
+   * The open group, or a new one. A new group begins when this turn of the
+   * event loop ends (setImmediate): the units that start during the turn wait
+   * for it, then run one after another, and the group commits as soon as the
+   * last of them is done. So the write lock is held while the units' statements
+   * run, not for the whole turn: another process on the file (node:cluster
+   * workers, a second instance) writes while this one parses, validates, signs
+   * and answers (bench: two processes on one file).
+   */
   private async join (): Promise<Group> {
     this.failIfRolledBack()
     if (this.group !== null) return this.group
+    await new Promise((resolve) => setImmediate(resolve))
     await this.begin()
     const group = newGroup()
     this.group = group
-    setImmediate(() => {
-      // A unit still running (it awaited past this turn) is not cut in two: the group commits when it ends.
-      if (this.locked) this.flushWanted = true
-      else if (this.group === group) this.flush()
-    })
     return group
   }
 
@@ -182,14 +185,12 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  /** The next unit waiting goes on in the open group; when none is waiting, the group commits. */
   private unlock (): void {
-    if (this.flushWanted) {
-      this.flushWanted = false
-      this.flush()
-    }
     const next = this.waiting.shift()
-    if (next) next()
-    else this.locked = false
+    if (next) return next()
+    this.locked = false
+    this.flush()
   }
 
   /** SQLite rolls a whole transaction back on some errors (disk full, I/O): the group's writes are lost, so is every unit waiting on them. */
