@@ -1,5 +1,5 @@
 import { openDatabase, type Db, type OpenOptions } from './database.js'
-import { CommitFailedError, type SqlValue, type Storage, StorageUnavailableError, type Tx } from './storage.js'
+import { CommitFailedError, type SqlValue, type Storage, StorageUnavailableError, type Tx, type WriteLockUse } from './storage.js'
 
 /**
  * Storage on one SQLite file: a writer connection for units of work and a
@@ -27,8 +27,9 @@ export class SqliteStorage implements Storage {
   private group: Group | null = null
   private closed = false
   commits = 0
-  /** Times a unit of work found another process holding the write lock and waited (diagnostics, tests). */
-  lockWaits = 0
+  readonly writeLock: WriteLockUse = { heldSeconds: 0, waitedSeconds: 0, waits: 0 }
+  /** When the write lock was taken (performance.now()), while a group is open. */
+  private heldSince = 0
   private waitsOnTimer = false
   private readonly busyTimeoutMs: number
 
@@ -114,9 +115,11 @@ export class SqliteStorage implements Storage {
       this.writer.exec('COMMIT')
     } catch (err) {
       try { if (this.writer.inTransaction) this.writer.exec('ROLLBACK') } catch { /* the connection is unusable; the next BEGIN says so */ }
+      this.released()
       group.reject(new CommitFailedError(err))
       return
     }
+    this.released()
     this.commits++
     group.resolve()
   }
@@ -172,14 +175,20 @@ export class SqliteStorage implements Storage {
       this.waitsOnTimer = true
     }
     const deadline = Date.now() + this.busyTimeoutMs
+    const started = performance.now()
     for (let attempt = 0; ; attempt++) {
       try {
         this.writer.exec('BEGIN IMMEDIATE')
+        this.heldSince = performance.now()
+        if (attempt > 0) this.writeLock.waitedSeconds += (this.heldSince - started) / 1000
         return
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) {
+          if (attempt > 0) this.writeLock.waitedSeconds += (performance.now() - started) / 1000
+          throw err
+        }
       }
-      this.lockWaits++
+      if (attempt === 0) this.writeLock.waits++
       // Every millisecond at first (the other process holds the lock for a turn of its event loop), then less often.
       await new Promise((resolve) => setTimeout(resolve, Math.min(1 + (attempt >> 4), 10)))
     }
@@ -198,7 +207,12 @@ export class SqliteStorage implements Storage {
     if (this.group === null || this.writer.inTransaction) return
     const group = this.group
     this.group = null
+    this.released()
     group.reject(new CommitFailedError(new Error('the transaction was rolled back')))
+  }
+
+  private released (): void {
+    this.writeLock.heldSeconds += (performance.now() - this.heldSince) / 1000
   }
 }
 

@@ -46,6 +46,14 @@ export interface Tx extends Sql {
   lock: (name: string) => Promise<void>
 }
 
+/** Time a process held a database file's write lock, and spent waiting for it while another process held it. */
+export interface WriteLockUse {
+  heldSeconds: number
+  waitedSeconds: number
+  /** Group commits that found the lock held by another process and waited. */
+  waits: number
+}
+
 export interface Storage extends Sql {
   /**
    * How many changes this process has committed so far (units of work, and
@@ -53,6 +61,8 @@ export interface Storage extends Sql {
    * data before the count moved may be stale after it (DirectoryCache).
    */
   readonly commits: number
+  /** SQLite: how this process has used the file's one write lock so far (for /metrics); absent on PostgreSQL. */
+  readonly writeLock?: WriteLockUse
   /**
    * Runs `fn` as one unit of work and resolves once it has committed (or
    * rejects: with `fn`'s error, rolled back; with StorageUnavailableError when

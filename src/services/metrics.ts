@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { ERROR_CODES } from '../errors.js'
+import type { WriteLockUse } from '../db/storage.js'
 import type { RecordedAudit } from '../repositories/audit-repository.js'
 import type { Store } from '../repositories/index.js'
 import { type MetricsRepository, OUTBOX_STATES, OUTBOXES } from '../repositories/metrics-repository.js'
@@ -147,10 +148,27 @@ export class Metrics {
     this.registry = Registry.merge([processMetrics(), app])
   }
 
-  /** Counts the store's committed audit events from now on, and reads the gauges from `repo`. */
-  watch (store: Store, repo: MetricsRepository): void {
+  /**
+   * Counts the store's committed audit events from now on, and reads the gauges from `repo`; on SQLite, also
+   * exports how this process uses the file's write lock (`writeLock`), which says how far more processes would scale.
+   */
+  watch (store: Store, repo: MetricsRepository, writeLock?: WriteLockUse): void {
     this.repo = repo
     store.observeAudit((event) => this.observeAudit(event))
+    if (writeLock === undefined) return
+    const registers = [this.registry]
+    const counter = (name: string, help: string, read: () => number) => new Counter({
+      name,
+      help,
+      registers,
+      collect () { this.reset(); this.inc(read()) }
+    })
+    counter('ra_sqlite_write_lock_held_seconds_total', 'SQLite: time this process held the database file\'s write lock (its group commits).',
+      () => writeLock.heldSeconds)
+    counter('ra_sqlite_write_lock_wait_seconds_total', 'SQLite: time this process waited for the write lock while another process held it.',
+      () => writeLock.waitedSeconds)
+    counter('ra_sqlite_write_lock_waits_total', 'SQLite: group commits that found the write lock held by another process and waited.',
+      () => writeLock.waits)
   }
 
   /** The content type of `text()`: Prometheus' text format 0.0.4. */

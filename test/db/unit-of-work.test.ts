@@ -119,11 +119,12 @@ t.test('SQLite: a unit waiting for another process\'s write lock leaves the even
   await new Promise((resolve) => setTimeout(resolve, 300))
   clearInterval(timer)
   t.notOk(settled, 'the unit is still waiting for the lock')
-  t.ok(ticks > 0 && storage.lockWaits > 0, 'timers ran meanwhile, and the unit tried again on one')
+  t.ok(ticks > 0 && storage.writeLock.waits === 1, 'timers ran meanwhile, and the unit tried again on one')
   t.equal((await storage.get<{ n: number }>('SELECT count(*) AS n FROM rows'))!.n, 0, 'reads answer meanwhile')
   holder.exec('COMMIT')
   t.equal(await waiting, 1)
   t.equal(count(), 1, 'the unit ran once the lock was free')
+  t.ok(storage.writeLock.waitedSeconds >= 0.3 && storage.writeLock.heldSeconds > 0, 'the wait and the hold are counted (ra_sqlite_write_lock_*)')
 
   holder.exec('BEGIN IMMEDIATE')
   const started = Date.now()

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
+import { TEST_ENGINE } from '../engine.js'
 import { build, type TestApp } from '../helper.js'
 import { helpdeskWorld } from './helpdesk-helper.js'
 import { parsePrometheusText, seriesKey, type MetricFamily, type Sample } from '../prometheus-text.js'
@@ -28,11 +29,12 @@ async function scrape (t: Test, w: TestApp, token?: string | null): Promise<Scra
   return parseScrape(t, res.body)
 }
 
-/** Every ra_*_total counter that moved between two scrapes, by how much. */
+/** Every ra_*_total counter of what was done that moved between two scrapes, by how much. */
 function counterDeltas (before: Scrape, after: Scrape): Record<string, number> {
   const moved: Record<string, number> = {}
   for (const [key, value] of after.samples) {
-    if (!/^ra_\w+_total(\{|$)/.test(key)) continue
+    // The write lock's figures move with every commit, not with what was done.
+    if (!/^ra_\w+_total(\{|$)/.test(key) || key.startsWith('ra_sqlite_write_lock_')) continue
     const delta = value - (before.samples.get(key) ?? 0)
     if (delta !== 0) moved[key] = delta
   }
@@ -165,6 +167,21 @@ t.test('with RA_METRICS_PORT, /metrics is served on its own listener without a t
 
   await w.app.close()
   await t.rejects(fetch(`${base}/metrics`), 'the listener closes with the app')
+})
+
+t.test('SQLite: how this process uses the file\'s write lock (held, waited for); not on PostgreSQL', async (t) => {
+  const w = await world(t)
+  const names = ['ra_sqlite_write_lock_held_seconds_total', 'ra_sqlite_write_lock_wait_seconds_total', 'ra_sqlite_write_lock_waits_total']
+  const before = await scrape(t, w)
+  if (TEST_ENGINE === 'postgres') {
+    for (const name of names) t.notOk(before.samples.has(name), `${name}: absent`)
+    return
+  }
+  t.equal((await w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-XP' }, w.tokens.alice)).statusCode, 201)
+  const after = await scrape(t, w)
+  t.ok(after.samples.get(names[0]!)! > before.samples.get(names[0]!)!, 'the write lock was held for the invitation\'s commit')
+  t.equal(after.samples.get(names[1]!), 0, 'no other process: never waited')
+  t.equal(after.samples.get(names[2]!), 0)
 })
 
 t.test('gauges: the e-mail outbox depth and oldest age move as invitation e-mail waits and is sent; open event streams; database size', async (t) => {
