@@ -45,6 +45,21 @@ export interface Row {
   cpu?: CpuShares | null
   /** The requests/s of the baseline measured just before this row's group, which its ratio is to. */
   baselineRps?: number
+  /**
+   * SQLite: shares of the run's time (warm-up included) that the file's write lock was held (summed over the
+   * processes) and that a process waited for it (their mean), from their ra_sqlite_write_lock_* counters.
+   */
+  writeLock?: { held: number, waited: number } | null
+}
+
+/** A service's ra_sqlite_write_lock_* counters (seconds), from its /metrics; null on PostgreSQL. */
+async function writeLockSeconds (url: string): Promise<{ held: number, waited: number } | null> {
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  if (!res.ok) throw new Error(`GET /metrics: ${res.status}`)
+  const text = await res.text()
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+  const held = value('ra_sqlite_write_lock_held_seconds_total')
+  return Number.isNaN(held) ? null : { held, waited: value('ra_sqlite_write_lock_wait_seconds_total') }
 }
 
 export function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
@@ -193,9 +208,15 @@ export async function measureService (
   const connections = Math.max(1, Math.floor(CONNECTIONS / instances))
   const all = async (job: (url: string, i: number) => Record<string, unknown>): Promise<Omit<Row, 'name'>> => {
     const pids = services.map((s) => s.child.pid!)
+    const locksBefore = await Promise.all(services.map((s) => writeLockSeconds(s.url)))
+    const startedAt = performance.now()
     const before = cpuSnapshot(pids)
     const results = await Promise.all(services.map((s, i) => load({ ...job(s.url, i), ...(instances > 1 ? { connections } : {}) })))
     const cpu = cpuShares(before, cpuSnapshot(pids))
+    const seconds = (performance.now() - startedAt) / 1000
+    const locksAfter = await Promise.all(services.map((s) => writeLockSeconds(s.url)))
+    const moved = (field: 'held' | 'waited') => locksAfter.reduce((sum, after, i) => sum + after![field] - locksBefore[i]![field], 0)
+    const writeLock = locksAfter[0] === null ? null : { held: moved('held') / seconds, waited: moved('waited') / seconds / instances }
     return {
       rps: results.reduce((sum, r) => sum + r.rps, 0),
       // Of the instances' own, the worst (autocannon reports percentiles per run, which cannot be merged exactly).
@@ -205,7 +226,8 @@ export async function measureService (
       non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
       total: results.reduce((sum, r) => sum + r.total, 0),
       ticketsReused: results.reduce((sum, r) => sum + (r.ticketsReused ?? 0), 0),
-      cpu
+      cpu,
+      writeLock
     }
   }
   try {
@@ -301,6 +323,23 @@ export function table (rows: Row[], baseline?: Row): string {
 }
 
 /**
+ * SQLite's write lock during each row that wrote: how much of the time it was held, how much a process waited, and the
+ * requests/s at which it would be held all the time (the rate divided by the share held): the most that more cores and
+ * processes on one file could give those writes, whatever else scales.
+ */
+export function writeLockTable (rows: Row[]): string {
+  const wrote = rows.filter((r) => r.writeLock && r.writeLock.held >= 0.005)
+  if (wrote.length === 0) return ''
+  const pct = (n: number) => `${(n * 100).toFixed(0)} %`
+  return [
+    '| endpoint | engine | requests/s | write lock held | a process waited for it | requests/s with the lock held all the time |',
+    '|---|---|---:|---:|---:|---:|',
+    ...wrote.map((r) => `| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${pct(r.writeLock!.held)} | ${pct(r.writeLock!.waited)} | ` +
+      `${(r.rps / r.writeLock!.held).toFixed(0)} |`)
+  ].join('\n')
+}
+
+/**
  * The baseline, measured again just before a group of rows (the machine's speed drifts over a run of many minutes when
  * it is shared), then the group's rows with their ratios to it.
  */
@@ -388,7 +427,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       await server.stop()
     }
   }
-  const text = table(rows)
+  const locks = writeLockTable(rows)
+  const text = table(rows) +
+    (locks === '' ? '' : `\n\nSQLite's write lock (from each process's ra_sqlite_write_lock_* counters, warm-up included):\n\n${locks}`)
   const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
     `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.\n\n` +
     `Each engine: a fresh database with ${TICKETS} prepared tickets (every redemption redeems a fresh one); the baseline (a fastify server with ` +
