@@ -120,6 +120,22 @@ export class DeliveriesRepository {
       RETURNING id, delivery_id, address, (SELECT invitation_id FROM deliveries WHERE id = delivery_id) AS invitation_id`, now, now)
   }
 
+  /**
+   * Cancels what invitation `invitationId` (which its caller just ended: redeemed, revoked) still had queued; returns
+   * what it cancelled. Reads that invitation's recipients only: `cancelEnded` reads every queued one, which during a
+   * mail outage (20,000 queued) took 25 ms, in every redemption's unit of work, holding SQLite's write lock.
+   */
+  async cancelFor (invitationId: string, now: string): Promise<Array<{ id: string, delivery_id: string, address: string, invitation_id: string }>> {
+    // CROSS JOIN: SQLite then starts from the invitation's deliveries; left to choose, it went through the index on state,
+    // every queued recipient (3 ms for 20,000).
+    const rows = await this.sql.all<{ id: string, delivery_id: string, address: string }>(`UPDATE delivery_recipients
+      SET state = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
+      WHERE id IN (SELECT r.id FROM deliveries d CROSS JOIN delivery_recipients r
+        WHERE d.invitation_id = ? AND r.delivery_id = d.id AND r.state IN ('queued', 'retrying'))
+      RETURNING id, delivery_id, address`, now, invitationId)
+    return rows.map((r) => ({ ...r, invitation_id: invitationId }))
+  }
+
   /** When the next recipient becomes due, for the worker's timer. */
   async nextDueAt (): Promise<string | undefined> {
     const row = await this.sql.get<{ at: string | null }>(`SELECT min(CASE WHEN state = 'sending' THEN lease_until ELSE next_attempt_at END) AS at

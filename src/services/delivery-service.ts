@@ -183,9 +183,14 @@ export class DeliveryService {
     })
   }
 
-  /** Cancels, in unit `u`, what invitations that are no longer open (revoked, redeemed, locked, expired) still had queued. */
-  async cancelUnsent (u: Unit): Promise<void> {
-    for (const r of await u.deliveries.cancelEnded(nowIso())) {
+  /**
+   * Cancels, in unit `u`, what invitations that are no longer open (revoked, redeemed, locked, expired) still had
+   * queued: only invitation `invitationId`'s, when the caller has just ended it (the worker cancels the rest before it
+   * sends anything).
+   */
+  async cancelUnsent (u: Unit, invitationId?: string): Promise<void> {
+    const now = nowIso()
+    for (const r of await (invitationId === undefined ? u.deliveries.cancelEnded(now) : u.deliveries.cancelFor(invitationId, now))) {
       await u.audit.record({
         ...SYSTEM_CONTEXT,
         action: 'delivery.cancelled',

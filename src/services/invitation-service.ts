@@ -234,7 +234,7 @@ export class InvitationService {
       })
       await u.webhooks.publish('invitation.revoked', invitationEventData((await u.invitations.get(id))!, caller.ctx.actor, { previousState: row.state }))
       // What is not yet sent is cancelled with it.
-      await this.deliveries.cancelUnsent(u)
+      await this.deliveries.cancelUnsent(u, id)
       return (await u.invitations.get(id))!
     }))
   }
@@ -446,7 +446,7 @@ export class InvitationService {
       await u.webhooks.publish('invitation.redeemed', invitationEventData(row, caller.ctx.actor, {
         sessionId: id, expert: expert.name, state: 'redeemed', rules: decided.rules, permittedMode: decided.permittedMode
       }))
-      await this.deliveries.cancelUnsent(u) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
+      await this.deliveries.cancelUnsent(u, row.id) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
       return session
     })
     if (session === null) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { simpleParser } from 'mailparser'
 import t from 'tap'
+import { SqliteStorage } from '../../src/db/sqlite-storage.js'
 import { decryptLhTicket, readInvitationFile } from '../../src/domain/invitation-file.js'
 import { atTime, type Json } from '../helper.js'
 import { eventually, smtpServer, type SmtpServer } from '../smtp-helper.js'
@@ -184,6 +185,38 @@ t.test('revoking cancels what is not yet sent; nothing goes out afterwards', asy
   await w.app.services.outbox?.idle()
   t.equal(smtp.received.length, 0)
   t.ok((await w.call('GET', '/v1/audit-events?action=delivery.cancelled')).json().items.length >= 1)
+})
+
+t.test('redeeming cancels its invitation\'s unsent e-mail in the same commit, reading only that invitation\'s recipients', async (t) => {
+  const smtp = await smtpServer(t) // down
+  const w = await world(t, { ...smtpEnv(smtp), RA_DELIVERY_RETRY_BASE_MS: '60000' })
+  const a = await w.invite({ delivery: { recipients: ['bob@contoso.com'] } })
+  const other = await w.invite({ delivery: { recipients: ['carol@contoso.com'] } })
+  await eventually(async () => (await recipients(w, a.invitation.id))[0].state === 'retrying', 'a retry', outboxRuns(w))
+  // The statements the redemption sends, as SQLite prepares them.
+  const storage = w.app.services.storage
+  const sent: string[] = []
+  if (storage instanceof SqliteStorage) {
+    const prepare = storage.writer.prepare.bind(storage.writer)
+    storage.writer.prepare = ((source: string) => { sent.push(source); return prepare(source) }) as typeof prepare
+    t.teardown(() => { storage.writer.prepare = prepare })
+  }
+  t.equal((await w.redeem(a.ticket)).statusCode, 201)
+  t.equal((await recipients(w, a.invitation.id))[0].state, 'cancelled', 'the redeemed invitation\'s e-mail is cancelled')
+  t.not((await recipients(w, other.invitation.id))[0].state, 'cancelled', 'another invitation\'s is not')
+  const target = `invitations/${a.invitation.id}/deliveries/${a.delivery.delivery.id}`
+  const audit = (await w.call('GET', `/v1/audit-events?action=delivery.cancelled&target=${target}`)).json()
+  t.match(audit.items, [{ details: { recipient: 'bob@contoso.com' } }])
+  if (storage instanceof SqliteStorage) {
+    // During a mail outage every queued recipient of every invitation is read otherwise: 25 ms per redemption for 20,000,
+    // holding the write lock. The cancel must start from the invitation's deliveries.
+    const cancel = sent.filter((sql) => sql.startsWith('UPDATE delivery_recipients') && sql.includes('invitation_id = ?'))
+    t.equal(cancel.length, 1, 'a statement cancels the invitation\'s own recipients (the sweep, on its timer, cancels the rest)')
+    const plan = (storage.reader.prepare(`EXPLAIN QUERY PLAN ${cancel[0]!}`).all('2026-01-01T00:00:00.000Z', a.invitation.id) as Array<{ detail: string }>)
+      .map((r) => r.detail).join(' | ')
+    t.match(plan, /deliveries_invitation/, plan)
+    t.notMatch(plan, /delivery_recipients_due/, 'not through the index of every queued recipient')
+  }
 })
 
 t.test('durable: deliveries queued before a restart are sent by the next process, once', async (t) => {
