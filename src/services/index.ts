@@ -88,6 +88,7 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     publicBaseUrl: config.publicBaseUrl,
     from: config.smtp.from,
     maxAttempts: config.delivery.maxAttempts,
+    pollMs: config.delivery.pollMs,
     retryBaseMs: config.delivery.retryBaseMs
   })
   const tokens = new TokensService(store, signals)

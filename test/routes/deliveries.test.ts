@@ -196,12 +196,14 @@ t.test('redeeming cancels its invitation\'s unsent e-mail in the same commit, re
   // The statements the redemption sends, as SQLite prepares them.
   const storage = w.app.services.storage
   const sent: string[] = []
+  let recording = true
   if (storage instanceof SqliteStorage) {
     const prepare = storage.writer.prepare.bind(storage.writer)
-    storage.writer.prepare = ((source: string) => { sent.push(source); return prepare(source) }) as typeof prepare
+    storage.writer.prepare = ((source: string) => { if (recording) sent.push(source); return prepare(source) }) as typeof prepare
     t.teardown(() => { storage.writer.prepare = prepare })
   }
   t.equal((await w.redeem(a.ticket)).statusCode, 201)
+  recording = false
   t.equal((await recipients(w, a.invitation.id))[0].state, 'cancelled', 'the redeemed invitation\'s e-mail is cancelled')
   t.not((await recipients(w, other.invitation.id))[0].state, 'cancelled', 'another invitation\'s is not')
   const target = `invitations/${a.invitation.id}/deliveries/${a.delivery.delivery.id}`
@@ -210,13 +212,35 @@ t.test('redeeming cancels its invitation\'s unsent e-mail in the same commit, re
   if (storage instanceof SqliteStorage) {
     // During a mail outage every queued recipient of every invitation is read otherwise: 25 ms per redemption for 20,000,
     // holding the write lock. The cancel must start from the invitation's deliveries.
-    const cancel = sent.filter((sql) => sql.startsWith('UPDATE delivery_recipients') && sql.includes('invitation_id = ?'))
+    const cancel = [...new Set(sent.filter((sql) => sql.startsWith('UPDATE delivery_recipients') && sql.includes('invitation_id = ?')))]
     t.equal(cancel.length, 1, 'a statement cancels the invitation\'s own recipients (the sweep, on its timer, cancels the rest)')
     const plan = (storage.reader.prepare(`EXPLAIN QUERY PLAN ${cancel[0]!}`).all('2026-01-01T00:00:00.000Z', a.invitation.id) as Array<{ detail: string }>)
       .map((r) => r.detail).join(' | ')
     t.match(plan, /deliveries_invitation/, plan)
     t.notMatch(plan, /delivery_recipients_due/, 'not through the index of every queued recipient')
   }
+})
+
+t.test('reading an open invitation\'s deliveries, file or mailto link writes nothing; once it has ended, its unsent mail shows cancelled', async (t) => {
+  const smtp = await smtpServer(t) // down
+  const w = await world(t, { ...smtpEnv(smtp), RA_DELIVERY_RETRY_BASE_MS: '60000' })
+  const a = await w.invite({ lifetime: { value: 1, unit: 'hours' }, delivery: { recipients: ['bob@contoso.com'] } })
+  await eventually(async () => (await recipients(w, a.invitation.id))[0].state === 'retrying', 'a retry', outboxRuns(w))
+  // Nothing else writes meanwhile: the workers are stopped, the purge has run.
+  await w.app.services.outbox!.stop()
+  await w.app.services.webhookWorker!.stop()
+  await w.app.services.purges!.idle()
+  const storage = w.app.services.storage
+  const commits = storage.commits
+  t.equal((await w.call('GET', `/v1/invitations/${a.invitation.id}/deliveries`, undefined, w.alice)).statusCode, 200)
+  t.equal((await w.call('GET', `/v1/invitations/${a.invitation.id}/file`, undefined, w.alice)).statusCode, 200)
+  t.equal((await w.call('GET', `/v1/invitations/${a.invitation.id}/mailto?to=bob@contoso.com`, undefined, w.alice)).statusCode, 200)
+  t.equal(storage.commits, commits, 'no unit of work: each took one (and the write lock) before')
+  // Ended by its time, with its e-mail still waiting for a retry: reading its deliveries records both.
+  await atTime(Date.now() + 2 * 3_600_000, async () => {
+    t.match(await recipients(w, a.invitation.id), [{ state: 'cancelled' }])
+    t.equal((await w.call('GET', `/v1/invitations/${a.invitation.id}`, undefined, w.alice)).json().state, 'expired')
+  })
 })
 
 t.test('durable: deliveries queued before a restart are sent by the next process, once', async (t) => {
