@@ -3,6 +3,7 @@ import { simpleParser } from 'mailparser'
 import t from 'tap'
 import { SqliteStorage } from '../../src/db/sqlite-storage.js'
 import { decryptLhTicket, readInvitationFile } from '../../src/domain/invitation-file.js'
+import { onlyOn } from '../engine.js'
 import { atTime, type Json } from '../helper.js'
 import { eventually, smtpServer, type SmtpServer } from '../smtp-helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
@@ -241,6 +242,22 @@ t.test('reading an open invitation\'s deliveries, file or mailto link writes not
     t.match(await recipients(w, a.invitation.id), [{ state: 'cancelled' }])
     t.equal((await w.call('GET', `/v1/invitations/${a.invitation.id}`, undefined, w.alice)).json().state, 'expired')
   })
+})
+
+t.test('the worker sweeps ended invitations\' unsent mail at most once a poll, not each time an invitation wakes it', onlyOn('sqlite'), async (t) => {
+  const smtp = await smtpServer(t) // down: what is queued waits for a retry a minute away
+  const w = await world(t, { ...smtpEnv(smtp), RA_DELIVERY_RETRY_BASE_MS: '60000', RA_DELIVERY_POLL_MS: '600000' })
+  const storage = w.app.services.storage as SqliteStorage
+  let sweeps = 0
+  const prepare = storage.writer.prepare.bind(storage.writer)
+  // The sweep's statement (cancelEnded): every queued recipient of every ended invitation.
+  storage.writer.prepare = ((source: string) => { if (source.includes('i.state <> \'open\'')) sweeps++; return prepare(source) }) as typeof prepare
+  t.teardown(() => { storage.writer.prepare = prepare })
+  for (const to of ['bob@contoso.com', 'carol@contoso.com', 'dave@contoso.com']) {
+    const a = await w.invite({ delivery: { recipients: [to] } }) // queues, and wakes the worker
+    await eventually(async () => (await recipients(w, a.invitation.id))[0].state === 'retrying', 'a retry', outboxRuns(w))
+  }
+  t.equal(sweeps, 1, 'three wake-ups within one poll, one sweep')
 })
 
 t.test('durable: deliveries queued before a restart are sent by the next process, once', async (t) => {
