@@ -144,7 +144,14 @@ export class DeliveryService {
 
   async list (invitationId: string, principal: Principal): Promise<DeliveryStatus[]> {
     const row = await this.current(invitationId, principal)
-    return (await this.data.repos.deliveries.forInvitation(row.id)).map(toStatus)
+    let deliveries = await this.data.repos.deliveries.forInvitation(row.id)
+    // An ended invitation's mail still waiting (it was locked, or its expiry recorded by the sweep, before the worker
+    // swept) shows as what it is: cancelled. A unit of work only then, not on every read of an ended invitation.
+    if (row.state !== 'open' && deliveries.some((d) => d.recipients.some((r) => r.state === 'queued' || r.state === 'retrying'))) {
+      await this.data.work((u) => this.cancelUnsent(u, row.id))
+      deliveries = await this.data.repos.deliveries.forInvitation(row.id)
+    }
+    return deliveries.map(toStatus)
   }
 
   async status (deliveryId: string): Promise<DeliveryStatus> {
@@ -178,14 +185,14 @@ export class DeliveryService {
   }
 
   /**
-   * Invitation `invitationId` as `principal` may see it (404 otherwise), with its expiry recorded if its time is up and
-   * what it still had queued cancelled if it has ended. While it is open, the usual case, no unit of work: these
-   * requests (reading deliveries, handing out the file) took one each, and with it a sweep of every queued recipient of
-   * every invitation (25 ms with 20,000 queued during a mail outage), holding SQLite's write lock.
+   * Invitation `invitationId` as `principal` may see it (404 otherwise), with its expiry recorded (and its unsent mail
+   * cancelled) if its time is up. Otherwise, the usual case, no unit of work: these requests (reading deliveries,
+   * handing out the file) took one each, and with it a sweep of every queued recipient of every invitation (25 ms
+   * with 20,000 queued during a mail outage), holding SQLite's write lock.
    */
   private async current (invitationId: string, principal: Principal): Promise<InvitationRow> {
     const row = await visibleInvitation(this.data.repos.invitations, invitationId, principal)
-    if (row.state === 'open' && row.expires_at > nowIso()) return row
+    if (row.state !== 'open' || row.expires_at > nowIso()) return row
     await this.data.work(async (u) => {
       await expireInvitations(u)
       await this.cancelUnsent(u, row.id)

@@ -241,6 +241,9 @@ t.test('reading an open invitation\'s deliveries, file or mailto link writes not
   await atTime(Date.now() + 2 * 3_600_000, async () => {
     t.match(await recipients(w, a.invitation.id), [{ state: 'cancelled' }])
     t.equal((await w.call('GET', `/v1/invitations/${a.invitation.id}`, undefined, w.alice)).json().state, 'expired')
+    const after = storage.commits
+    t.match(await recipients(w, a.invitation.id), [{ state: 'cancelled' }])
+    t.equal(storage.commits, after, 'reading an ended invitation\'s deliveries again writes nothing')
   })
 })
 
