@@ -11,13 +11,37 @@ export const REDACTED_PATHS = [
  * One log line per request, when it completes, with method, URL, client,
  * status and time; fastify's "incoming request" line is left out (profiled:
  * the two lines cost about a tenth of a cheap authenticated call).
+ *
+ * The line of a request that completed holds those fields alone (fastify's
+ * request and reply serializers pick them: no header, no body), none of which
+ * can hold a secret the redaction would remove, so it is written through a
+ * child logger without redaction. Redaction's wildcard paths walk and copy
+ * every value of a line: measured at 11 of the line's 13 µs, on every request.
+ * A line with an error goes through the redacting logger, as every other line.
  */
 export class OneLinePerRequest extends LogController {
   override incomingRequest (): void {}
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
+      return
+    }
+    const log = unredacted(request.server.log)
+    if (!log.isLevelEnabled('info')) return
+    log.info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
   }
+}
+
+const plainChildren = new WeakMap<FastifyBaseLogger, pino.Logger>()
+
+/** The app's logger (pino's, as fastify made it) without redaction: same destination, level and bindings; made once per logger. */
+function unredacted (log: FastifyBaseLogger): pino.Logger {
+  let plain = plainChildren.get(log)
+  if (plain === undefined) {
+    plain = (log as pino.Logger).child({}, { redact: { paths: [] } })
+    plainChildren.set(log, plain)
+  }
+  return plain
 }
 
 type Destination = ReturnType<typeof pino.destination>
