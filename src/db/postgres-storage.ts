@@ -86,6 +86,10 @@ export class PostgresStorage implements Storage {
     return (await this.single(sql, params)).rowCount ?? 0
   }
 
+  async insert (sql: string, ...params: SqlValue[]): Promise<number> {
+    return Number((await this.single(`${sql} RETURNING id`, params)).rows[0].id)
+  }
+
   /** One statement outside a unit of work, committed on its own: counted as a commit unless it only reads. */
   private async single (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
     try {
@@ -279,6 +283,10 @@ class PgTx implements Tx {
 
   async run (sql: string, ...params: SqlValue[]): Promise<number> {
     return (await this.storage.query(this.open(), sql, params)).rowCount ?? 0
+  }
+
+  async insert (sql: string, ...params: SqlValue[]): Promise<number> {
+    return Number((await this.storage.query(this.open(), `${sql} RETURNING id`, params)).rows[0].id)
   }
 
   afterCommit (fn: () => void): void {

@@ -62,6 +62,10 @@ export class SqliteStorage implements Storage {
     return this.unitOfWork((tx) => tx.run(sql, ...params))
   }
 
+  insert (sql: string, ...params: SqlValue[]): Promise<number> {
+    return this.unitOfWork((tx) => tx.insert(sql, ...params))
+  }
+
   async unitOfWork<T> (fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) throw new StorageUnavailableError('the database is closed')
     if (this.locked) await new Promise<void>((resolve) => this.waiting.push(resolve))
@@ -248,6 +252,10 @@ class SqliteTx implements Tx {
 
   async run (sql: string, ...params: SqlValue[]): Promise<number> {
     return this.open().prepare(sql).run(...params).changes
+  }
+
+  async insert (sql: string, ...params: SqlValue[]): Promise<number> {
+    return Number(this.open().prepare(sql).run(...params).lastInsertRowid)
   }
 
   afterCommit (fn: () => void): void {

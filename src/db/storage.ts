@@ -24,6 +24,13 @@ export interface Sql {
   all: <T>(sql: string, ...params: SqlValue[]) => Promise<T[]>
   /** Runs a change; resolves to the number of rows changed. Outside a unit of work, it is a unit of its own. */
   run: (sql: string, ...params: SqlValue[]) => Promise<number>
+  /**
+   * Runs an INSERT of one row into a table keyed by an integer `id`, and
+   * resolves to the new row's id: on SQLite the connection's last inserted
+   * rowid (`RETURNING id` costs SQLite a materialization, measured at 7 of a
+   * session event's 10 µs); on PostgreSQL, `RETURNING id` is added.
+   */
+  insert: (sql: string, ...params: SqlValue[]) => Promise<number>
 }
 
 /** The statements of one unit of work: they commit together or not at all. */

@@ -124,10 +124,15 @@ export class DeliveriesRepository {
    * Cancels what invitation `invitationId` (which its caller just ended: redeemed, revoked) still had queued; returns
    * what it cancelled. Reads that invitation's recipients only: `cancelEnded` reads every queued one, which during a
    * mail outage (20,000 queued) took 25 ms, in every redemption's unit of work, holding SQLite's write lock.
+   * Most invitations have nothing waiting (no e-mail, or sent already): a read finds out first, because an
+   * UPDATE with that subquery costs even when it changes nothing (SQLite: 16 µs of a redemption's, against 1).
    */
   async cancelFor (invitationId: string, now: string): Promise<Array<{ id: string, delivery_id: string, address: string, invitation_id: string }>> {
     // CROSS JOIN: SQLite then starts from the invitation's deliveries; left to choose, it went through the index on state,
     // every queued recipient (3 ms for 20,000).
+    const waiting = await this.sql.get(`SELECT 1 AS waiting FROM deliveries d CROSS JOIN delivery_recipients r
+      WHERE d.invitation_id = ? AND r.delivery_id = d.id AND r.state IN ('queued', 'retrying') LIMIT 1`, invitationId)
+    if (waiting === undefined) return []
     const rows = await this.sql.all<{ id: string, delivery_id: string, address: string }>(`UPDATE delivery_recipients
       SET state = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
       WHERE id IN (SELECT r.id FROM deliveries d CROSS JOIN delivery_recipients r
