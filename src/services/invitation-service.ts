@@ -386,7 +386,10 @@ export class InvitationService {
   private async loadOpenInvitation (ticket: { verified: VerifiedTicket, row?: InvitationRow | undefined }, caller: Caller): Promise<InvitationRow> {
     // The row read to find the ticket by its hash serves unless this expiry changed rows (it is not read twice);
     // whatever else changed it since is caught where it matters, by the conditional update that decides (step 4).
-    const expired = await this.expireDue()
+    // With that row at hand, expiries are recorded here only when it is itself due (the sweep records the others
+    // on time): the check for any due invitation was a tenth of a redemption's SQL (SQLite: 10 of 267 µs).
+    const due = ticket.row === undefined || (ticket.row.state === 'open' && ticket.row.expires_at <= nowIso())
+    const expired = due ? await this.expireDue() : 0
     const row = ticket.row !== undefined && expired === 0 ? ticket.row : await this.store.repos.invitations.get(ticket.verified.invitationId)
     // A well-signed ticket whose invitation is gone was purged after it ended.
     if (!row || row.jti !== ticket.verified.jti) throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
