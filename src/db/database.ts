@@ -24,6 +24,11 @@ export function openDatabase (file: string, options: OpenOptions): Db {
   // A 64 MiB page cache (SQLite's default is 2 MiB): the hot index pages of a large database stay in
   // memory (bench:scale, a million invitations stored). No mmap: it shows the file as the process's memory.
   db.pragma('cache_size = -65536')
+  // A unit of work runs in a SAVEPOINT, whose journal (the pages it changed, as they were) SQLite spills to a
+  // temporary file past 64 KiB: a redemption's unit passed that, and paid system calls for every page it wrote
+  // (measured: its SQL 267-278 µs with the file, 203-220 µs in memory). In memory, so are temporary tables and
+  // sort indices: the service's units and queries are bounded (purges and imports work in batches).
+  db.pragma('temp_store = MEMORY')
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`)
   return db
 }

@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
@@ -103,6 +104,27 @@ t.test('SQLite: closing with a group open commits it', async (t) => {
   t.equal(await unit, 1)
   t.equal(count(), 1)
   await turn()
+})
+
+t.test('SQLite: a unit\'s savepoint journal stays in memory, however many pages it changes (no temporary file)', async (t) => {
+  const { storage, count } = sqlite(t)
+  // SQLite names its temporary files etilqs_*, and unlinks them at once: an open one shows in /proc as "(deleted)".
+  const temporaryFiles = () => readdirSync('/proc/self/fd').flatMap((fd) => {
+    try { return [readlinkSync(`/proc/self/fd/${fd}`)] } catch { return [] }
+  }).filter((target) => /etilqs_/.test(target))
+  // Rows of 3 KiB, one a page. The savepoint's journal keeps the pages that existed when it began, as they were.
+  await storage.unitOfWork(async (tx) => {
+    for (let n = 0; n < 200; n++) await tx.run('INSERT INTO rows VALUES (?, ?)', newId() + 'x'.repeat(3000), n)
+  })
+  const before = temporaryFiles().length
+  let during = -1
+  // Changing every one of them journals 800 KiB, past SQLite's 64 KiB spill threshold.
+  await storage.unitOfWork(async (tx) => {
+    await tx.run('UPDATE rows SET n = n + 1')
+    during = temporaryFiles().length
+  })
+  t.equal(count(), 200)
+  t.equal(during, before, 'no temporary file was opened for the unit')
 })
 
 t.test('SQLite: a unit waiting for another process\'s write lock leaves the event loop free; past the busy timeout it fails as unavailable', async (t) => {
