@@ -294,8 +294,7 @@ export class SessionService {
    * (control.expiring, once per grant or renewal).
    */
   async sweep (): Promise<void> {
-    const due = await this.store.repos.sessions.due(nowIso())
-    if (due.sessions.length + due.requests.length + due.controlExpired.length + due.controlExpiring.length === 0) return
+    if (!await this.store.repos.sessions.anyDue(nowIso())) return
     await this.store.work(async (u) => {
       // Read again in the unit: what was due may have been answered meanwhile.
       const { sessions, requests, controlExpired, controlExpiring } = await u.sessions.due(nowIso())

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { prepared } from '../../src/db/postgres-storage.js'
 import type { Sql, SqlValue } from '../../src/db/storage.js'
 import { InvitationsRepository } from '../../src/repositories/invitations-repository.js'
+import { SessionsRepository } from '../../src/repositories/sessions-repository.js'
 import { freshPostgresDatabase } from '../engine.js'
 import { outsideSql } from '../helper.js'
 import { world } from '../routes/invitations-helper.js'
@@ -53,5 +54,37 @@ t.test('the expiry check each redemption and invitation read makes reads the ind
   for (const { sql, plan } of plans) {
     t.notMatch(plan, /Seq Scan on invitations/, `${sql.split(/\s+/).slice(0, 6).join(' ')}…: ${plan}`)
     t.match(plan, /invitations_state_expiry/, 'through the (state, expires_at) index')
+  }
+})
+
+t.test('the deadline check each session read makes reads the first entry of an index for each kind of deadline, not a table', async (t) => {
+  const url = await freshPostgresDatabase()
+  const w = await world(t, { RA_DATABASE_URL: url })
+  const redeemed = await w.redeem((await w.invite()).ticket)
+  t.equal(redeemed.statusCode, 201, redeemed.body)
+  // 20,000 more sessions, most of them ended, a tenth awaiting their novice or in control.
+  await outsideSql(w.config, `INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode,
+      created_at, updated_at, accept_deadline, control_until, control_warn_at)
+    SELECT gen_random_uuid()::text, 'offer', NULL, computer_id, novice_id, expert_id,
+      CASE WHEN g % 20 = 0 THEN 'awaiting-novice' WHEN g % 20 = 1 THEN 'in-control' ELSE 'ended' END, permitted_mode,
+      created_at, updated_at, accept_deadline, CASE WHEN g % 20 = 1 THEN accept_deadline END, CASE WHEN g % 20 = 1 THEN accept_deadline END
+    FROM sessions, generate_series(1, 20000) AS g`)
+  // A control request for each, most of them answered long ago.
+  await outsideSql(w.config, `INSERT INTO control_requests (id, session_id, state, requested_at, deadline, answered_at)
+    SELECT gen_random_uuid()::text, id, CASE WHEN state = 'in-control' THEN 'pending' ELSE 'granted' END, created_at, accept_deadline, created_at
+    FROM sessions`)
+  await outsideSql(w.config, 'ANALYZE sessions')
+  await outsideSql(w.config, 'ANALYZE control_requests')
+
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const plans: Array<{ sql: string, plan: string }> = []
+  await new SessionsRepository(explaining(client, plans)).anyDue(new Date().toISOString())
+  t.equal(plans.length, 1, 'one statement')
+  const { plan } = plans[0]!
+  t.notMatch(plan, /Seq Scan/, plan)
+  for (const index of ['sessions_state', 'control_requests_pending', 'sessions_control_until', 'sessions_control_warn_at']) {
+    t.match(plan, new RegExp(index), `through ${index}`)
   }
 })
