@@ -48,7 +48,8 @@ timed(Database.prototype as unknown as Record<string, unknown>, 'exec', (_self, 
 
 for (const kind of which === 'both' ? ['create', 'redeem'] : [which]) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-sqlite-statements-'))
-  const prepared = await prepare(dir, kind === 'redeem' ? count + WARM_UP : 2)
+  // prepare() keeps one of its tickets for the session it opens.
+  const prepared = await prepare(dir, kind === 'redeem' ? count + WARM_UP + 1 : 2)
   const app = await buildApp(loadConfig({ ...await serviceEnv(prepared.databaseFile), RA_LOG_LEVEL: 'warn' }))
   const tickets = JSON.parse(readFileSync(prepared.ticketsFile, 'utf8')) as string[]
   let next = 0
