@@ -35,6 +35,16 @@ t.test('C1 this isn\'t who I expected: the prompt says when the expert is from a
   t.match((await view(w, byFrank.json().id)).consent, { expert: { name: 'FABRIKAM\\frank' }, expertFromOtherDomain: true, firstTimeHelper: true })
 })
 
+t.test('C1 "helped this novice before" is answered from an index of accepted sessions only: opening a session writes no entry to it', async (t) => {
+  const w = await world(t)
+  const storage = w.app.services.storage
+  const row = storage.engine === 'postgres'
+    ? await storage.get<{ def: string }>('SELECT indexdef AS def FROM pg_indexes WHERE indexname = \'sessions_pair\'')
+    : await storage.get<{ def: string }>('SELECT sql AS def FROM sqlite_master WHERE type = \'index\' AND name = \'sessions_pair\'')
+  t.match(row?.def, /\(\s*expert_id\s*,\s*novice_id\s*\)/, 'on the pair')
+  t.match(row?.def, /WHERE\s*\(?\s*accepted_at IS NOT NULL\s*\)?\s*$/i, 'partial: accepted sessions only')
+})
+
 t.test('C5 this isn\'t who I expected: a report ends a live session at once, control too; to the audit trail, webhooks and administrators', async (t) => {
   const w = await world(t, FAST)
   const hooks = await receiver(t)
