@@ -106,6 +106,9 @@ const SELECT = `SELECT s.*, cd.name || '\\' || c.name AS computer_name,
   JOIN accounts n ON n.id = s.novice_id JOIN domains nd ON nd.id = n.domain_id
   JOIN accounts e ON e.id = s.expert_id JOIN domains ed ON ed.id = e.domain_id`
 
+/** 1 when this expert (first `?`) has never helped this novice (second `?`): no session between them that the novice accepted. */
+const FIRST_TIME_HELPER = 'CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 0 ELSE 1 END'
+
 const LIVE = '(\'awaiting-novice\', \'active\', \'control-requested\', \'in-control\')'
 
 export class SessionsRepository {
@@ -135,14 +138,13 @@ export class SessionsRepository {
     if (this.sql.engine === 'postgres') {
       known = (await this.sql.get<typeof known>(`${columns}
         VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?,
-          CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 0 ELSE 1 END)
+          ${FIRST_TIME_HELPER})
         RETURNING first_time_helper, (SELECT display_name FROM accounts WHERE accounts.id = sessions.novice_id) AS novice_display_name,
           (SELECT display_name FROM accounts WHERE accounts.id = sessions.expert_id) AS expert_display_name`,
       ...values, f.expertId, f.noviceId))!
     } else {
       known = (await this.sql.get<typeof known>(`SELECT
-          CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 0 ELSE 1 END
-            AS first_time_helper,
+          ${FIRST_TIME_HELPER} AS first_time_helper,
           (SELECT display_name FROM accounts WHERE id = ?) AS novice_display_name,
           (SELECT display_name FROM accounts WHERE id = ?) AS expert_display_name`, f.expertId, f.noviceId, f.noviceId, f.expertId))!
       await this.sql.run(`${columns} VALUES (?, ?, ?, ?, ?, ?, 'awaiting-novice', ?, ?, ?, ?, ?, ?, ?, ?)`, ...values, known.first_time_helper)
