@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { mayChangeDirectory } from './directory-tables.js'
 import { CommitFailedError, DatabaseStartError, type SqlValue, type Storage, StorageUnavailableError, type Tx } from './storage.js'
 
 export interface PostgresOptions {
@@ -37,6 +38,7 @@ export class PostgresStorage implements Storage {
   private readonly listeners = new Map<string, Array<(payload: string) => void>>()
   private closed = false
   commits = 0
+  directoryChanges = 0
 
   private constructor (private readonly options: PostgresOptions) {
     this.pool = new pg.Pool({
@@ -96,6 +98,7 @@ export class PostgresStorage implements Storage {
       return await this.query(this.pool, sql, params)
     } finally {
       if (!READ_ONLY.test(sql)) this.commits++
+      if (mayChangeDirectory(sql)) this.directoryChanges++
     }
   }
 
@@ -145,6 +148,7 @@ export class PostgresStorage implements Storage {
         throw new CommitFailedError(err)
       }
       this.commits++
+      if (tx.changesDirectory) this.directoryChanges++
       for (const [channel, payload] of tx.notifications) this.publish(channel, payload)
       for (const callback of tx.callbacks) callback()
       return result
@@ -270,23 +274,25 @@ class PgTx implements Tx {
   readonly callbacks: Array<() => void> = []
   readonly notifications: Array<[channel: string, payload: string]> = []
   done = false
+  /** Whether a statement that may change the directory ran (`mayChangeDirectory`). */
+  changesDirectory = false
 
   constructor (private readonly storage: PostgresStorage, private readonly client: pg.PoolClient) {}
 
   async get<T> (sql: string, ...params: SqlValue[]): Promise<T | undefined> {
-    return (await this.storage.query(this.open(), sql, params)).rows[0] as T | undefined
+    return (await this.storage.query(this.open(sql), sql, params)).rows[0] as T | undefined
   }
 
   async all<T> (sql: string, ...params: SqlValue[]): Promise<T[]> {
-    return (await this.storage.query(this.open(), sql, params)).rows as T[]
+    return (await this.storage.query(this.open(sql), sql, params)).rows as T[]
   }
 
   async run (sql: string, ...params: SqlValue[]): Promise<number> {
-    return (await this.storage.query(this.open(), sql, params)).rowCount ?? 0
+    return (await this.storage.query(this.open(sql), sql, params)).rowCount ?? 0
   }
 
   async insert (sql: string, ...params: SqlValue[]): Promise<number> {
-    return Number((await this.storage.query(this.open(), `${sql} RETURNING id`, params)).rows[0].id)
+    return Number((await this.storage.query(this.open(sql), `${sql} RETURNING id`, params)).rows[0].id)
   }
 
   afterCommit (fn: () => void): void {
@@ -307,8 +313,9 @@ class PgTx implements Tx {
     await this.storage.query(this.open(), 'SELECT pg_advisory_xact_lock(?)', [lockKey(name)])
   }
 
-  private open (): pg.PoolClient {
+  private open (sql?: string): pg.PoolClient {
     if (this.done) throw new Error('this unit of work has ended: its statements ran after it')
+    if (sql !== undefined && !this.changesDirectory && mayChangeDirectory(sql)) this.changesDirectory = true
     return this.client
   }
 }

@@ -1,4 +1,5 @@
 import { openDatabase, type Db, type OpenOptions } from './database.js'
+import { mayChangeDirectory } from './directory-tables.js'
 import { CommitFailedError, type SqlValue, type Storage, StorageUnavailableError, type Tx, type WriteLockUse } from './storage.js'
 
 /**
@@ -27,6 +28,7 @@ export class SqliteStorage implements Storage {
   private group: Group | null = null
   private closed = false
   commits = 0
+  directoryChanges = 0
   readonly writeLock: WriteLockUse = { heldSeconds: 0, waitedSeconds: 0, waits: 0 }
   /** When the write lock was taken (performance.now()), while a group is open. */
   private heldSince = 0
@@ -79,6 +81,7 @@ export class SqliteStorage implements Storage {
       try {
         result = await fn(tx)
         this.writer.exec('RELEASE unit')
+        if (tx.changesDirectory) group.changesDirectory = true
       } catch (err) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK TO unit; RELEASE unit')
         throw err
@@ -125,6 +128,7 @@ export class SqliteStorage implements Storage {
     }
     this.released()
     this.commits++
+    if (group.changesDirectory) this.directoryChanges++
     group.resolve()
   }
 
@@ -221,6 +225,8 @@ export class SqliteStorage implements Storage {
 }
 
 interface Group {
+  /** Whether a unit of the group ran a statement that may change the directory (`mayChangeDirectory`). */
+  changesDirectory: boolean
   committed: Promise<void>
   resolve: () => void
   reject: (err: unknown) => void
@@ -232,30 +238,32 @@ function newGroup (): Group {
   const committed = new Promise<void>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
   // Units await it; a group that fails after its units were rolled back has no one waiting.
   committed.catch(() => {})
-  return { committed, resolve, reject }
+  return { changesDirectory: false, committed, resolve, reject }
 }
 
 class SqliteTx implements Tx {
   readonly engine = 'sqlite' as const
   readonly callbacks: Array<() => void> = []
   done = false
+  /** Whether a statement that may change the directory ran (`mayChangeDirectory`). */
+  changesDirectory = false
 
   constructor (private readonly db: Db) {}
 
   async get<T> (sql: string, ...params: SqlValue[]): Promise<T | undefined> {
-    return this.open().prepare(sql).get(...params) as T | undefined
+    return this.open(sql).prepare(sql).get(...params) as T | undefined
   }
 
   async all<T> (sql: string, ...params: SqlValue[]): Promise<T[]> {
-    return this.open().prepare(sql).all(...params) as T[]
+    return this.open(sql).prepare(sql).all(...params) as T[]
   }
 
   async run (sql: string, ...params: SqlValue[]): Promise<number> {
-    return this.open().prepare(sql).run(...params).changes
+    return this.open(sql).prepare(sql).run(...params).changes
   }
 
   async insert (sql: string, ...params: SqlValue[]): Promise<number> {
-    return Number(this.open().prepare(sql).run(...params).lastInsertRowid)
+    return Number(this.open(sql).prepare(sql).run(...params).lastInsertRowid)
   }
 
   afterCommit (fn: () => void): void {
@@ -266,8 +274,9 @@ class SqliteTx implements Tx {
 
   async lock (): Promise<void> {}
 
-  private open (): Db {
+  private open (sql: string): Db {
     if (this.done) throw new Error('this unit of work has ended: its statements ran after it')
+    if (!this.changesDirectory && mayChangeDirectory(sql)) this.changesDirectory = true
     return this.db
   }
 }

@@ -68,6 +68,12 @@ export interface Storage extends Sql {
    * data before the count moved may be stale after it (DirectoryCache).
    */
   readonly commits: number
+  /**
+   * How many of those may have changed the directory (`mayChangeDirectory`):
+   * whatever was read of directory_version before the count moved may be stale
+   * after it (DirectoryCache).
+   */
+  readonly directoryChanges: number
   /** SQLite: how this process has used the file's one write lock so far (for /metrics); absent on PostgreSQL. */
   readonly writeLock?: WriteLockUse
   /**

@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Freshness } from '../db/directory-cache.js'
 import { actorName, authorize, type Principal, type RouteAccess } from '../domain/access.js'
 import { AppError } from '../errors.js'
-import type { ActorContext } from '../services/context.js'
+import type { ActorContext, Caller } from '../services/context.js'
 import { SharedLimit } from '../services/limits.js'
 import { SignInService, type BrowserSession } from '../services/sign-in-service.js'
 import { sendError } from './errors.js'
@@ -17,6 +18,8 @@ declare module 'fastify' {
     principal: Principal | null
     /** Set when the caller is a page, signed in with the session cookie instead of a Bearer token. */
     browserSession: BrowserSession | null
+    /** The request's mark for the directory cache, taken as it is authenticated (DirectoryCache.mark). */
+    freshness: Freshness | undefined
   }
 }
 
@@ -32,8 +35,8 @@ export function actorContext (request: FastifyRequest): ActorContext {
 }
 
 /** The principal and audit context together, for services that decide per principal (O11). */
-export function callerOf (request: FastifyRequest): { principal: Principal, ctx: ActorContext } {
-  return { principal: principalOf(request), ctx: actorContext(request) }
+export function callerOf (request: FastifyRequest): Caller {
+  return { principal: principalOf(request), ctx: actorContext(request), since: request.freshness }
 }
 
 /** Everything under /v1, and /metrics on the main port (with RA_METRICS_PORT set, it is served on that port instead, without a token). */
@@ -51,6 +54,7 @@ const isApiRoute = (url: string): boolean => url === '/v1' || url.startsWith('/v
 export default fp<{ authFailuresPerMinute: number, sessionCookie: SessionCookie }>(async (fastify, opts) => {
   fastify.decorateRequest('principal', null)
   fastify.decorateRequest('browserSession', null)
+  fastify.decorateRequest('freshness', undefined)
   // Failed authentications per client address, counted in the database so that the budget holds across every
   // instance: past it, every failing attempt from the address gets 429 for the rest of the minute.
   const failures = new SharedLimit(fastify.services.store, 'auth-failure', opts.authFailuresPerMinute)
@@ -64,7 +68,10 @@ export default fp<{ authFailuresPerMinute: number, sessionCookie: SessionCookie 
   fastify.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access
     if (!access || !isApiRoute(request.routeOptions.url ?? '')) return
-    const { tokens, audit } = fastify.services
+    const { tokens, audit, store } = fastify.services
+    // Every cached lookup of this request (its token, computers, policies, keys) reads the directory as of now or later.
+    const since = store.repos.cache?.mark()
+    request.freshness = since
     const route = `${request.method} ${request.routeOptions.url}`
     const cookie = request.headers.authorization === undefined ? request.cookies[opts.sessionCookie.name] : undefined
     if (cookie !== undefined) {
@@ -94,7 +101,7 @@ export default fp<{ authFailuresPerMinute: number, sessionCookie: SessionCookie 
       }
       return authorizeAs(browser.session.principal, browser.session)
     }
-    const result = await tokens.authenticate(request.headers.authorization)
+    const result = await tokens.authenticate(request.headers.authorization, since)
     if (!result.ok) {
       // Failures are throttled, not credentials: past the budget an address's failed attempts get 429 (and are
       // not audited one by one), but a valid token from the same address (a NAT, a proxy) still authenticates.

@@ -1,5 +1,5 @@
 import { newId, UUID_PATTERN } from '../db/ids.js'
-import { deepFreeze, type DirectoryCache, lookupIn } from '../db/directory-cache.js'
+import { deepFreeze, type DirectoryCache, type Freshness, lookupIn } from '../db/directory-cache.js'
 import { nowIso } from '../db/database.js'
 import type { Sql } from '../db/storage.js'
 import { nameKey, splitQualifiedName } from '../domain/names.js'
@@ -50,17 +50,18 @@ export class ComputersRepository {
     this.cachedComputers = lookupIn<Computer>(cache)
   }
 
-  findByName (qualified: string): Promise<{ id: string } | undefined> {
+  /** `since`, here and below: the mark of the request it serves (DirectoryCache). */
+  findByName (qualified: string, since?: Freshness): Promise<{ id: string } | undefined> {
     const { domain, name } = splitQualifiedName(qualified)
     const key = `${nameKey(domain)}\\${nameKey(name)}`
     return this.cachedIds(key, () => this.sql.get<{ id: string }>(`SELECT c.id FROM computers c JOIN domains d ON d.id = c.domain_id
-      WHERE d.name_key = ? AND c.name_key = ?`, nameKey(domain), nameKey(name)))
+      WHERE d.name_key = ? AND c.name_key = ?`, nameKey(domain), nameKey(name)), since)
   }
 
   /** A computer by its id or its `DOMAIN\\NAME`, as API callers may name it. */
-  async findByRef (ref: string): Promise<Computer | undefined> {
-    const id = UUID_PATTERN.test(ref) ? ref : (ref.includes('\\') ? (await this.findByName(ref))?.id : undefined)
-    return id === undefined ? undefined : await this.get(id)
+  async findByRef (ref: string, since?: Freshness): Promise<Computer | undefined> {
+    const id = UUID_PATTERN.test(ref) ? ref : (ref.includes('\\') ? (await this.findByName(ref, since))?.id : undefined)
+    return id === undefined ? undefined : await this.get(id, since)
   }
 
   async insert (domainId: string, name: string, fields: ComputerFields): Promise<string> {
@@ -117,11 +118,11 @@ export class ComputersRepository {
     return rows.map((r) => r.id)
   }
 
-  get (id: string): Promise<Computer | undefined> {
+  get (id: string, since?: Freshness): Promise<Computer | undefined> {
     return this.cachedComputers(id, async () => {
       const row = await this.sql.get<ComputerRow>(`${SELECT} WHERE c.id = ?`, id)
       return row && deepFreeze((await this.toComputers([row]))[0])
-    })
+    }, since)
   }
 
   async list (query: ListQuery): Promise<PageOf<Computer>> {

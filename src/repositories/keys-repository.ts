@@ -1,4 +1,4 @@
-import { type DirectoryCache, lookupIn } from '../db/directory-cache.js'
+import { type DirectoryCache, type Freshness, lookupIn } from '../db/directory-cache.js'
 import type { Sql } from '../db/storage.js'
 
 export interface KeyRow {
@@ -21,11 +21,11 @@ export class KeysRepository {
     this.cachedByKid = lookupIn<KeyRow>(cache)
   }
 
-  /** Cached until a key is added, retired or re-encrypted (by any process). */
-  async active (): Promise<KeyRow | undefined> {
+  /** Cached until a key is added, retired or re-encrypted (by any process). `since`, here and below: the mark of the request it serves. */
+  async active (since?: Freshness): Promise<KeyRow | undefined> {
     return (await this.cached('active', async () => ({
       row: await this.sql.get<KeyRow>('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
-    })))!.row
+    }), since))!.row
   }
 
   /**
@@ -34,8 +34,8 @@ export class KeysRepository {
    * older than the stored one (it moves with signatures and bumps no version,
    * and only ever moves later): a caller that would refuse on it reads `get`.
    */
-  known (kid: string): Promise<KeyRow | undefined> {
-    return this.cachedByKid(kid, () => this.get(kid))
+  known (kid: string, since?: Freshness): Promise<KeyRow | undefined> {
+    return this.cachedByKid(kid, () => this.get(kid), since)
   }
 
   get (kid: string): Promise<KeyRow | undefined> {

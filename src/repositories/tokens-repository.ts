@@ -1,4 +1,4 @@
-import { type DirectoryCache, lookupIn } from '../db/directory-cache.js'
+import { type DirectoryCache, type Freshness, lookupIn } from '../db/directory-cache.js'
 import type { Sql } from '../db/storage.js'
 import type { Scope, TokenInfo } from '../schemas/tokens.js'
 import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
@@ -52,9 +52,9 @@ export class TokensRepository {
     t.id, t.tokenHash, t.principalKind, t.accountId, t.integrationName, JSON.stringify(t.scopes), t.label, t.source, t.createdAt, t.expiresAt)
   }
 
-  /** Cached until any token, account or domain changes (a revocation is seen by the next request). */
-  findByHash (hash: string): Promise<TokenRow | undefined> {
-    return this.cached(hash, () => this.sql.get<TokenRow>(`${SELECT} WHERE t.token_hash = ?`, hash))
+  /** Cached until any token, account or domain changes (a revocation is seen by the next request). `since`: the request's mark. */
+  findByHash (hash: string, since?: Freshness): Promise<TokenRow | undefined> {
+    return this.cached(hash, () => this.sql.get<TokenRow>(`${SELECT} WHERE t.token_hash = ?`, hash), since)
   }
 
   get (id: string): Promise<TokenRow | undefined> {

@@ -88,7 +88,7 @@ const sessions: FastifyPluginAsyncTypebox<{ heartbeatMs: number }> = async (fast
       params: IdParamsSchema,
       response: { 200: SessionSchema, ...errorResponses(404) }
     }
-  }, async (request) => service.get(request.params.id, principalOf(request)))
+  }, async (request) => service.get(request.params.id, principalOf(request), request.freshness))
 
   fastify.post('/v1/sessions/:id/accept', {
     config: act,

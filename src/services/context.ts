@@ -1,3 +1,4 @@
+import type { Freshness } from '../db/directory-cache.js'
 import type { Principal } from '../domain/access.js'
 
 /** Who did it and in which request: carried from the HTTP edge (or the CLI) into every audited change. */
@@ -14,4 +15,6 @@ export const SYSTEM_CONTEXT: ActorContext = { actor: 'system', actorTokenId: nul
 export interface Caller {
   principal: Principal
   ctx: ActorContext
+  /** The request's mark for cached lookups (DirectoryCache.mark): what it reads of the directory is as of its arrival or later. */
+  since?: Freshness | undefined
 }

@@ -162,7 +162,8 @@ export class DeliveryService {
   async mailContext (row: InvitationRow, plan: Pick<DeliveryPlan, 'method' | 'message'>): Promise<InvitationMailContext> {
     const createdAt = new Date(row.created_at)
     const expiresAt = new Date(row.expires_at)
-    const { ticket } = await this.tickets.sign({ invitationId: row.id, jti: row.jti, issuedAt: createdAt, notBefore: createdAt, expiresAt }, row.kid)
+    const claims = { invitationId: row.id, jti: row.jti, issuedAt: createdAt, notBefore: createdAt, expiresAt }
+    const { ticket } = await this.tickets.sign(claims, { withKid: row.kid })
     const novice = await this.data.repos.accounts.getUser(row.novice_id)
     return {
       invitationId: row.id,

@@ -1,5 +1,6 @@
 import { newId, UUID_PATTERN } from '../db/ids.js'
 import { nowIso } from '../db/database.js'
+import type { Freshness } from '../db/directory-cache.js'
 import { actorName, type Principal } from '../domain/access.js'
 import {
   connectionString2, encryptLhTicket, generatePassStub, parseNoviceAddress, rcTicketAddresses, type NoviceConnection
@@ -59,8 +60,8 @@ export class InvitationService {
   }> {
     try {
       const novice = await this.noviceFor(input, caller.principal)
-      const computer = await this.computerFor(input.computer)
-      const { policy, decision } = await decideInvitation(this.policy, computer, novice.name)
+      const computer = await this.computerFor(input.computer, caller.since)
+      const { policy, decision } = await decideInvitation(this.policy, computer, novice.name, caller.since)
       if (!decision.allowed) {
         throw policyDenied(`${novice.name} may not create an invitation for ${computer.name}`, decision.checks)
       }
@@ -86,7 +87,7 @@ export class InvitationService {
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
       const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)
       const codeExpiresAt = code === null ? null : new Date(createdAt.getTime() + shortCodeMinutes(lifetime) * 60_000).toISOString()
-      const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt })
+      const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt }, { since: caller.since })
       // The row as stored: inserted, and answered from these values instead of being read back.
       const row: InvitationRow = {
         id,
@@ -271,7 +272,7 @@ export class InvitationService {
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      const ticket = await this.ticketOrCode(input, { expertId: expert.accountId, address: input.address ?? 'unknown' })
+      const ticket = await this.ticketOrCode(input, { expertId: expert.accountId, address: input.address ?? 'unknown' }, caller.since)
       const row = await this.loadOpenInvitation(ticket, caller)
       invitationId = row.id
       if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
@@ -325,7 +326,7 @@ export class InvitationService {
     try {
       const expert = caller.principal
       if (expert.kind !== 'user') throw new AppError('EXPERT_REQUIRED', 'only a directory user (the expert) can redeem a ticket')
-      const ticket = await this.ticketOrCode(input, { expertId: expert.accountId, address: input.address ?? 'unknown' })
+      const ticket = await this.ticketOrCode(input, { expertId: expert.accountId, address: input.address ?? 'unknown' }, caller.since)
       const row = await this.loadOpenInvitation(ticket, caller)
       invitationId = row.id
       if (row.novice_id === expert.accountId) throw new AppError('OWN_INVITATION', 'a novice cannot redeem their own invitation: an expert must')
@@ -354,12 +355,13 @@ export class InvitationService {
    */
   private async ticketOrCode (
     input: { ticket?: string | undefined, code?: string | undefined },
-    who: { expertId: string, address: string }
+    who: { expertId: string, address: string },
+    since: Freshness | undefined
   ): Promise<{ verified: VerifiedTicket, row?: InvitationRow | undefined }> {
     if ((input.ticket === undefined) === (input.code === undefined)) {
       throw new AppError('VALIDATION_FAILED', 'give either ticket or code, not both and not neither', { field: input.ticket === undefined ? 'ticket' : 'code' })
     }
-    if (input.ticket !== undefined) return await this.verifyTicket(input.ticket)
+    if (input.ticket !== undefined) return await this.verifyTicket(input.ticket, since)
     const row = await this.store.repos.invitations.getByCodeHash(await this.codes.lookupHash(input.code!, who))
     if (!row) {
       await this.codes.wrong(who)
@@ -376,10 +378,10 @@ export class InvitationService {
    * Redemption, step 1: the ticket is one this service issued and may still be used.
    * One spelling per ticket, before either path: the stored-hash lookup, or full verification.
    */
-  private async verifyTicket (ticket: string): Promise<{ verified: VerifiedTicket, row?: InvitationRow | undefined }> {
+  private async verifyTicket (ticket: string, since: Freshness | undefined): Promise<{ verified: VerifiedTicket, row?: InvitationRow | undefined }> {
     TicketService.requireCanonical(ticket)
-    const issued = await this.findIssuedByHash(ticket)
-    return issued ?? { verified: await this.tickets.verify(ticket) }
+    const issued = await this.findIssuedByHash(ticket, since)
+    return issued ?? { verified: await this.tickets.verify(ticket, since) }
   }
 
   /** Redemption, step 2: its invitation, still open by the server's clock. */
@@ -404,8 +406,8 @@ export class InvitationService {
     caller: Caller
   ): Promise<{ permittedMode: 'view' | 'control', rules: string[] }> {
     if (row.password_hash !== null) await this.checkPassword(row, password, caller)
-    const computer = (await this.store.repos.computers.get(row.computer_id))!
-    const { decision } = await decideInvitation(this.policy, computer, row.novice_name)
+    const computer = (await this.store.repos.computers.get(row.computer_id, caller.since))!
+    const { decision } = await decideInvitation(this.policy, computer, row.novice_name, caller.since)
     if (!decision.allowed) throw policyDenied(`the policy of ${computer.name} no longer allows this invitation`, decision.checks)
     // Policy may have narrowed since creation.
     return { permittedMode: row.mode === 'control' && decision.mode === 'control' ? 'control' : 'view', rules: decision.checks.map((c) => c.rule) }
@@ -458,11 +460,11 @@ export class InvitationService {
       throw new AppError('TICKET_EXPIRED', 'the ticket has expired', { field: 'ticket' })
     }
     // Answered from what was written: nothing is read back.
-    return await this.sessionService.viewOpened(session, caller.principal)
+    return await this.sessionService.viewOpened(session, caller.principal, caller.since)
   }
 
   /** A ticket this service issued, found by its stored hash (see TicketService.matchesIssued); otherwise undefined. */
-  private async findIssuedByHash (ticket: string): Promise<{ verified: VerifiedTicket, row: InvitationRow } | undefined> {
+  private async findIssuedByHash (ticket: string, since: Freshness | undefined): Promise<{ verified: VerifiedTicket, row: InvitationRow } | undefined> {
     const sub = TicketService.claimsOf(ticket)?.sub
     if (typeof sub !== 'string' || !UUID_PATTERN.test(sub)) return undefined
     const row = await this.store.repos.invitations.get(sub)
@@ -471,7 +473,7 @@ export class InvitationService {
       kid: row.kid,
       notBefore: new Date(row.created_at),
       expiresAt: new Date(row.expires_at)
-    })) return undefined
+    }, since)) return undefined
     return { verified: { invitationId: row.id, jti: row.jti, kid: row.kid, expiresAt: new Date(row.expires_at) }, row }
   }
 
@@ -558,8 +560,8 @@ export class InvitationService {
     if (!matched) throw new AppError('NOT_BOUND_HELPER', `${expert.name} may not redeem this invitation: ${check.detail}`, { checks: [check] })
   }
 
-  private async computerFor (ref: string): Promise<Computer> {
-    const computer = await this.store.repos.computers.findByRef(ref)
+  private async computerFor (ref: string, since: Freshness | undefined): Promise<Computer> {
+    const computer = await this.store.repos.computers.findByRef(ref, since)
     if (!computer) throw new AppError('UNKNOWN_REFERENCE', `computer: there is no computer ${ref}`, { field: 'computer' })
     return computer
   }

@@ -1,4 +1,4 @@
-import { deepFreeze, lookupIn } from '../db/directory-cache.js'
+import { deepFreeze, type Freshness, lookupIn } from '../db/directory-cache.js'
 import { policyEditCheck, type Principal } from '../domain/access.js'
 import { offerInForceDecision, type Decision } from '../domain/decisions.js'
 import { splitQualifiedName } from '../domain/names.js'
@@ -170,13 +170,14 @@ export class PolicyService {
    * this directory version). Cached until the directory or any policy changes,
    * which the next lookup sees, so it is still the policy in force now (O9).
    * Reads committed data only, so it may be called from inside a unit of work.
+   * `since`: the mark of the request it serves (DirectoryCache).
    */
-  async resultantFor (computer: Computer): Promise<{ computer: Computer, policy: ResultantPolicy }> {
+  async resultantFor (computer: Computer, since?: Freshness): Promise<{ computer: Computer, policy: ResultantPolicy }> {
     const policy = (await this.cachedPolicies(computer.id, async () => {
       const domain = (await this.store.repos.domains.findByName(computer.domain))!
       const layers = await this.store.repos.policies.layersFor({ id: computer.id, name: computer.name, domainId: domain.id, domain: domain.name })
       return deepFreeze(resolvePolicy(layers, { name: computer.name, platform: computer.platform, controlPanel: computer.controlPanel }))
-    }))!
+    }, since))!
     return { computer, policy }
   }
 

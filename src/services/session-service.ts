@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { nowIso } from '../db/database.js'
+import type { Freshness } from '../db/directory-cache.js'
 import type { Principal } from '../domain/access.js'
 import { CONSENT_EVENT_TYPES, GENESIS, nextEntry, RECEIPT_FORMAT, RECEIPT_JWS_TYP, type ConsentEntry, type ConsentReceipt } from '../domain/consent-receipt.js'
 import { controlDecision, offerInForceDecision, type Check } from '../domain/decisions.js'
@@ -113,9 +114,10 @@ export class SessionService {
     await this.store.work((u) => this.event(u, sessionId, `security.${kind}`, ctx, details))
   }
 
-  async get (id: string, principal: Principal): Promise<Session> {
+  /** `since`: the request's mark (DirectoryCache): the policy shown is as of its arrival or later. */
+  async get (id: string, principal: Principal, since?: Freshness): Promise<Session> {
     await this.sweep()
-    return await this.view(await this.visible(id, principal), principal)
+    return await this.view(await this.visible(id, principal), principal, new Map(), since)
   }
 
   /**
@@ -470,9 +472,9 @@ export class SessionService {
   }
 
   /** The computer's resultant policy now (cached configuration), or null when the computer is gone. */
-  private async policyOf (s: SessionRow): Promise<ResultantPolicy | null> {
-    const computer = await this.store.repos.computers.get(s.computer_id)
-    return computer ? (await this.policy.resultantFor(computer)).policy : null
+  private async policyOf (s: SessionRow, since?: Freshness): Promise<ResultantPolicy | null> {
+    const computer = await this.store.repos.computers.get(s.computer_id, since)
+    return computer ? (await this.policy.resultantFor(computer, since)).policy : null
   }
 
   /** S2/S6/O3 now: may control be had in this session? Capped by what the session was opened with. */
@@ -509,21 +511,27 @@ export class SessionService {
   }
 
   /** The session as the API shows `viewer` it, with its control request and security events as committed. */
-  view (r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map()): Promise<Session> {
-    return this.viewWith(this.store.repos, r, viewer, memo)
+  view (r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map(), since?: Freshness): Promise<Session> {
+    return this.viewWith(this.store.repos, r, viewer, memo, since)
   }
 
   /** The view of a session just opened (the row `open` returned): it has no control request and no security event yet, so none is read. */
-  viewOpened (r: SessionRow, viewer: Principal): Promise<Session> {
-    return this.viewWith(null, r, viewer)
+  viewOpened (r: SessionRow, viewer: Principal, since?: Freshness): Promise<Session> {
+    return this.viewWith(null, r, viewer, new Map(), since)
   }
 
   /** The same, with the control request and security events read through `repos` (a unit's own, inside one). */
-  private async viewWith (repos: Repositories | null, r: SessionRow, viewer: Principal, memo: Map<string, PolicyView> = new Map()): Promise<Session> {
+  private async viewWith (
+    repos: Repositories | null,
+    r: SessionRow,
+    viewer: Principal,
+    memo: Map<string, PolicyView> = new Map(),
+    since?: Freshness
+  ): Promise<Session> {
     let policy = memo.get(r.computer_id)
     if (policy === undefined) {
       // Cached configuration: read from the store's cache, inside a unit too.
-      const resultant = await this.policyOf(r)
+      const resultant = await this.policyOf(r, since)
       policy = { messages: resultant?.customMessages.value ?? null, codeRequired: resultant?.verificationCode.value === 'required' }
       memo.set(r.computer_id, policy)
     }

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, sign as signBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import { nowIso } from '../db/database.js'
+import type { Freshness } from '../db/directory-cache.js'
 import { AppError } from '../errors.js'
 import type { Store, Unit } from '../repositories/index.js'
 import type { KeyRow } from '../repositories/keys-repository.js'
@@ -130,10 +131,12 @@ export class TicketService {
    * Signs a ticket with the active key, or with `withKid` (which may be retired).
    * Ed25519 signatures are deterministic, so the same claims and key give the
    * same ticket: an invitation's ticket can be derived again for e-mail delivery
-   * without ever being stored.
+   * without ever being stored. `since`: the mark of the request it serves (DirectoryCache).
    */
-  async sign (claims: TicketClaims, withKid?: string): Promise<{ ticket: string, kid: string }> {
-    const { kid, key } = withKid !== undefined ? { kid: withKid, key: await this.privateKeyOf(withKid) } : await this.activeKey()
+  async sign (claims: TicketClaims, key: { withKid?: string, since?: Freshness | undefined } = {}): Promise<{ ticket: string, kid: string }> {
+    const { withKid } = key
+    const signing = withKid !== undefined ? { kid: withKid, key: await this.privateKeyOf(withKid) } : await this.activeKey(key.since)
+    const kid = signing.kid
     // The compact JWS, byte for byte what jose's SignJWT makes (a test holds it to that), signed with
     // node:crypto directly: jose through WebCrypto measured at about 260 µs a signature here.
     const ticket = await compactJws({ alg: TICKET_ALG, typ: TICKET_TYP, kid }, {
@@ -144,7 +147,7 @@ export class TicketService {
       iat: Math.floor(claims.issuedAt.getTime() / 1000),
       nbf: Math.floor(claims.notBefore.getTime() / 1000),
       exp: Math.floor(claims.expiresAt.getTime() / 1000)
-    }, key)
+    }, signing.key)
     await this.recordUse(kid, claims.expiresAt.toISOString())
     return { ticket, kid }
   }
@@ -159,8 +162,8 @@ export class TicketService {
     return await compactJws({ alg: TICKET_ALG, typ, kid }, { iss: this.options.issuer, ...payload }, key)
   }
 
-  private async activeKey (): Promise<{ kid: string, key: KeyObject }> {
-    const active = await this.store.repos.keys.active()
+  private async activeKey (since?: Freshness): Promise<{ kid: string, key: KeyObject }> {
+    const active = await this.store.repos.keys.active(since)
     if (!this.signing || active?.kid !== this.signing.kid) await this.loadSigningKey(active)
     return this.signing!
   }
@@ -170,13 +173,13 @@ export class TicketService {
    * `aud`, and `exp`/`jti`/`sub`/`nbf`/`iat` required (jose would accept a token
    * without `exp` unless told). Each failure has its own code.
    */
-  async verify (ticket: string): Promise<VerifiedTicket> {
+  async verify (ticket: string, since?: Freshness): Promise<VerifiedTicket> {
     TicketService.requireCanonical(ticket)
     let kid = ''
     try {
       const { payload, protectedHeader } = await jwtVerify(ticket, async (header) => {
         kid = typeof header.kid === 'string' ? header.kid : ''
-        return this.publicKey(kid)
+        return this.publicKey(kid, since)
       }, {
         algorithms: [TICKET_ALG],
         typ: TICKET_TYP,
@@ -204,7 +207,11 @@ export class TicketService {
    * compare, instead of a signature verification (measured here at about
    * three signatures); anything else goes through verify() and its codes.
    */
-  async matchesIssued (ticket: string, issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date }): Promise<boolean> {
+  async matchesIssued (
+    ticket: string,
+    issued: { ticketHash: string | null, kid: string, notBefore: Date, expiresAt: Date },
+    since?: Freshness
+  ): Promise<boolean> {
     if (issued.ticketHash === null) return false
     const expected = Buffer.from(issued.ticketHash, 'base64url')
     const presented = createHash('sha256').update(ticket).digest()
@@ -214,7 +221,7 @@ export class TicketService {
     const now = Date.now()
     const tolerance = this.options.clockToleranceS * 1000
     if (issued.notBefore.getTime() > now + tolerance || issued.expiresAt.getTime() <= now - tolerance) return false
-    return await this.verifyingKey(issued.kid, new Date(now).toISOString()) !== undefined
+    return await this.verifyingKey(issued.kid, new Date(now).toISOString(), since) !== undefined
   }
 
   /**
@@ -223,10 +230,10 @@ export class TicketService {
    * reads no key); a key the cached row would refuse is read again first, since
    * the cached `max_expires_at` may be older than the stored one.
    */
-  private async verifyingKey (kid: string, now: string): Promise<KeyRow | undefined> {
+  private async verifyingKey (kid: string, now: string, since?: Freshness): Promise<KeyRow | undefined> {
     const verifies = (row: KeyRow | undefined): row is KeyRow =>
       row !== undefined && (row.retired_at === null || (row.max_expires_at !== null && row.max_expires_at > now))
-    const cached = await this.store.repos.keys.known(kid)
+    const cached = await this.store.repos.keys.known(kid, since)
     if (verifies(cached)) return cached
     const row = await this.store.repos.keys.get(kid)
     return verifies(row) ? row : undefined
@@ -266,8 +273,8 @@ export class TicketService {
     if ((this.recordedUse.get(kid) ?? '') < expiresAt) this.recordedUse.set(kid, expiresAt)
   }
 
-  private async publicKey (kid: string): Promise<CryptoKey> {
-    const row = await this.verifyingKey(kid, nowIso())
+  private async publicKey (kid: string, since?: Freshness): Promise<CryptoKey> {
+    const row = await this.verifyingKey(kid, nowIso(), since)
     if (!row) {
       throw new AppError('TICKET_SIGNATURE_INVALID', 'the ticket was not signed by a key of this service', { field: 'ticket' })
     }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { newId } from '../db/ids.js'
 import { nowIso } from '../db/database.js'
+import type { Freshness } from '../db/directory-cache.js'
 import type { Principal } from '../domain/access.js'
 import { AppError, notFound } from '../errors.js'
 import type { Store, Unit } from '../repositories/index.js'
@@ -119,13 +120,13 @@ export class TokensService {
   }
 
   /** Resolves an `Authorization` header value to a principal, or says why not. */
-  async authenticate (header: string | undefined): Promise<AuthResult> {
+  async authenticate (header: string | undefined, since?: Freshness): Promise<AuthResult> {
     if (header === undefined || header === '') {
       return { ok: false, error: new AppError('AUTH_REQUIRED', 'this call needs an Authorization: Bearer <token> header') }
     }
     const match = /^Bearer ([\x21-\x7e]{1,1024})$/i.exec(header)
     if (!match) return { ok: false, error: new AppError('TOKEN_INVALID', 'the Authorization header must be "Bearer <token>"') }
-    const row = await this.store.repos.tokens.findByHash(hashToken(match[1]!))
+    const row = await this.store.repos.tokens.findByHash(hashToken(match[1]!), since)
     if (!row) return { ok: false, error: new AppError('TOKEN_INVALID', 'the token is not valid') }
     const now = new Date()
     if (row.revoked_at !== null) return { ok: false, tokenId: row.id, error: new AppError('TOKEN_REVOKED', 'the token was revoked') }

@@ -1,0 +1,49 @@
+// What one request sends to PostgreSQL, where each statement is a round trip (bench:statements lists them):
+// the directory cache's counter (directory_version) is read once per request, however many cached lookups
+// (token, computer, resultant policy, signing key) it makes and in whichever turns, and not again after its
+// own unit of work commits when that unit changed no directory table.
+import pg from 'pg'
+import t from 'tap'
+import { freshPostgresDatabase } from '../engine.js'
+import { world } from '../routes/invitations-helper.js'
+
+t.setTimeout(300_000)
+
+t.test('a creation, a redemption and a session read each read the directory version once', async (t) => {
+  const w = await world(t, { RA_DATABASE_URL: await freshPostgresDatabase(), RA_DELIVERY_POLL_MS: '600000' })
+  const sent: string[] = []
+  let recording = false
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text
+    if (recording) sent.push(String(text).replace(/\s+/g, ' '))
+    return query.apply(this, args)
+  } as typeof pg.Client.prototype.query
+  t.teardown(() => { pg.Client.prototype.query = query as typeof pg.Client.prototype.query })
+  const recorded = async <T>(request: () => Promise<T>): Promise<{ result: T, statements: string[] }> => {
+    // Caches warm, and the turn of any earlier read over.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    sent.length = 0
+    recording = true
+    try {
+      return { result: await request(), statements: [...sent] }
+    } finally {
+      recording = false
+    }
+  }
+  const versionReads = (statements: string[]) => statements.filter((s) => /FROM directory_version/.test(s)).length
+  await w.redeem((await w.invite()).ticket)
+
+  const created = await recorded(() => w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, w.alice))
+  t.equal(created.result.statusCode, 201)
+  t.equal(versionReads(created.statements), 1, `creation: ${created.statements.join('\n')}`)
+
+  const redeemed = await recorded(() => w.redeem(created.result.json().ticket))
+  t.equal(redeemed.result.statusCode, 201, redeemed.result.body)
+  t.equal(versionReads(redeemed.statements), 1, `redemption: ${redeemed.statements.join('\n')}`)
+  t.match(redeemed.statements[0], /FROM directory_version/, 'read first (the token), before the rate limit\'s statement')
+
+  const read = await recorded(() => w.call('GET', `/v1/sessions/${redeemed.result.json().id}`, undefined, w.bob))
+  t.equal(read.result.statusCode, 200)
+  t.equal(versionReads(read.statements), 1, `session read: ${read.statements.join('\n')}`)
+})
