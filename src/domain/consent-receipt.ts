@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import canonicalizeModule from 'canonicalize'
 
 // The package is CommonJS (`module.exports = serialize`); its types describe an ES default export instead.
@@ -64,7 +64,7 @@ export function canonicalEntry (entry: ConsentEntry): string {
 }
 
 export function sha256Hex (text: string): string {
-  return createHash('sha256').update(text).digest('hex')
+  return hash('sha256', text, 'hex')
 }
 
 /** The next link after `last` (null: the first). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import helmet, { type HelmetOptions } from 'helmet'
@@ -17,10 +17,10 @@ import pressure from './pressure.js'
  */
 function rateKey (request: FastifyRequest): string {
   const header = request.headers.authorization
-  if (typeof header === 'string' && /^Bearer /i.test(header)) return 't:' + createHash('sha256').update(header.slice(7)).digest('base64url').slice(0, 22)
+  if (typeof header === 'string' && /^Bearer /i.test(header)) return 't:' + hash('sha256', header.slice(7), 'base64url').slice(0, 22)
   // A page signed in with its session cookie counts as that session, not as everyone behind its address.
   const session = SESSION_COOKIE.exec(request.headers.cookie ?? '')?.[1]
-  if (session !== undefined) return 's:' + createHash('sha256').update(session).digest('base64url').slice(0, 22)
+  if (session !== undefined) return 's:' + hash('sha256', session, 'base64url').slice(0, 22)
   return 'ip:' + request.ip
 }
 

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, randomUUID, sign as signBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { createPrivateKey, hash, randomUUID, sign as signBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import { nowIso } from '../db/database.js'
 import type { Freshness } from '../db/directory-cache.js'
@@ -214,7 +214,7 @@ export class TicketService {
   ): Promise<boolean> {
     if (issued.ticketHash === null) return false
     const expected = Buffer.from(issued.ticketHash, 'base64url')
-    const presented = createHash('sha256').update(ticket).digest()
+    const presented = hash('sha256', ticket, 'buffer')
     if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) return false
     const claims = readClaims(ticket)
     if (claims?.iss !== this.options.issuer || claims.aud !== this.options.audience) return false
@@ -253,7 +253,7 @@ export class TicketService {
 
   /** What a ticket is stored as: its SHA-256, base64url. */
   static hashOf (ticket: string): string {
-    return createHash('sha256').update(ticket).digest('base64url')
+    return hash('sha256', ticket, 'base64url')
   }
 
   /** The claims of a compact JWS, read without checking anything (to find its invitation); undefined if unreadable. */
