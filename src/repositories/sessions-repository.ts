@@ -35,6 +35,12 @@ export interface SessionRow {
   expert_name: string
   novice_display_name: string | null
   expert_display_name: string | null
+  /**
+   * Read by `get` alone (in the same statement): 1 when the session has a pending control request, 1 when it has
+   * security events; 0 lets a view skip the read of each (most sessions have neither).
+   */
+  has_pending_request?: number
+  has_security_events?: number
 }
 
 export interface ControlRequestRow {
@@ -98,13 +104,21 @@ export interface SessionEventRow {
   data: string | null
 }
 
-const SELECT = `SELECT s.*, cd.name || '\\' || c.name AS computer_name,
+const COLUMNS = `s.*, cd.name || '\\' || c.name AS computer_name,
     nd.name || '\\' || n.name AS novice_name, n.display_name AS novice_display_name,
-    ed.name || '\\' || e.name AS expert_name, e.display_name AS expert_display_name
-  FROM sessions s
+    ed.name || '\\' || e.name AS expert_name, e.display_name AS expert_display_name`
+const FROM = `FROM sessions s
   JOIN computers c ON c.id = s.computer_id JOIN domains cd ON cd.id = c.domain_id
   JOIN accounts n ON n.id = s.novice_id JOIN domains nd ON nd.id = n.domain_id
   JOIN accounts e ON e.id = s.expert_id JOIN domains ed ON ed.id = e.domain_id`
+const SELECT = `SELECT ${COLUMNS}
+  ${FROM}`
+
+/** SELECT with the two flags of `get` (each an index probe; test/postgres/query-plans.test.ts holds the plan to that). */
+const SELECT_ONE = `SELECT ${COLUMNS},
+    CASE WHEN EXISTS (SELECT 1 FROM control_requests r WHERE r.session_id = s.id AND r.state = 'pending') THEN 1 ELSE 0 END AS has_pending_request,
+    CASE WHEN EXISTS (SELECT 1 FROM session_security_summary x WHERE x.session_id = s.id) THEN 1 ELSE 0 END AS has_security_events
+  ${FROM} WHERE s.id = ?`
 
 /** 1 when this expert (first `?`) has never helped this novice (second `?`): no session between them that the novice accepted. */
 const FIRST_TIME_HELPER = 'CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE expert_id = ? AND novice_id = ? AND accepted_at IS NOT NULL) THEN 0 ELSE 1 END'
@@ -190,8 +204,9 @@ export class SessionsRepository {
     if (this.sql.engine === 'postgres') await this.sql.get('SELECT id FROM sessions WHERE id = ? FOR UPDATE', id)
   }
 
+  /** The session, and whether it has a pending control request and security events (see SessionRow). */
   get (id: string): Promise<SessionRow | undefined> {
-    return this.sql.get<SessionRow>(`${SELECT} WHERE s.id = ?`, id)
+    return this.sql.get<SessionRow>(SELECT_ONE, id)
   }
 
   async idForInvitation (invitationId: string): Promise<string | undefined> {

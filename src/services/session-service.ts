@@ -538,8 +538,9 @@ export class SessionService {
     const messages = policy.messages
     // The verification code is the parties' to compare: no one else is shown it.
     const party = viewer.kind === 'user' && (viewer.accountId === r.novice_id || viewer.accountId === r.expert_id)
-    const pending = repos === null ? undefined : await repos.sessions.pendingRequest(r.id)
-    const securityEvents = repos === null ? [] : await repos.sessions.securitySummary(r.id)
+    // Not read when the row (from `get`) says there is none.
+    const pending = repos === null || r.has_pending_request === 0 ? undefined : await repos.sessions.pendingRequest(r.id)
+    const securityEvents = repos === null || r.has_security_events === 0 ? [] : await repos.sessions.securitySummary(r.id)
     const expert = { name: r.expert_name, displayName: r.expert_display_name }
     return {
       id: r.id,

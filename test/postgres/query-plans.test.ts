@@ -88,3 +88,32 @@ t.test('the deadline check each session read makes reads the first entry of an i
     t.match(plan, new RegExp(index), `through ${index}`)
   }
 })
+
+t.test('a session read asks whether a control request is pending and whether security events exist by index, not by reading a table', async (t) => {
+  const url = await freshPostgresDatabase()
+  const w = await world(t, { RA_DATABASE_URL: url })
+  const redeemed = await w.redeem((await w.invite()).ticket)
+  t.equal(redeemed.statusCode, 201, redeemed.body)
+  // 20,000 more sessions, each with a control request answered long ago and a security event.
+  await outsideSql(w.config, `INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode,
+      created_at, updated_at, accept_deadline)
+    SELECT gen_random_uuid()::text, 'offer', NULL, computer_id, novice_id, expert_id, 'ended', permitted_mode, created_at, updated_at, accept_deadline
+    FROM sessions, generate_series(1, 20000) AS g`)
+  await outsideSql(w.config, `INSERT INTO control_requests (id, session_id, state, requested_at, deadline, answered_at)
+    SELECT gen_random_uuid()::text, id, 'granted', created_at, accept_deadline, created_at FROM sessions`)
+  await outsideSql(w.config, `INSERT INTO session_security_summary (session_id, type, data, count, first_at, last_at, last_id)
+    SELECT id, 'security.replayed-ticket', '', 1, created_at, created_at, 1 FROM sessions`)
+  for (const table of ['sessions', 'control_requests', 'session_security_summary']) await outsideSql(w.config, `ANALYZE ${table}`)
+
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const plans: Array<{ sql: string, plan: string }> = []
+  await new SessionsRepository(explaining(client, plans)).get(redeemed.json().id)
+  t.equal(plans.length, 1, 'one statement')
+  const { plan } = plans[0]!
+  t.notMatch(plan, /Seq Scan on (control_requests|session_security_summary)/, plan)
+  // Either index serves: the pending requests (few at any time) or the session's requests.
+  t.match(plan, /Index (Only )?Scan using control_requests_(pending|session) on control_requests/, 'control requests through an index')
+  t.match(plan, /Index (Only )?Scan using session_security_summary_\w+ on session_security_summary/, 'security events through an index')
+})

@@ -1,7 +1,8 @@
 // What one request sends to PostgreSQL, where each statement is a round trip (bench:statements lists them):
 // the directory cache's counter (directory_version) is read once per request, however many cached lookups
 // (token, computer, resultant policy, signing key) it makes and in whichever turns, and not again after its
-// own unit of work commits when that unit changed no directory table.
+// own unit of work commits when that unit changed no directory table; and a session without a pending control
+// request or security events is read in one statement.
 import pg from 'pg'
 import t from 'tap'
 import { freshPostgresDatabase } from '../engine.js'
@@ -46,4 +47,8 @@ t.test('a creation, a redemption and a session read each read the directory vers
   const read = await recorded(() => w.call('GET', `/v1/sessions/${redeemed.result.json().id}`, undefined, w.bob))
   t.equal(read.result.statusCode, 200)
   t.equal(versionReads(read.statements), 1, `session read: ${read.statements.join('\n')}`)
+  // The session row says it has no control request pending and no security events: neither is read.
+  t.notOk(read.statements.some((s) => /^SELECT .* FROM (control_requests|session_security_summary) WHERE session_id/.test(s)),
+    `session read: ${read.statements.join('\n')}`)
+  t.equal(read.statements.length, 3, 'the version, the deadline check, the session')
 })
