@@ -1,7 +1,7 @@
 // The plans PostgreSQL gives the statements that run on every request, on a table the size of a busy day's, with
 // statistics. A prepared statement (the service names each one) runs with a generic plan from its sixth execution,
 // made without the parameters' values: the plan that matters is that one, not the first five.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import pg from 'pg'
 import { prepared } from '../../src/db/postgres-storage.js'
 import type { Sql, SqlValue } from '../../src/db/storage.js'
@@ -9,7 +9,7 @@ import { InvitationsRepository } from '../../src/repositories/invitations-reposi
 import { SessionsRepository } from '../../src/repositories/sessions-repository.js'
 import { freshPostgresDatabase } from '../engine.js'
 import { outsideSql } from '../helper.js'
-import { world } from '../routes/invitations-helper.js'
+import { type InvitationWorld, world } from '../routes/invitations-helper.js'
 
 t.setTimeout(300_000)
 
@@ -57,11 +57,20 @@ t.test('the expiry check each redemption and invitation read makes reads the ind
   }
 })
 
-t.test('the deadline check each session read makes reads the first entry of an index for each kind of deadline, not a table', async (t) => {
+/** A fresh database with one redeemed session, and a client to it (for EXPLAIN). */
+async function withSession (t: Test): Promise<{ w: InvitationWorld, sessionId: string, client: pg.Client }> {
   const url = await freshPostgresDatabase()
   const w = await world(t, { RA_DATABASE_URL: url })
   const redeemed = await w.redeem((await w.invite()).ticket)
   t.equal(redeemed.statusCode, 201, redeemed.body)
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  return { w, sessionId: redeemed.json().id, client }
+}
+
+t.test('the deadline check each session read makes reads the first entry of an index for each kind of deadline, not a table', async (t) => {
+  const { w, client } = await withSession(t)
   // 20,000 more sessions, most of them ended, a tenth awaiting their novice or in control.
   await outsideSql(w.config, `INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode,
       created_at, updated_at, accept_deadline, control_until, control_warn_at)
@@ -76,9 +85,6 @@ t.test('the deadline check each session read makes reads the first entry of an i
   await outsideSql(w.config, 'ANALYZE sessions')
   await outsideSql(w.config, 'ANALYZE control_requests')
 
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  t.teardown(() => client.end())
   const plans: Array<{ sql: string, plan: string }> = []
   await new SessionsRepository(explaining(client, plans)).anyDue(new Date().toISOString())
   t.equal(plans.length, 1, 'one statement')
@@ -90,10 +96,7 @@ t.test('the deadline check each session read makes reads the first entry of an i
 })
 
 t.test('a session read asks whether a control request is pending and whether security events exist by index, not by reading a table', async (t) => {
-  const url = await freshPostgresDatabase()
-  const w = await world(t, { RA_DATABASE_URL: url })
-  const redeemed = await w.redeem((await w.invite()).ticket)
-  t.equal(redeemed.statusCode, 201, redeemed.body)
+  const { w, sessionId, client } = await withSession(t)
   // 20,000 more sessions, each with a control request answered long ago and a security event.
   await outsideSql(w.config, `INSERT INTO sessions (id, origin, invitation_id, computer_id, novice_id, expert_id, state, permitted_mode,
       created_at, updated_at, accept_deadline)
@@ -105,11 +108,8 @@ t.test('a session read asks whether a control request is pending and whether sec
     SELECT id, 'security.replayed-ticket', '', 1, created_at, created_at, 1 FROM sessions`)
   for (const table of ['sessions', 'control_requests', 'session_security_summary']) await outsideSql(w.config, `ANALYZE ${table}`)
 
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  t.teardown(() => client.end())
   const plans: Array<{ sql: string, plan: string }> = []
-  await new SessionsRepository(explaining(client, plans)).get(redeemed.json().id)
+  await new SessionsRepository(explaining(client, plans)).get(sessionId)
   t.equal(plans.length, 1, 'one statement')
   const { plan } = plans[0]!
   t.notMatch(plan, /Seq Scan on (control_requests|session_security_summary)/, plan)
