@@ -17,8 +17,9 @@ import type { Storage } from './storage.js'
  * The counter is read once per turn of the event loop, not once per lookup:
  * requests that arrive together share one read (profiled: the read was 9 % of
  * an authenticated no-op). That read is dropped as soon as this process
- * commits anything, so this process's own changes are still seen by the very
- * next lookup; another process's (the CLI, another instance) by the next turn.
+ * commits a change that may touch a directory table (`mayChangeDirectory`), so
+ * this process's own changes are still seen by the very next lookup; another
+ * process's (the CLI, another instance) by the next turn.
  *
  * A request takes a mark when it arrives (`mark`) and gives it to its lookups:
  * any read of the counter sent in the turn it arrived or later then serves
@@ -73,12 +74,12 @@ export class DirectoryCache {
   }
 
   private check (since: Freshness | undefined): Promise<number> {
-    const commits = this.storage.directoryChanges
+    const directoryChanges = this.storage.directoryChanges
     const latest = this.latest
     // Without a mark, a read sent in this turn serves.
     const floor = since ?? this.turnStart ?? this.sent
-    if (latest !== null && latest.commits === commits && latest.seq >= floor) return latest.version
-    const read: Read = { version: this.read(), seq: this.sent++, commits }
+    if (latest !== null && latest.directoryChanges === directoryChanges && latest.seq >= floor) return latest.version
+    const read: Read = { version: this.read(), seq: this.sent++, directoryChanges }
     this.latest = read
     if (this.turnStart === null) {
       this.turnStart = read.seq
@@ -108,7 +109,8 @@ export type Lookup<V> = (key: string, load: () => Promise<V | undefined>, since?
 interface Read {
   version: Promise<number>
   seq: number
-  commits: number
+  /** The storage's `directoryChanges` when it was sent. */
+  directoryChanges: number
 }
 
 /** A lookup through `cache`, or straight to the database when there is none (inside a unit of work). */

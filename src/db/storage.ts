@@ -64,8 +64,7 @@ export interface WriteLockUse {
 export interface Storage extends Sql {
   /**
    * How many changes this process has committed so far (units of work, and
-   * statements that may write outside one). Whatever was read of committed
-   * data before the count moved may be stale after it (DirectoryCache).
+   * statements that may write outside one).
    */
   readonly commits: number
   /**
