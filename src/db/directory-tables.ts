@@ -1,3 +1,5 @@
+import { READ_ONLY } from './storage.js'
+
 /**
  * The tables whose changes bump directory_version (migration 006's triggers, on
  * both engines; a test holds this list to them), and the counter itself: what
@@ -10,7 +12,6 @@ export const DIRECTORY_TABLES: readonly string[] = [
 
 const DIRECTORY = new Set(DIRECTORY_TABLES)
 const NAMES_A_DIRECTORY_TABLE = new RegExp(`\\b(?:${DIRECTORY_TABLES.join('|')})\\b`, 'i')
-const ONLY_READS = /^\s*(?:SELECT|SHOW)\b/i
 const WRITE_TARGET = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)/i
 const classified = new Map<string, boolean>()
 
@@ -27,7 +28,7 @@ const classified = new Map<string, boolean>()
 export function mayChangeDirectory (sql: string): boolean {
   let answer = classified.get(sql)
   if (answer === undefined) {
-    const target = ONLY_READS.test(sql) ? undefined : WRITE_TARGET.exec(sql)
+    const target = READ_ONLY.test(sql) ? undefined : WRITE_TARGET.exec(sql)
     answer = target === undefined ? false : target === null ? NAMES_A_DIRECTORY_TABLE.test(sql) : DIRECTORY.has(target[1]!.toLowerCase())
     if (classified.size < 4000) classified.set(sql, answer)
   }

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { mayChangeDirectory } from './directory-tables.js'
-import { CommitFailedError, DatabaseStartError, type SqlValue, type Storage, StorageUnavailableError, type Tx } from './storage.js'
+import { CommitFailedError, DatabaseStartError, READ_ONLY, type SqlValue, type Storage, StorageUnavailableError, type Tx } from './storage.js'
 
 export interface PostgresOptions {
   /** RA_DATABASE_URL: a secret (it holds the password); never logged, see `redactUrl`. */
@@ -26,9 +26,6 @@ export interface PostgresOptions {
  * (`listen`) and holds advisory locks (`exclusively`): both end with it, so a
  * dead instance holds nothing.
  */
-/** A statement that cannot change anything (outside a unit of work, the others count as commits). */
-const READ_ONLY = /^\s*(?:SELECT|SHOW)\b/i
-
 export class PostgresStorage implements Storage {
   readonly engine = 'postgres' as const
   readonly pool: pg.Pool

@@ -105,6 +105,9 @@ export interface Storage extends Sql {
  * file locked past the busy timeout): answered 503 STORAGE_UNAVAILABLE, and
  * nothing of the unit of work is kept.
  */
+/** A statement that cannot change anything (SELECT, SHOW): outside a unit of work, the others count as commits. */
+export const READ_ONLY = /^\s*(?:SELECT|SHOW)\b/i
+
 export class StorageUnavailableError extends Error {
   constructor (message: string, override readonly cause?: unknown) {
     super(message)
