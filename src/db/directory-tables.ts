@@ -1,13 +1,14 @@
 import { READ_ONLY } from './storage.js'
 
 /**
- * The tables whose changes bump directory_version (migration 006's triggers, on
- * both engines; a test holds this list to them), and the counter itself: what
- * the directory cache (directory-cache.ts) holds is read from these.
+ * The tables whose changes bump directory_version (migrations 006's and 017's
+ * triggers, on both engines; a test holds this list to them), and the counter
+ * itself: what the directory cache (directory-cache.ts) holds is read from these.
  */
 export const DIRECTORY_TABLES: readonly string[] = [
   'accounts', 'api_tokens', 'computer_local_policies', 'computer_members', 'computers', 'directory_version',
-  'domain_trusts', 'domains', 'group_members', 'policies', 'policy_links', 'signing_keys'
+  'domain_trusts', 'domains', 'group_members', 'policies', 'policy_links', 'signing_keys',
+  'webhook_subscription_events', 'webhook_subscriptions'
 ]
 
 const DIRECTORY = new Set(DIRECTORY_TABLES)

@@ -59,7 +59,7 @@ export class Repositories {
     this.signIn = new SignInRepository(sql)
     this.audit = new AuditRepository(sql, hooks.audit, afterCommit)
     this.secrets = new SecretsRepository(sql)
-    this.webhooks = new WebhooksRepository(sql, afterCommit && (() => afterCommit(() => { for (const fn of hooks.webhookQueued) fn() })))
+    this.webhooks = new WebhooksRepository(sql, afterCommit && (() => afterCommit(() => { for (const fn of hooks.webhookQueued) fn() })), cache)
   }
 }
 

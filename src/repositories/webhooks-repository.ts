@@ -1,4 +1,5 @@
 import { nowIso } from '../db/database.js'
+import { type DirectoryCache, type Freshness, lookupIn, type Lookup } from '../db/directory-cache.js'
 import { newId } from '../db/ids.js'
 import type { Sql } from '../db/storage.js'
 import type { WebhookEventType } from '../domain/webhooks.js'
@@ -56,6 +57,8 @@ export interface WebhookAttemptRow {
 
 const DUE = '((state IN (\'queued\', \'retrying\') AND next_attempt_at <= ?) OR (state = \'sending\' AND lease_until <= ?))'
 const DELIVERY = 'SELECT d.*, e.type AS event_type FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id'
+const SUBSCRIBERS = `SELECT e.subscription_id FROM webhook_subscription_events e
+  JOIN webhook_subscriptions s ON s.id = e.subscription_id WHERE e.event_type = ? AND s.enabled = 1 ORDER BY e.subscription_id`
 
 /**
  * Webhook subscriptions and their durable outbox. `publish` writes an event
@@ -64,28 +67,56 @@ const DELIVERY = 'SELECT d.*, e.type AS event_type FROM webhook_deliveries d JOI
  * with a conditional update and a lease, as the e-mail outbox does.
  */
 export class WebhooksRepository {
+  private readonly cachedSubscribers: Lookup<readonly string[]>
+
   constructor (
     private readonly sql: Sql,
     /** Called once the unit that queued deliveries has committed (wakes this process's worker); absent outside a unit. */
-    private readonly queued: (() => void) | undefined = undefined
-  ) {}
+    private readonly queued: (() => void) | undefined = undefined,
+    /** null: `subscribers` reads the database (a unit of work sees its own changes). */
+    cache: DirectoryCache | null = null
+  ) {
+    this.cachedSubscribers = lookupIn<readonly string[]>(cache)
+  }
+
+  /**
+   * The enabled subscriptions that asked for `type` (their ids), cached with the directory: migration 017's
+   * triggers bump its version when a subscription's event types, its being enabled, or the subscription itself
+   * change. Looked up before a unit of work (`since`: the request's mark) and given to `publish`, it spares the
+   * unit a read: on PostgreSQL a round trip of a creation's six.
+   */
+  async subscribers (type: WebhookEventType, since?: Freshness): Promise<readonly string[]> {
+    const ids = await this.cachedSubscribers(type, async () =>
+      Object.freeze((await this.sql.all<{ subscription_id: string }>(SUBSCRIBERS, type)).map((r) => r.subscription_id)), since)
+    return ids ?? []
+  }
 
   /**
    * Queues `type` for every enabled subscription that asked for it, with `data`
    * as the event's payload data. Returns the event id (the `webhook-id` of all
    * its deliveries), or null when no subscription wants it (nothing is written).
+   * `known`: the subscribers as looked up before the unit (`subscribers`); each
+   * delivery is then written only if its subscription, as this unit sees it,
+   * still exists, is enabled and asks for `type`: one changed since is skipped,
+   * and one made since is not told (it did not exist when the request arrived).
    */
-  async publish (type: WebhookEventType, data: Record<string, unknown>): Promise<string | null> {
-    const subscribers = await this.sql.all<{ subscription_id: string }>(`SELECT e.subscription_id FROM webhook_subscription_events e
-      JOIN webhook_subscriptions s ON s.id = e.subscription_id WHERE e.event_type = ? AND s.enabled = 1 ORDER BY e.subscription_id`, type)
+  async publish (type: WebhookEventType, data: Record<string, unknown>, known?: readonly string[]): Promise<string | null> {
+    const subscribers = known ?? (await this.sql.all<{ subscription_id: string }>(SUBSCRIBERS, type)).map((r) => r.subscription_id)
     if (subscribers.length === 0) return null
     const id = `msg_${newId()}`
     const now = nowIso()
     await this.sql.run('INSERT INTO webhook_events (id, type, occurred_at, payload) VALUES (?, ?, ?, ?)',
       id, type, now, JSON.stringify({ type, timestamp: now, data }))
-    for (const s of subscribers) {
-      await this.sql.run(`INSERT INTO webhook_deliveries (id, subscription_id, event_id, state, next_attempt_at, created_at, updated_at)
-        VALUES (?, ?, ?, 'queued', ?, ?, ?)`, newId(), s.subscription_id, id, now, now, now)
+    let deliveries = 0
+    for (const subscriptionId of subscribers) {
+      deliveries += await this.sql.run(`INSERT INTO webhook_deliveries (id, subscription_id, event_id, state, next_attempt_at, created_at, updated_at)
+        SELECT ?, s.id, ?, 'queued', ?, ?, ? FROM webhook_subscriptions s JOIN webhook_subscription_events e ON e.subscription_id = s.id
+        WHERE s.id = ? AND e.event_type = ? AND s.enabled = 1`, newId(), id, now, now, now, subscriptionId, type)
+    }
+    if (deliveries === 0) {
+      // Every subscriber looked up before the unit has since gone: nothing is sent, so nothing is kept.
+      await this.sql.run('DELETE FROM webhook_events WHERE id = ?', id)
+      return null
     }
     this.queued?.()
     return id

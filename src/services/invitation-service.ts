@@ -123,7 +123,8 @@ export class InvitationService {
         expert_name: null,
         session_id: null
       }
-      // Hashed and signed above: the unit of work awaits nothing but its own statements.
+      // Hashed and signed above, and its webhook subscribers looked up: the unit of work awaits nothing but its own statements.
+      const subscribers = await this.store.repos.webhooks.subscribers('invitation.created', caller.since)
       const deliveryId = await this.store.work(async (u) => {
         await u.invitations.insert(row)
         await u.audit.record({
@@ -160,7 +161,7 @@ export class InvitationService {
           expiresAt: expiresAt.toISOString(),
           passwordProtected: passwordHash !== null,
           helper: helper?.name ?? null
-        })
+        }, subscribers)
         // An inline delivery is queued in the same unit of work as its invitation.
         return deliveryPlan === undefined ? undefined : await this.deliveries.store(u, id, deliveryPlan, caller.ctx)
       })
@@ -420,6 +421,7 @@ export class InvitationService {
     caller: Caller & { principal: Extract<Principal, { kind: 'user' }> }
   ): Promise<Session> {
     const expert = caller.principal
+    const subscribers = await this.store.repos.webhooks.subscribers('invitation.redeemed', caller.since)
     const session = await this.store.work(async (u) => {
       if (!await u.invitations.redeem(row.id, expert.accountId, nowIso())) return null
       const session = await this.sessionService.open(u, {
@@ -450,7 +452,7 @@ export class InvitationService {
       })
       await u.webhooks.publish('invitation.redeemed', invitationEventData(row, caller.ctx.actor, {
         sessionId: id, expert: expert.name, state: 'redeemed', rules: decided.rules, permittedMode: decided.permittedMode
-      }))
+      }), subscribers)
       await this.deliveries.cancelUnsent(u, row.id) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
       return session
     })

@@ -2,7 +2,7 @@
 // the directory cache's counter (directory_version) is read once per request, however many cached lookups
 // (token, computer, resultant policy, signing key) it makes and in whichever turns, and not again after its
 // own unit of work commits when that unit changed no directory table; and a session without a pending control
-// request or security events is read in one statement.
+// request or security events is read in one statement. Which webhook subscriptions want an event is cached too.
 import pg from 'pg'
 import t from 'tap'
 import { freshPostgresDatabase } from '../engine.js'
@@ -43,6 +43,11 @@ t.test('a creation, a redemption and a session read each read the directory vers
   t.equal(redeemed.result.statusCode, 201, redeemed.result.body)
   t.equal(versionReads(redeemed.statements), 1, `redemption: ${redeemed.statements.join('\n')}`)
   t.match(redeemed.statements[0], /FROM directory_version/, 'read first (the token), before the rate limit\'s statement')
+  // Which webhook subscriptions want the event is cached with the directory (none here: nothing else is written).
+  const subscriberReads = (statements: string[]) => statements.filter((s) => /FROM webhook_subscription_events/.test(s)).length
+  t.equal(subscriberReads(created.statements), 0, `creation: ${created.statements.join('\n')}`)
+  t.equal(subscriberReads(redeemed.statements), 0, `redemption: ${redeemed.statements.join('\n')}`)
+  t.equal(created.statements.length, 5, 'creation: the version; BEGIN, the invitation, its audit event, COMMIT')
 
   const read = await recorded(() => w.call('GET', `/v1/sessions/${redeemed.result.json().id}`, undefined, w.bob))
   t.equal(read.result.statusCode, 200)

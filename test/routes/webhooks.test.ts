@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.js'
 import { WebhookSender } from '../../src/services/webhook-sender.js'
-import { assertNoSecrets, type Json } from '../helper.js'
+import { assertNoSecrets, type Json, outsideRows, outsideSql } from '../helper.js'
 import { FAST, Receiver, receiver, subscribe } from './webhook-receiver.js'
 import { helpdeskWorld } from './helpdesk-helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
@@ -350,6 +350,55 @@ t.test('an event is written with its change, in one unit of work: a change that 
   t.equal((await store.repos.sql.all('SELECT id FROM policies WHERE id = ?', '00000000-0000-7000-8000-00000000abcd')).length, 0, 'no change')
   t.equal((await store.repos.sql.all('SELECT id FROM webhook_events')).length, 0, 'no event')
   t.equal(r.all.length, 0, 'nothing sent')
+})
+
+t.test('who subscribed is cached with the directory: a change in the database, by any process, is seen by the next event', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const events = async (): Promise<number> => (await outsideRows(w.config, 'SELECT id FROM webhook_events')).length
+  const { webhook } = await subscribe(w, r.url, ['invitation.redeemed'])
+  await w.invite()
+  t.equal(await events(), 0, 'no subscription asks for invitation.created: nothing is written (and that answer is cached)')
+
+  // Another process (an instance, the CLI, a hand edit) subscribes it to invitation.created.
+  await outsideSql(w.config, 'INSERT INTO webhook_subscription_events (subscription_id, event_type) VALUES (?, ?)', webhook.id, 'invitation.created')
+  const created = await w.invite()
+  t.equal(await events(), 1, 'the next creation is published: the change bumped the directory version')
+  await w.app.services.webhookWorker!.idle()
+  await r.until(() => r.all.length >= 1)
+  t.same(r.all.map((e) => [e.payload.type, e.payload.data.invitationId]), [['invitation.created', created.invitation.id]])
+
+  await outsideSql(w.config, 'UPDATE webhook_subscriptions SET enabled = 0 WHERE id = ?', webhook.id)
+  await w.invite()
+  t.equal(await events(), 1, 'disabled elsewhere: the next creation queues nothing')
+  await outsideSql(w.config, 'UPDATE webhook_subscriptions SET enabled = 1 WHERE id = ?', webhook.id)
+  await w.invite()
+  t.equal(await events(), 2, 'enabled again: published again')
+})
+
+t.test('a list of subscribers looked up before the unit of work queues only for the subscriptions that still want the event', async (t) => {
+  const r = await receiver(t)
+  const w = await world(t, FAST)
+  const kept = (await subscribe(w, r.url, ['invitation.created'])).webhook
+  const disabled = (await subscribe(w, r.url, ['invitation.created'])).webhook
+  const moved = (await subscribe(w, r.url, ['invitation.created'])).webhook
+  const deleted = (await subscribe(w, r.url, ['invitation.created'])).webhook
+  const store = w.app.services.store
+  const known = await store.repos.webhooks.subscribers('invitation.created')
+  t.same([...known].sort(), [kept.id, disabled.id, moved.id, deleted.id].sort(), 'the four, looked up')
+  // Changed after the lookup, before the unit: as a concurrent request or another instance would.
+  t.equal((await w.call('PATCH', `/v1/webhooks/${disabled.id}`, { enabled: false })).statusCode, 200)
+  t.equal((await w.call('PATCH', `/v1/webhooks/${moved.id}`, { events: ['invitation.redeemed'] })).statusCode, 200)
+  t.equal((await w.call('DELETE', `/v1/webhooks/${deleted.id}`)).statusCode, 204)
+  const id = await store.work((u) => u.webhooks.publish('invitation.created', { actor: 'test' }, known))
+  t.ok(id, 'published')
+  const queued = await outsideRows<{ subscription_id: string }>(w.config, 'SELECT subscription_id FROM webhook_deliveries WHERE event_id = ?', id)
+  t.same(queued.map((d) => d.subscription_id), [kept.id], 'one delivery: to the subscription that still asks for it')
+
+  // All of them gone: no event is kept, and the unit does not fail on the deleted subscription's key.
+  t.equal((await w.call('DELETE', `/v1/webhooks/${kept.id}`)).statusCode, 204)
+  t.equal(await store.work((u) => u.webhooks.publish('invitation.created', { actor: 'test' }, known)), null, 'nothing to publish')
+  t.same((await outsideRows<{ id: string }>(w.config, 'SELECT id FROM webhook_events')).map((e) => e.id), [id], 'only the first event is stored')
 })
 
 t.test('e-mail delivery, a declined session, denied and dropped control, a revoked session and an accepted offer reach webhooks', async (t) => {

@@ -1,0 +1,9 @@
+-- Which subscriptions want an event type is read for every change that publishes one (each creation and
+-- redemption): it is now cached with the directory (WebhooksRepository.subscribers), so these changes bump
+-- directory_version too: a subscription's event types, whether it is enabled, and its deletion. The delivery
+-- bookkeeping (consecutive_failures, updated_at, the secrets) does not.
+CREATE TRIGGER webhook_subscriptions_update_version AFTER UPDATE OF enabled ON webhook_subscriptions BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER webhook_subscriptions_delete_version AFTER DELETE ON webhook_subscriptions BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER webhook_subscription_events_insert_version AFTER INSERT ON webhook_subscription_events BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER webhook_subscription_events_update_version AFTER UPDATE ON webhook_subscription_events BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER webhook_subscription_events_delete_version AFTER DELETE ON webhook_subscription_events BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; END;
