@@ -1,4 +1,5 @@
 import type { Sql } from '../db/storage.js'
+import { MAIL_WAITING } from './deliveries-repository.js'
 import type { Invitation } from '../schemas/invitations.js'
 import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
@@ -114,11 +115,20 @@ export class InvitationsRepository {
 
   /**
    * The single-use decision: only one caller can move an open, unexpired
-   * invitation to redeemed. Returns whether this caller did.
+   * invitation to redeemed. Returns null when this caller did not; otherwise
+   * whether mail for it may still be waiting to go out (for `cancelFor`). On
+   * PostgreSQL the same statement answers that, saving the read's round trip;
+   * on SQLite, where `RETURNING` costs a materialization, null: the read says.
    */
-  async redeem (id: string, expertId: string, now: string): Promise<boolean> {
-    return await this.sql.run(`UPDATE invitations SET state = 'redeemed', redeemed_at = ?, redeemed_by = ?, ended_at = ?
-      WHERE id = ? AND state = 'open' AND expires_at > ?`, now, expertId, now, id, now) === 1
+  async redeem (id: string, expertId: string, now: string): Promise<{ mailWaiting: boolean | null } | null> {
+    const sql = `UPDATE invitations SET state = 'redeemed', redeemed_at = ?, redeemed_by = ?, ended_at = ?
+      WHERE id = ? AND state = 'open' AND expires_at > ?`
+    if (this.sql.engine === 'postgres') {
+      const row = await this.sql.get<{ mail_waiting: boolean }>(`${sql} RETURNING EXISTS (${MAIL_WAITING} AND d.invitation_id = invitations.id)
+        AS mail_waiting`, now, expertId, now, id, now)
+      return row === undefined ? null : { mailWaiting: row.mail_waiting }
+    }
+    return await this.sql.run(sql, now, expertId, now, id, now) === 1 ? { mailWaiting: null } : null
   }
 
   /** Counts a wrong password; the PASSWORD_ATTEMPTS-th locks the invitation. Returns the state after. */

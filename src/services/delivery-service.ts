@@ -212,11 +212,11 @@ export class DeliveryService {
   /**
    * Cancels, in unit `u`, what invitations that are no longer open (revoked, redeemed, locked, expired) still had
    * queued: only invitation `invitationId`'s, when the caller has just ended it (the worker cancels the rest before it
-   * sends anything).
+   * sends anything). `waiting`: whether that invitation's mail may still wait, when the caller knows (null: read it).
    */
-  async cancelUnsent (u: Unit, invitationId?: string): Promise<void> {
+  async cancelUnsent (u: Unit, invitationId?: string, waiting: boolean | null = null): Promise<void> {
     const now = nowIso()
-    for (const r of await (invitationId === undefined ? u.deliveries.cancelEnded(now) : u.deliveries.cancelFor(invitationId, now))) {
+    for (const r of await (invitationId === undefined ? u.deliveries.cancelEnded(now) : u.deliveries.cancelFor(invitationId, now, waiting))) {
       await u.audit.record({
         ...SYSTEM_CONTEXT,
         action: 'delivery.cancelled',

@@ -423,7 +423,8 @@ export class InvitationService {
     const expert = caller.principal
     const subscribers = await this.store.repos.webhooks.subscribers('invitation.redeemed', caller.since)
     const session = await this.store.work(async (u) => {
-      if (!await u.invitations.redeem(row.id, expert.accountId, nowIso())) return null
+      const redeemed = await u.invitations.redeem(row.id, expert.accountId, nowIso())
+      if (redeemed === null) return null
       const session = await this.sessionService.open(u, {
         origin: 'invitation',
         invitationId: row.id,
@@ -453,7 +454,8 @@ export class InvitationService {
       await u.webhooks.publish('invitation.redeemed', invitationEventData(row, caller.ctx.actor, {
         sessionId: id, expert: expert.name, state: 'redeemed', rules: decided.rules, permittedMode: decided.permittedMode
       }), subscribers)
-      await this.deliveries.cancelUnsent(u, row.id) // a redeemed ticket is spent: unsent copies are cancelled, in the same commit
+      // A redeemed ticket is spent: unsent copies are cancelled, in the same commit.
+      await this.deliveries.cancelUnsent(u, row.id, redeemed.mailWaiting)
       return session
     })
     if (session === null) {

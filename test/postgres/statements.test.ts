@@ -48,6 +48,10 @@ t.test('a creation, a redemption and a session read each read the directory vers
   t.equal(subscriberReads(created.statements), 0, `creation: ${created.statements.join('\n')}`)
   t.equal(subscriberReads(redeemed.statements), 0, `redemption: ${redeemed.statements.join('\n')}`)
   t.equal(created.statements.length, 5, 'creation: the version; BEGIN, the invitation, its audit event, COMMIT')
+  // Whether the invitation's mail still waits is answered by the redemption's own UPDATE (RETURNING), not a read.
+  t.notOk(redeemed.statements.some((s) => /^SELECT 1 FROM deliveries/.test(s)), `redemption: ${redeemed.statements.join('\n')}`)
+  t.equal(redeemed.statements.length, 10, 'redemption: the version, the rate limit, the invitation; BEGIN, its update, the session, ' +
+    'its event and consent chain, the audit events, COMMIT')
 
   const read = await recorded(() => w.call('GET', `/v1/sessions/${redeemed.result.json().id}`, undefined, w.bob))
   t.equal(read.result.statusCode, 200)

@@ -4,7 +4,7 @@ import t from 'tap'
 import { SqliteStorage } from '../../src/db/sqlite-storage.js'
 import { decryptLhTicket, readInvitationFile } from '../../src/domain/invitation-file.js'
 import { onlyOn } from '../engine.js'
-import { atTime, type Json } from '../helper.js'
+import { atTime, type Json, outsideRows } from '../helper.js'
 import { eventually, smtpServer, type SmtpServer } from '../smtp-helper.js'
 import { world, type InvitationWorld } from './invitations-helper.js'
 
@@ -203,8 +203,13 @@ t.test('redeeming cancels its invitation\'s unsent e-mail in the same commit, re
     storage.writer.prepare = ((source: string) => { if (recording) sent.push(source); return prepare(source) }) as typeof prepare
     t.teardown(() => { storage.writer.prepare = prepare })
   }
+  // The worker stopped: its sweep cancels an ended invitation's mail too, and so does reading it through the API.
+  await w.app.services.outbox!.stop()
   t.equal((await w.redeem(a.ticket)).statusCode, 201)
   recording = false
+  // As stored, before anything reads it through the API.
+  t.same(await outsideRows(w.config, 'SELECT r.state FROM delivery_recipients r JOIN deliveries d ON d.id = r.delivery_id WHERE d.invitation_id = ?',
+    a.invitation.id), [{ state: 'cancelled' }], 'cancelled by the redemption\'s own unit of work')
   t.equal((await recipients(w, a.invitation.id))[0].state, 'cancelled', 'the redeemed invitation\'s e-mail is cancelled')
   t.not((await recipients(w, other.invitation.id))[0].state, 'cancelled', 'another invitation\'s is not')
   const target = `invitations/${a.invitation.id}/deliveries/${a.delivery.delivery.id}`
