@@ -35,7 +35,9 @@ t.test('a creation, a redemption and a session read each read the directory vers
   const versionReads = (statements: string[]) => statements.filter((s) => /FROM directory_version/.test(s)).length
   await w.redeem((await w.invite()).ticket)
 
-  const created = await recorded(() => w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10' }, w.alice))
+  // Shorter-lived than the first invitation (the policy's maximum): the key's recorded use (signing_keys.max_expires_at,
+  // written when a ticket outlives every earlier one) stays as it is, as it does for all but about one creation a second.
+  const created = await recorded(() => w.call('POST', '/v1/invitations', { computer: 'CONTOSO\\PC-10', lifetime: { value: 30, unit: 'minutes' } }, w.alice))
   t.equal(created.result.statusCode, 201)
   t.equal(versionReads(created.statements), 1, `creation: ${created.statements.join('\n')}`)
 
