@@ -87,6 +87,8 @@ export class InvitationService {
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
       const expiresAt = new Date(createdAt.getTime() + lifetime * 60_000)
       const codeExpiresAt = code === null ? null : new Date(createdAt.getTime() + shortCodeMinutes(lifetime) * 60_000).toISOString()
+      // Before signing, which may record the key's use (a change to a directory table, after which a lookup reads the version again).
+      const subscribers = await this.store.repos.webhooks.subscribers('invitation.created', caller.since)
       const { ticket, kid } = await this.tickets.sign({ invitationId: id, jti, issuedAt: createdAt, notBefore: createdAt, expiresAt }, { since: caller.since })
       // The row as stored: inserted, and answered from these values instead of being read back.
       const row: InvitationRow = {
@@ -124,7 +126,6 @@ export class InvitationService {
         session_id: null
       }
       // Hashed and signed above, and its webhook subscribers looked up: the unit of work awaits nothing but its own statements.
-      const subscribers = await this.store.repos.webhooks.subscribers('invitation.created', caller.since)
       const deliveryId = await this.store.work(async (u) => {
         await u.invitations.insert(row)
         await u.audit.record({
