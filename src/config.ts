@@ -166,6 +166,13 @@ export const ConfigSchema = Type.Object({
     default: 120,
     description: 'The longest the novice may grant or renew control for at once; a longer grant is refused (422 GRANT_TOO_LONG).'
   }),
+  RA_SWEEP_INTERVAL_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600000,
+    default: 1000,
+    description: 'How often the timeouts are swept without anyone asking: sessions not accepted in time, control requests ' +
+      'unanswered, control grants ending, invitations expiring (their live streams and webhooks are told then).'
+  }),
   RA_SSE_HEARTBEAT_MS: Type.Integer({
     minimum: 100,
     maximum: 300000,
@@ -378,6 +385,7 @@ export interface Config {
     acceptTimeoutS: number
     controlRequestTimeoutS: number
     heartbeatMs: number
+    sweepIntervalMs: number
     controlGrantDefaultMinutes: number
     controlGrantMaxMinutes: number
   }
@@ -491,6 +499,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S,
       controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S,
       heartbeatMs: c.RA_SSE_HEARTBEAT_MS,
+      sweepIntervalMs: c.RA_SWEEP_INTERVAL_MS,
       controlGrantDefaultMinutes: c.RA_CONTROL_GRANT_DEFAULT_MINUTES,
       controlGrantMaxMinutes: c.RA_CONTROL_GRANT_MAX_MINUTES
     },

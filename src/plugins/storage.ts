@@ -86,7 +86,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
     })
       .then(() => {}, (err: unknown) => fastify.log.error({ err }, 'session sweep failed'))
       .finally(() => { sweeping = null })
-  }, 1000)
+  }, config.sessions.sweepIntervalMs)
   sweeper.unref()
   services.outbox = new OutboxWorker(() => services.deliveries.runDue(), config.delivery.pollMs, fastify.log)
   // Webhooks: woken when a unit that queued deliveries commits here; due retries (and other instances' events) on the timer.

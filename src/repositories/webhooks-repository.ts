@@ -83,7 +83,7 @@ export class WebhooksRepository {
    * The enabled subscriptions that asked for `type` (their ids), cached with the directory: migration 017's
    * triggers bump its version when a subscription's event types, its being enabled, or the subscription itself
    * change. Looked up before a unit of work (`since`: the request's mark) and given to `publish`, it spares the
-   * unit a read: on PostgreSQL a round trip of a creation's six.
+   * unit a read: on PostgreSQL a round trip (a creation sends five statements instead of six).
    */
   async subscribers (type: WebhookEventType, since?: Freshness): Promise<readonly string[]> {
     const ids = await this.cachedSubscribers(type, async () =>
@@ -98,7 +98,7 @@ export class WebhooksRepository {
    * `known`: the subscribers as looked up before the unit (`subscribers`); each
    * delivery is then written only if its subscription, as this unit sees it,
    * still exists, is enabled and asks for `type`: one changed since is skipped,
-   * and one made since is not told (it did not exist when the request arrived).
+   * and one made since is not told (as if the event had come just before it).
    */
   async publish (type: WebhookEventType, data: Record<string, unknown>, known?: readonly string[]): Promise<string | null> {
     const subscribers = known ?? (await this.sql.all<{ subscription_id: string }>(SUBSCRIBERS, type)).map((r) => r.subscription_id)
