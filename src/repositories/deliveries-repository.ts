@@ -2,8 +2,12 @@ import { newId } from '../db/ids.js'
 import { nowIso } from '../db/database.js'
 import type { Sql } from '../db/storage.js'
 
-/** Any recipient of the invitation's mail still to be sent (followed by `AND d.invitation_id = …`). */
-export const MAIL_WAITING = `SELECT 1 FROM deliveries d CROSS JOIN delivery_recipients r
+/**
+ * The recipients of an invitation's mail still to be sent, as `FROM … WHERE …` (`AND d.invitation_id = …` follows).
+ * CROSS JOIN: SQLite then starts from the invitation's deliveries; left to choose, it went through the index on state,
+ * every queued recipient (3 ms for 20,000).
+ */
+export const WAITING_RECIPIENTS = `FROM deliveries d CROSS JOIN delivery_recipients r
   WHERE r.delivery_id = d.id AND r.state IN ('queued', 'retrying')`
 
 export type RecipientState = 'queued' | 'sending' | 'sent' | 'retrying' | 'failed' | 'cancelled'
@@ -137,14 +141,11 @@ export class DeliveriesRepository {
     /** Whether anything waits, when the caller knows (`InvitationsRepository.redeem`); null: read it. */
     waiting: boolean | null = null
   ): Promise<Array<{ id: string, delivery_id: string, address: string, invitation_id: string }>> {
-    // CROSS JOIN: SQLite then starts from the invitation's deliveries; left to choose, it went through the index on state,
-    // every queued recipient (3 ms for 20,000).
-    const anything = waiting === null ? await this.sql.get(`${MAIL_WAITING} AND d.invitation_id = ? LIMIT 1`, invitationId) !== undefined : waiting
+    const anything = waiting ?? await this.sql.get(`SELECT 1 ${WAITING_RECIPIENTS} AND d.invitation_id = ? LIMIT 1`, invitationId) !== undefined
     if (!anything) return []
     const rows = await this.sql.all<{ id: string, delivery_id: string, address: string }>(`UPDATE delivery_recipients
       SET state = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
-      WHERE id IN (SELECT r.id FROM deliveries d CROSS JOIN delivery_recipients r
-        WHERE d.invitation_id = ? AND r.delivery_id = d.id AND r.state IN ('queued', 'retrying'))
+      WHERE id IN (SELECT r.id ${WAITING_RECIPIENTS} AND d.invitation_id = ?)
       RETURNING id, delivery_id, address`, now, invitationId)
     return rows.map((r) => ({ ...r, invitation_id: invitationId }))
   }

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/storage.js'
-import { MAIL_WAITING } from './deliveries-repository.js'
+import { WAITING_RECIPIENTS } from './deliveries-repository.js'
 import type { Invitation } from '../schemas/invitations.js'
 import { decodeCursor, pageOf, type PageOf, whereOf } from './paging.js'
 
@@ -124,7 +124,7 @@ export class InvitationsRepository {
     const sql = `UPDATE invitations SET state = 'redeemed', redeemed_at = ?, redeemed_by = ?, ended_at = ?
       WHERE id = ? AND state = 'open' AND expires_at > ?`
     if (this.sql.engine === 'postgres') {
-      const row = await this.sql.get<{ mail_waiting: boolean }>(`${sql} RETURNING EXISTS (${MAIL_WAITING} AND d.invitation_id = invitations.id)
+      const row = await this.sql.get<{ mail_waiting: boolean }>(`${sql} RETURNING EXISTS (SELECT 1 ${WAITING_RECIPIENTS} AND d.invitation_id = invitations.id)
         AS mail_waiting`, now, expertId, now, id, now)
       return row === undefined ? null : { mailWaiting: row.mail_waiting }
     }
