@@ -1,6 +1,7 @@
 // Where the machine's CPU time went during a measurement (Linux /proc): the service's processes, the PostgreSQL
 // server's, the rest (the load generator, the bench itself, anything else running) and idle, as shares of all cores.
 import { readdirSync, readFileSync } from 'node:fs'
+export { childrenOf } from '../scripts/server-process.js'
 
 export interface CpuSnapshot { total: number, idle: number, service: number, database: number }
 /** Shares of all cores' time between two snapshots, in percent. */

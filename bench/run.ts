@@ -9,7 +9,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { startPostgres } from '../scripts/embedded-postgres.js'
-import { cpuShares, cpuSnapshot, type CpuShares } from './cpu.js'
+import { childrenOf, cpuShares, cpuSnapshot, type CpuShares } from './cpu.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { projectRoot } from '../src/paths.js'
@@ -62,14 +62,15 @@ async function writeLockSeconds (url: string): Promise<{ held: number, waited: n
   return Number.isNaN(held) ? null : { held, waited: value('ra_sqlite_write_lock_wait_seconds_total') }
 }
 
-export function startProcess (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
+/** Starts a server process; resolves once it says where it listens (and, with `ready`, once its output also matches that). */
+export function startProcess (args: string[], env: Record<string, string>, ready?: RegExp): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, args, { cwd: projectRoot, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
     let out = ''
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
       const m = /(?:Server listening at|LISTENING) (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) {
+      if (m && (ready === undefined || ready.test(out))) {
         child.stdout!.removeAllListeners('data')
         child.stderr!.removeAllListeners('data')
         child.stdout!.resume()
@@ -198,16 +199,21 @@ export async function measureService (
   prepared: Awaited<ReturnType<typeof prepare>>,
   endpoints: Array<'create' | 'redeem' | 'session'> = ['create', 'redeem', 'session'],
   redeemCount?: { warmup: number, measured: number },
-  instances = 1
+  instances = 1,
+  workers = 1
 ): Promise<{ rows: Row[], peakRssBytes: number | null }> {
   // Several instances: service processes on the one database, each driven by a load process of its own with its
-  // share of the connections (and of the tickets), all at once; their requests per second add up.
+  // share of the connections (and of the tickets), all at once; their requests per second add up. Several workers
+  // (RA_WORKERS): one service, its primary and workers on one port, driven by one load process.
   const services = await Promise.all(Array.from({ length: instances }, async () =>
-    await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], await serviceEnv(prepared.databaseFile, prepared.databaseUrl))))
+    await startProcess([path.join(projectRoot, 'dist', 'src', 'server.js')], {
+      ...await serviceEnv(prepared.databaseFile, prepared.databaseUrl),
+      ...(workers > 1 ? { RA_WORKERS: String(workers) } : {})
+    }, workers > 1 ? /"cluster":"primary".*ticket service ready/ : undefined)))
   const ticketsFiles = instances === 1 ? [prepared.ticketsFile] : splitTickets(prepared.ticketsFile, instances)
   const connections = Math.max(1, Math.floor(CONNECTIONS / instances))
   const all = async (job: (url: string, i: number) => Record<string, unknown>): Promise<Omit<Row, 'name'>> => {
-    const pids = services.map((s) => s.child.pid!)
+    const pids = services.flatMap((s) => [s.child.pid!, ...childrenOf(s.child.pid!)])
     const locksBefore = await Promise.all(services.map((s) => writeLockSeconds(s.url)))
     const startedAt = performance.now()
     const before = cpuSnapshot(pids)
@@ -216,7 +222,7 @@ export async function measureService (
     const seconds = (performance.now() - startedAt) / 1000
     const locksAfter = await Promise.all(services.map((s) => writeLockSeconds(s.url)))
     const moved = (field: 'held' | 'waited') => locksAfter.reduce((sum, after, i) => sum + after![field] - locksBefore[i]![field], 0)
-    const writeLock = locksAfter[0] === null ? null : { held: moved('held') / seconds, waited: moved('waited') / seconds / instances }
+    const writeLock = locksAfter[0] === null ? null : { held: moved('held') / seconds, waited: moved('waited') / seconds / (instances * workers) }
     return {
       rps: results.reduce((sum, r) => sum + r.rps, 0),
       // Of the instances' own, the worst (autocannon reports percentiles per run, which cannot be merged exactly).
@@ -269,7 +275,7 @@ export async function measureService (
         })
       }
     }
-    return { rows, peakRssBytes: instances === 1 ? peakRss(services[0]!.child.pid) : null }
+    return { rows, peakRssBytes: instances === 1 && workers === 1 ? peakRss(services[0]!.child.pid) : null }
   } finally {
     await Promise.all(services.map(async (service) => {
       if (service.child.exitCode !== null) return
@@ -396,12 +402,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     rows.push(...await group('SQLite', async () => (await measureService(prepared)).rows))
     notes.push('SQLite: the service\'s default database, a file (WAL, RA_DB_SYNCHRONOUS NORMAL) in a temporary folder.')
     if (INSTANCES > 1) {
-      // The redemptions above spent their tickets: the processes run on a fresh database of their own.
+      // The redemptions above spent their tickets: the workers run on a fresh database of their own.
       const again = await prepare(mkdtempSync(path.join(os.tmpdir(), 'ra-bench-')), TICKETS)
-      rows.push(...await group(`SQLite, ${INSTANCES} processes`, async () => (await measureService(again, undefined, undefined, INSTANCES)).rows))
-      notes.push(`SQLite, ${INSTANCES} processes: that many service processes on one database file (SQLite lets one write at a time: ` +
-        `each process commits its own groups), each driven by ${Math.floor(CONNECTIONS / INSTANCES)} connections of their own; the p50 and p99 ` +
-        'are the worst of the processes\'.')
+      rows.push(...await group(`SQLite, RA_WORKERS=${INSTANCES}`, async () => (await measureService(again, undefined, undefined, 1, INSTANCES)).rows))
+      notes.push(`SQLite, RA_WORKERS=${INSTANCES}: the service as \`RA_WORKERS=${INSTANCES} npm start\` runs it, a primary and that many worker ` +
+        'processes on one port and one database file (SQLite lets one write at a time: each worker commits its own groups), driven by the ' +
+        `same ${CONNECTIONS} connections; the service's CPU is the primary's and the workers'.`)
     }
   }
   if (engines.includes('postgres')) {

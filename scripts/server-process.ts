@@ -1,6 +1,7 @@
 // The real server as its own process, the way `npm start` runs it (through tsx instead of a build),
 // for tests and scripts that need a listening service: crash safety, floods, shutdown.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { projectRoot } from '../src/paths.js'
 
@@ -46,4 +47,14 @@ export function startServer (env: Record<string, string>, options: { openFileLim
   // A caller that only awaits `exit` must not see an unhandled rejection from `url`.
   url.catch(() => {})
   return { url, exit, child, output: () => output, kill: (signal) => child.kill(signal) }
+}
+
+/** The child processes of `pid` (a cluster's workers), from every thread's children list (Linux); none where /proc is not there. */
+export function childrenOf (pid: number): number[] {
+  try {
+    return [...new Set(readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)))]
+  } catch {
+    return []
+  }
 }

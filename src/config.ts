@@ -24,6 +24,13 @@ export const ConfigSchema = Type.Object({
     default: 10,
     description: 'PostgreSQL connections per instance (at least 2: units of work leave one for reads).'
   }),
+  RA_WORKERS: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    description: 'Service processes on this machine (node:cluster), sharing RA_PORT and the database: 1 runs one process; ' +
+      'more use more cores. On SQLite the file\'s one writer bounds writes whatever the number (README, Performance).'
+  }),
   RA_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on.' }),
   RA_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to listen on (0 picks a free one).' }),
   RA_PUBLIC_BASE_URL: Type.Optional(Type.String({
@@ -172,6 +179,13 @@ export const ConfigSchema = Type.Object({
     default: 1000,
     description: 'How often the timeouts are swept without anyone asking: sessions not accepted in time, control requests ' +
       'unanswered, control grants ending, invitations expiring (their live streams and webhooks are told then).'
+  }),
+  RA_STREAM_POLL_INTERVAL_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600000,
+    default: 1000,
+    description: 'How often each session with a live event stream is read for events that no notification announced ' +
+      '(a notification lost between PostgreSQL instances, or an event stored by a process outside this instance\'s own).'
   }),
   RA_SSE_HEARTBEAT_MS: Type.Integer({
     minimum: 100,
@@ -364,6 +378,8 @@ export interface Config {
   /** PostgreSQL's URL (a secret), or undefined for the SQLite file. */
   databaseUrl: string | undefined
   databasePoolSize: number
+  /** Service processes (node:cluster workers) sharing the port and the database; 1: this process serves. */
+  workers: number
   host: string
   port: number
   publicBaseUrl: string
@@ -385,6 +401,8 @@ export interface Config {
     acceptTimeoutS: number
     controlRequestTimeoutS: number
     heartbeatMs: number
+    /** How often each session with a live stream is read for events no notification announced. */
+    streamPollMs: number
     sweepIntervalMs: number
     controlGrantDefaultMinutes: number
     controlGrantMaxMinutes: number
@@ -478,6 +496,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     databaseFile: path.resolve(c.RA_DATABASE_FILE),
     databaseUrl: c.RA_DATABASE_URL,
     databasePoolSize: c.RA_DATABASE_POOL_SIZE,
+    workers: c.RA_WORKERS,
     host: c.RA_HOST,
     port: c.RA_PORT,
     publicBaseUrl: (c.RA_PUBLIC_BASE_URL ?? `http://${hostForUrl}:${c.RA_PORT}`).replace(/\/+$/, ''),
@@ -499,6 +518,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       acceptTimeoutS: c.RA_SESSION_ACCEPT_TIMEOUT_S,
       controlRequestTimeoutS: c.RA_CONTROL_REQUEST_TIMEOUT_S,
       heartbeatMs: c.RA_SSE_HEARTBEAT_MS,
+      streamPollMs: c.RA_STREAM_POLL_INTERVAL_MS,
       sweepIntervalMs: c.RA_SWEEP_INTERVAL_MS,
       controlGrantDefaultMinutes: c.RA_CONTROL_GRANT_DEFAULT_MINUTES,
       controlGrantMaxMinutes: c.RA_CONTROL_GRANT_MAX_MINUTES

@@ -95,3 +95,14 @@ t.test('sign-in settings: OpenID Connect needs issuer and client id together, ht
     t.notMatch(err?.message, 'xxxxxxxx', 'a secret is never echoed')
   }
 })
+
+t.test('RA_WORKERS: 1 by default (one process), 1 to 64 processes; anything else is refused naming the variable', async (t) => {
+  t.equal(loadConfig({}).workers, 1)
+  t.equal(loadConfig({ RA_WORKERS: '4' }).workers, 4)
+  for (const value of ['0', '65', '2.5', 'all']) {
+    const err = thrown(() => loadConfig({ RA_WORKERS: value })) as ConfigError
+    t.equal(err?.variable, 'RA_WORKERS', value)
+  }
+  t.equal(loadConfig({}).sessions.streamPollMs, 1000, 'streams read their sessions every second for events no notification announced')
+  t.equal((thrown(() => loadConfig({ RA_STREAM_POLL_INTERVAL_MS: '10' })) as ConfigError)?.variable, 'RA_STREAM_POLL_INTERVAL_MS')
+})

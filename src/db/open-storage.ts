@@ -1,3 +1,4 @@
+import { Peers } from '../cluster/peers.js'
 import type { Config } from '../config.js'
 import { migrationsDir } from '../paths.js'
 import { migrate, readMigrations } from './migrate.js'
@@ -26,7 +27,7 @@ export async function openStorage (
     }
   }
   const dir = migrationsDir('sqlite')
-  const storage = new SqliteStorage(config.databaseFile, { busyTimeoutMs: config.dbBusyTimeoutMs, synchronous: config.dbSynchronous })
+  const storage = new SqliteStorage(config.databaseFile, { busyTimeoutMs: config.dbBusyTimeoutMs, synchronous: config.dbSynchronous }, Peers.ofThisProcess())
   try {
     return { storage, applied: migrate(storage.writer, dir).applied, migrations: readMigrations(dir).length }
   } catch (err) {

@@ -1,3 +1,4 @@
+import type { Peers } from '../cluster/peers.js'
 import { openDatabase, type Db, type OpenOptions } from './database.js'
 import { mayChangeDirectory } from './directory-tables.js'
 import { CommitFailedError, type SqlValue, type Storage, StorageUnavailableError, type Tx, type WriteLockUse } from './storage.js'
@@ -35,7 +36,12 @@ export class SqliteStorage implements Storage {
   private waitsOnTimer = false
   private readonly busyTimeoutMs: number
 
-  constructor (readonly file: string, options: OpenOptions) {
+  /**
+   * `peers`: the other workers of this service's cluster (RA_WORKERS), when this process is one. SQLite tells no
+   * one of a commit, so they are told of this process's notifications through the cluster's primary (`listen`,
+   * `notify`), and the background work that must run once runs on the first worker alone (`exclusively`).
+   */
+  constructor (readonly file: string, options: OpenOptions, private readonly peers: Peers | null = null) {
     this.busyTimeoutMs = options.busyTimeoutMs
     this.writer = openDatabase(file, options)
     try {
@@ -96,6 +102,7 @@ export class SqliteStorage implements Storage {
     }
     await group.committed
     for (const callback of tx.callbacks) callback()
+    for (const [channel, payload] of tx.notifications) this.peers?.publish(channel, payload)
     return result
   }
 
@@ -105,9 +112,14 @@ export class SqliteStorage implements Storage {
     return row.n === migrations
   }
 
-  async listen (): Promise<void> {}
+  /** Another worker's notifications on `channel` (a single process has no one to hear from: its own are told in process). */
+  async listen (channel: string, fn: (payload: string) => void): Promise<void> {
+    this.peers?.subscribe(channel, fn)
+  }
 
+  /** Runs `fn`, unless this process is a cluster worker other than the first: then the first runs it. */
   async exclusively (_name: string, fn: () => Promise<void>): Promise<boolean> {
+    if (this.peers !== null && this.peers.index !== 0) return false
     await fn()
     return true
   }
@@ -244,6 +256,8 @@ function newGroup (): Group {
 class SqliteTx implements Tx {
   readonly engine = 'sqlite' as const
   readonly callbacks: Array<() => void> = []
+  /** For the other workers of a cluster, once the unit has committed. */
+  readonly notifications: Array<[channel: string, payload: string]> = []
   done = false
   /** Whether a statement that may change the directory ran (`mayChangeDirectory`). */
   changesDirectory = false
@@ -270,13 +284,16 @@ class SqliteTx implements Tx {
     this.callbacks.push(fn)
   }
 
-  async notify (): Promise<void> {}
+  async notify (channel: string, payload: string): Promise<void> {
+    this.open()
+    this.notifications.push([channel, payload])
+  }
 
   async lock (): Promise<void> {}
 
-  private open (sql: string): Db {
+  private open (sql?: string): Db {
     if (this.done) throw new Error('this unit of work has ended: its statements ran after it')
-    if (!this.changesDirectory && mayChangeDirectory(sql)) this.changesDirectory = true
+    if (sql !== undefined && !this.changesDirectory && mayChangeDirectory(sql)) this.changesDirectory = true
     return this.db
   }
 }

@@ -39,8 +39,8 @@ export interface Tx extends Sql {
   afterCommit: (fn: () => void) => void
   /**
    * Tells every other instance on the database, once the unit commits, that
-   * something changed (`listen`); a no-op on SQLite, where one process serves
-   * and others poll.
+   * something changed (`listen`): PostgreSQL's NOTIFY; on SQLite, the other
+   * workers of this service's cluster (RA_WORKERS), through its primary.
    */
   notify: (channel: string, payload: string) => Promise<void>
   /**
@@ -90,11 +90,11 @@ export interface Storage extends Sql {
   isReady: (migrations: number) => Promise<boolean>
   /**
    * Runs `fn` if no other instance is running it (PostgreSQL: a session advisory
-   * lock named `name`; SQLite: always, one process owns the file's sweeps
-   * by design of the busy timeout). Resolves to whether it ran.
+   * lock named `name`; SQLite: always in a single process, and on the first
+   * worker alone in a cluster). Resolves to whether it ran.
    */
   exclusively: (name: string, fn: () => Promise<void>) => Promise<boolean>
-  /** Calls `fn` with the payload of each `notify` on `channel` by any instance (PostgreSQL; never on SQLite). */
+  /** Calls `fn` with the payload of each `notify` on `channel` by any instance (PostgreSQL), or by another worker of the cluster (SQLite). */
   listen: (channel: string, fn: (payload: string) => void) => Promise<void>
   /** Finishes what is pending and closes every connection. */
   close: () => Promise<void>

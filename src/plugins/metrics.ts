@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
+import { Peers } from '../cluster/peers.js'
 import type { Config } from '../config.js'
 import { MetricsRepository } from '../repositories/metrics-repository.js'
 import { Metrics, UNMATCHED_ROUTE } from '../services/metrics.js'
@@ -24,7 +25,7 @@ declare module 'fastify' {
  * the main port; otherwise routes/metrics.ts serves it there, authenticated.
  */
 export default fp<{ config: Config }>(async (fastify, { config }) => {
-  const metrics = new Metrics((err) => fastify.log.warn({ err }, 'a metric could not be read from the database'))
+  const metrics = new Metrics((err) => fastify.log.warn({ err }, 'a metric could not be read from the database'), Peers.ofThisProcess())
   fastify.decorate('metrics', metrics)
   fastify.decorate('metricsServer', null)
 

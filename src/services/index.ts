@@ -76,7 +76,7 @@ export function createServices (storage: Storage, config: Config, migrations: nu
     verification: new ServiceKey(store, 'session-verification', config.keyEncryptionSecret),
     signReceipt: (typ, claims) => tickets.signDocument(typ, claims)
   })
-  const streams = new SessionStreams(sessions, onBackgroundError)
+  const streams = new SessionStreams(sessions, onBackgroundError, config.sessions.streamPollMs)
   sessions.notifier.on('event', (sessionId: string) => { streams.notify(sessionId) })
   // Changes elsewhere take effect on live sessions at once (O9), in units of work of their own after the change
   // that raised them has committed; the request that made the change waits for them (Signals.settled).

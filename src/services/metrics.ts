@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Peers } from '../cluster/peers.js'
 import { ERROR_CODES } from '../errors.js'
 import type { WriteLockUse } from '../db/storage.js'
 import type { RecordedAudit } from '../repositories/audit-repository.js'
@@ -61,7 +62,12 @@ export class Metrics {
   /** Where the gauges are read from at scrape time; until `watch`, they are left out. */
   private repo: MetricsRepository | null = null
 
-  constructor (onCollectError: (err: unknown) => void) {
+  /**
+   * `peers`: when this process is a worker of the service's cluster (RA_WORKERS), `text()` is every worker's figures,
+   * merged by the primary: counters and histograms summed, the database's gauges taken from one worker (they read
+   * the same database), the process's own figures as prom-client merges them.
+   */
+  constructor (onCollectError: (err: unknown) => void, private readonly peers: Peers | null = null) {
     const app = new Registry()
     const registers = [app]
     this.requestDuration = new Histogram({
@@ -117,6 +123,7 @@ export class Metrics {
     }
     const depth = new Gauge({
       name: 'ra_outbox_depth',
+      aggregator: 'first',
       help: 'Deliveries in an outbox (email: one per recipient; webhook), by state: queued, sending, retrying, failed (given up).',
       labelNames: ['outbox', 'state'],
       registers,
@@ -129,6 +136,7 @@ export class Metrics {
     })
     const oldest = new Gauge({
       name: 'ra_outbox_oldest_pending_age_seconds',
+      aggregator: 'first',
       help: 'Age of the oldest delivery still waiting in an outbox (queued, sending or retrying); 0 when none waits.',
       labelNames: ['outbox'],
       registers,
@@ -141,11 +149,13 @@ export class Metrics {
     })
     const size = new Gauge({
       name: 'ra_database_size_bytes',
+      aggregator: 'first',
       help: 'Size of the database: SQLite pages in use, or PostgreSQL\'s pg_database_size.',
       registers,
       collect: collected(async (repo) => { size.set(await repo.databaseBytes()) })
     })
     this.registry = Registry.merge([processMetrics(), app])
+    peers?.shareMetrics(this.registry)
   }
 
   /**
@@ -176,8 +186,9 @@ export class Metrics {
     return this.registry.contentType
   }
 
-  /** Everything, in Prometheus' text format (the database gauges are read now). */
-  text (): Promise<string> {
+  /** Everything, in Prometheus' text format (the database gauges are read now); in a cluster, every worker's. */
+  async text (): Promise<string> {
+    if (this.peers !== null) return (await this.peers.metrics()).text
     return this.registry.metrics()
   }
 

@@ -1,0 +1,121 @@
+import cluster, { type Worker } from 'node:cluster'
+import pino from 'pino'
+import { AggregatorRegistry } from 'prom-client'
+import type { Config } from '../config.js'
+import { logDestination, logWritten, REDACTED_PATHS } from '../logging.js'
+import { isPeerMessage, type PeerMessage, WORKER_INDEX_ENV } from './peers.js'
+
+/** A worker that stops within this long of its start is restarted after a growing delay, not at once. */
+const STEADY_MS = 10_000
+const MAX_RESTART_DELAY_MS = 30_000
+
+/**
+ * The primary process of RA_WORKERS > 1 (node:cluster): it opens no database and answers no request. It starts the
+ * first worker alone (it applies the migrations and registers the first administrator token, as a single process
+ * would), then the others; all of them listen on RA_PORT, and the primary hands each new connection to the next
+ * worker in turn. It passes one worker's notifications (session events committed) to the others, gathers every
+ * worker's metrics for GET /metrics, starts another worker when one stops unasked, and on SIGTERM or SIGINT stops
+ * them all (each finishes its in-flight requests, as one process does) and exits.
+ *
+ * Resolves once every worker listens; rejects when a worker fails to start (it has said why on stderr), after
+ * stopping the others.
+ */
+export async function runPrimary (config: Config): Promise<void> {
+  const log = pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, logDestination())
+    .child({ cluster: 'primary' })
+  const aggregator = new AggregatorRegistry()
+  const workers: Array<Worker | null> = new Array<Worker | null>(config.workers).fill(null)
+  const quickStops = new Array<number>(config.workers).fill(0)
+  let stopping = false
+
+  cluster.on('message', (from: Worker, message: unknown) => {
+    if (!isPeerMessage(message)) return
+    if (message.ra === 'ready') {
+      from.emit('ra-ready')
+    } else if (message.ra === 'notify') {
+      for (const worker of workers) if (worker !== null && worker !== from && worker.isConnected()) worker.send(message)
+    } else if (message.ra === 'metrics' && !('text' in message) && !('error' in message)) {
+      const answer = (reply: PeerMessage) => { if (from.isConnected()) from.send(reply) }
+      aggregator.clusterMetrics().then(
+        (text) => answer({ ra: 'metrics', id: message.id, text, contentType: aggregator.contentType }),
+        (err: unknown) => {
+          log.error({ err }, 'the workers\' metrics could not be gathered')
+          answer({ ra: 'metrics', id: message.id, error: 'the workers\' metrics could not be gathered' })
+        })
+    }
+  })
+
+  /** Forks the worker for `index`; resolves with it once it serves (it says so once it listens), rejects if it exits first. */
+  const fork = (index: number): Promise<Worker> => {
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) })
+    workers[index] = worker
+    const started = Date.now()
+    let listening = false
+    worker.once('exit', (code, signal) => {
+      if (workers[index] === worker) workers[index] = null
+      if (stopping || !listening) return
+      // A worker that stops unasked (a crash, an out-of-memory kill) is replaced; one that keeps stopping soon after
+      // its start is replaced after a growing delay, so that a fault that recurs does not become a busy loop.
+      quickStops[index] = Date.now() - started < STEADY_MS ? quickStops[index]! + 1 : 0
+      const delayMs = quickStops[index] === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (quickStops[index]! - 1))
+      log.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'a worker stopped; starting another')
+      setTimeout(() => {
+        if (stopping) return
+        fork(index).then(
+          (again) => log.info({ worker: index, pid: again.process.pid }, 'worker started again'),
+          (err: unknown) => log.error({ worker: index, err }, 'a worker could not start again'))
+      }, delayMs)
+    })
+    return new Promise((resolve, reject) => {
+      worker.once('ra-ready', () => { listening = true; resolve(worker) })
+      worker.once('exit', (code, signal) => {
+        if (!listening) reject(new WorkerStartError(index, code, signal))
+      })
+    })
+  }
+
+  const stopAll = (signal: NodeJS.Signals): Promise<void> => {
+    stopping = true
+    const running = workers.filter((w): w is Worker => w !== null && !w.isDead())
+    return Promise.all(running.map((worker) => new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve())
+      worker.process.kill(signal)
+    }))).then(() => {})
+  }
+
+  let exitCode = 0
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return
+    log.info({ signal }, 'shutting down')
+    // Each worker has RA_SHUTDOWN_TIMEOUT_MS for its requests, then exits anyway; a little more here for its exit.
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'workers did not stop in time; exiting anyway')
+      logWritten().then(() => process.exit(1), () => process.exit(1))
+    }, config.shutdownTimeoutMs + 5000)
+    timer.unref()
+    stopAll('SIGTERM').then(() => {
+      log.info('stopped')
+      return logWritten().then(() => process.exit(exitCode))
+    }, () => process.exit(1))
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+
+  try {
+    await fork(0)
+    await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => fork(i + 1)))
+  } catch (err) {
+    exitCode = 1
+    await stopAll('SIGTERM')
+    throw err
+  }
+  log.info({ workers: config.workers, publicBaseUrl: config.publicBaseUrl, database: config.databaseUrl === undefined ? config.databaseFile : 'postgres' },
+    'Remote Assistance ticket service ready')
+}
+
+/** A worker exited before it listened: its own stderr says why (configuration, migrations, the database). */
+export class WorkerStartError extends Error {
+  constructor (readonly index: number, readonly code: number | null, readonly signal: string | null) {
+    super(`worker ${index} stopped before it could serve (exit code ${code ?? '-'}${signal === null ? '' : `, signal ${signal}`})`)
+  }
+}
