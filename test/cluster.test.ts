@@ -63,6 +63,13 @@ function stream (t: Test, url: string, sessionId: string, token: string): Promis
   })
 }
 
+/** The primary's worker processes: its children that run the server (tsx may have started an esbuild service too). */
+function workersOf (primary: number): number[] {
+  return childrenOf(primary).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.') } catch { return false }
+  })
+}
+
 /** The process among `pids` that holds the server's end of the loopback TCP connection whose client port is `clientPort`. */
 function holderOf (pids: number[], clientPort: number): number | undefined {
   const inodes = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).map((line) => line.trim().split(/\s+/))
@@ -105,7 +112,7 @@ async function ready (server: ServerProcess): Promise<void> {
 t.test('RA_WORKERS=2: two processes serve one port; a session event committed by either worker reaches streams on both at once ' +
   '(C1–C5: each party sees every transition as it happens), with the poll for missed events set to ten minutes', async (t) => {
   const { w, server, url } = await twoWorkers(t, { RA_STREAM_POLL_INTERVAL_MS: '600000' })
-  const workers = childrenOf(server.child.pid!)
+  const workers = workersOf(server.child.pid!)
   t.equal(workers.length, 2, 'two worker processes')
   const { ticket } = await w.invite()
   const session = await call(url, 'POST', '/v1/redemptions', { ticket }, w.bob)
@@ -165,7 +172,7 @@ t.test('RA_WORKERS=2: one ticket redeemed 100 times at once over both workers gi
 
 t.test('RA_WORKERS=2: a worker killed outright is replaced, the service answers throughout, and SIGTERM stops every process', async (t) => {
   const { server, url } = await twoWorkers(t)
-  const [first, second] = childrenOf(server.child.pid!)
+  const [first, second] = workersOf(server.child.pid!)
   process.kill(second!, 'SIGKILL')
   // The surviving worker answers at once; the primary starts another.
   t.equal((await call(url, 'GET', '/v1/computers')).status, 200)
@@ -175,7 +182,7 @@ t.test('RA_WORKERS=2: a worker killed outright is replaced, the service answers 
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   t.match(server.output(), /"level":50.*"worker":[01],"pid":\d+,"code":null,"signal":"SIGKILL".*a worker stopped; starting another/)
-  const now = childrenOf(server.child.pid!)
+  const now = workersOf(server.child.pid!)
   t.equal(now.length, 2, 'two workers again')
   t.ok(now.includes(first!) && !now.includes(second!), 'the other worker kept running')
   for (let i = 0; i < 4; i++) t.equal((await call(url, 'GET', '/v1/computers')).status, 200)

@@ -1,18 +1,23 @@
 import cluster from 'node:cluster'
-import { AggregatorRegistry, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+
+/** One worker's metrics as prom-client gives them (`Registry.getMetricsAsJSON`), for the primary to merge. */
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
 
 /**
  * What a worker of this service's cluster (RA_WORKERS, cluster/primary.ts) says to its primary, and hears from it,
- * over node:cluster's IPC channel. Every message carries `ra` so that other users of the channel (prom-client's own
- * metrics requests) are told apart.
+ * over node:cluster's IPC channel. Every message carries `ra`, which tells it apart from anything else on the channel.
  */
 export type PeerMessage =
   /** A notification (Storage.notify) committed by a worker: the primary passes it to every other worker. */
   | { ra: 'notify', channel: string, payload: string }
-  /** A worker asks for every worker's metrics, merged (`id` pairs the answer with the question). */
+  /** A worker asks for the whole service's metrics (`id` pairs the answer with the question). */
   | { ra: 'metrics', id: number }
-  | { ra: 'metrics', id: number, text: string, contentType: string }
+  | { ra: 'metrics', id: number, text: string }
   | { ra: 'metrics', id: number, error: string }
+  /** The primary asks a worker for its own metrics, which it answers with `own`. */
+  | { ra: 'collect', id: number }
+  | { ra: 'own', id: number, metrics: MetricsJson }
   /** The worker listens on RA_PORT: it serves. */
   | { ra: 'ready' }
 
@@ -25,23 +30,19 @@ export function isPeerMessage (message: unknown): message is PeerMessage {
 
 /**
  * This process as one worker of the service's cluster: its place, the notifications of the other workers, and the
- * cluster's metrics. The processes of a cluster share the database; on SQLite, where the database tells no one of a
- * commit, they tell each other through the primary, as PostgreSQL's NOTIFY does between instances.
+ * whole service's metrics. The processes of a cluster share the database; on SQLite, where the database tells no one
+ * of a commit, they tell each other through the primary, as PostgreSQL's NOTIFY does between instances.
  */
 export class Peers {
   private readonly listeners = new Map<string, Array<(payload: string) => void>>()
-  private readonly asked = new Map<number, { resolve: (v: { text: string, contentType: string }) => void, reject: (err: Error) => void }>()
+  private readonly asked = new Map<number, { resolve: (text: string) => void, reject: (err: Error) => void }>()
   private nextId = 0
+  private registry: Registry | null = null
 
   private constructor (
     /** 0 for the first worker, which alone runs the background work that must run once (Storage.exclusively on SQLite). */
     readonly index: number
   ) {
-    // prom-client answers the primary's requests for this worker's metrics (AggregatorRegistry.clusterMetrics) from
-    // the registries set here: none until the app's are ready (a worker still starting answers with nothing).
-    AggregatorRegistry.setRegistries([])
-    // eslint-disable-next-line no-new -- made for its side effect: in a worker, it starts answering the primary
-    new AggregatorRegistry()
     process.on('disconnect', () => {
       for (const waiting of this.asked.values()) waiting.reject(new Error('the cluster\'s primary process is gone'))
       this.asked.clear()
@@ -50,11 +51,14 @@ export class Peers {
       if (!isPeerMessage(message)) return
       if (message.ra === 'notify') {
         for (const fn of this.listeners.get(message.channel) ?? []) fn(message.payload)
+      } else if (message.ra === 'collect') {
+        const own = this.registry === null ? Promise.resolve([]) : this.registry.getMetricsAsJSON()
+        own.then((metrics) => this.send({ ra: 'own', id: message.id, metrics }), () => this.send({ ra: 'own', id: message.id, metrics: [] }))
       } else if (message.ra === 'metrics' && ('text' in message || 'error' in message)) {
         const waiting = this.asked.get(message.id)
         if (waiting === undefined) return
         this.asked.delete(message.id)
-        if ('text' in message) waiting.resolve({ text: message.text, contentType: message.contentType })
+        if ('text' in message) waiting.resolve(message.text)
         else waiting.reject(new Error(message.error))
       }
     })
@@ -73,7 +77,7 @@ export class Peers {
 
   /** Tells the other workers (never this one: it has told its own listeners already). Lost if the primary is gone. */
   publish (channel: string, payload: string): void {
-    if (process.connected) process.send!({ ra: 'notify', channel, payload } satisfies PeerMessage)
+    this.send({ ra: 'notify', channel, payload })
   }
 
   /** Calls `fn` with the payload of every notification on `channel` that another worker publishes. */
@@ -83,21 +87,25 @@ export class Peers {
 
   /** Tells the primary that this worker serves. */
   ready (): void {
-    if (process.connected) process.send!({ ra: 'ready' } satisfies PeerMessage)
+    this.send({ ra: 'ready' })
   }
 
-  /** What this worker answers when the primary gathers the cluster's metrics. */
+  /** What this worker answers when the primary gathers the service's metrics. */
   shareMetrics (registry: Registry): void {
-    AggregatorRegistry.setRegistries([registry])
+    this.registry = registry
   }
 
-  /** Every worker's metrics merged by the primary (counters summed; see services/metrics.ts for the rest). */
-  metrics (): Promise<{ text: string, contentType: string }> {
+  /** Every serving worker's metrics, merged by the primary (see cluster/primary.ts). */
+  metrics (): Promise<string> {
     if (!process.connected) return Promise.reject(new Error('the cluster\'s primary process is gone'))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.asked.set(id, { resolve, reject })
-      process.send!({ ra: 'metrics', id } satisfies PeerMessage)
+      this.send({ ra: 'metrics', id })
     })
+  }
+
+  private send (message: PeerMessage): void {
+    if (process.connected) process.send!(message)
   }
 }

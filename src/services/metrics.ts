@@ -188,7 +188,7 @@ export class Metrics {
 
   /** Everything, in Prometheus' text format (the database gauges are read now); in a cluster, every worker's. */
   async text (): Promise<string> {
-    if (this.peers !== null) return (await this.peers.metrics()).text
+    if (this.peers !== null) return await this.peers.metrics()
     return this.registry.metrics()
   }
 
