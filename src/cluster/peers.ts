@@ -9,8 +9,8 @@ export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
  * over node:cluster's IPC channel. Every message carries `ra`, which tells it apart from anything else on the channel.
  */
 export type PeerMessage =
-  /** A notification (Storage.notify) committed by a worker: the primary passes it to every other worker. */
-  | { ra: 'notify', channel: string, payload: string }
+  /** Notifications (Storage.notify) committed by a worker, as `[channel, payload]`: the primary passes them to every other worker. */
+  | { ra: 'notify', batch: Array<[channel: string, payload: string]> }
   /** A worker asks for the whole service's metrics (`id` pairs the answer with the question). */
   | { ra: 'metrics', id: number }
   | { ra: 'metrics', id: number, text: string }
@@ -38,6 +38,7 @@ export class Peers {
   private readonly asked = new Map<number, { resolve: (text: string) => void, reject: (err: Error) => void }>()
   private nextId = 0
   private registry: Registry | null = null
+  private pending: Array<[channel: string, payload: string]> = []
 
   private constructor (
     /** 0 for the first worker, which alone runs the background work that must run once (Storage.exclusively on SQLite). */
@@ -50,7 +51,7 @@ export class Peers {
     process.on('message', (message: unknown) => {
       if (!isPeerMessage(message)) return
       if (message.ra === 'notify') {
-        for (const fn of this.listeners.get(message.channel) ?? []) fn(message.payload)
+        for (const [channel, payload] of message.batch) for (const fn of this.listeners.get(channel) ?? []) fn(payload)
       } else if (message.ra === 'collect') {
         const own = this.registry === null ? Promise.resolve([]) : this.registry.getMetricsAsJSON()
         own.then((metrics) => this.send({ ra: 'own', id: message.id, metrics }), () => this.send({ ra: 'own', id: message.id, metrics: [] }))
@@ -75,9 +76,20 @@ export class Peers {
     return Peers.current
   }
 
-  /** Tells the other workers (never this one: it has told its own listeners already). Lost if the primary is gone. */
+  /**
+   * Tells the other workers (never this one: it has told its own listeners already). What is published in one turn
+   * of the event loop goes in one message, as PostgreSQL's notifications go in one statement. Lost if the primary is
+   * gone: the streams' poll finds the events then.
+   */
   publish (channel: string, payload: string): void {
-    this.send({ ra: 'notify', channel, payload })
+    if (this.pending.length === 0) {
+      setImmediate(() => {
+        const batch = this.pending
+        this.pending = []
+        this.send({ ra: 'notify', batch })
+      })
+    }
+    this.pending.push([channel, payload])
   }
 
   /** Calls `fn` with the payload of every notification on `channel` that another worker publishes. */
