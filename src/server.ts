@@ -1,11 +1,12 @@
 import cluster from 'node:cluster'
+import { hostname } from 'node:os'
 import { buildApp } from './app.js'
 import { Peers } from './cluster/peers.js'
 import { runPrimary, WorkerStartError } from './cluster/primary.js'
 import { ConfigError, loadConfig } from './config.js'
 import { MigrationError } from './db/migrate.js'
 import { DatabaseStartError } from './db/storage.js'
-import { exitOnCrash, logWritten } from './logging.js'
+import { exitOnCrash, loggingOptions, logWritten } from './logging.js'
 import { ConfigurationError } from './services/tickets.js'
 import type { FastifyInstance } from 'fastify'
 
@@ -23,7 +24,10 @@ async function main (): Promise<void> {
   const config = loadConfig()
   if (cluster.isPrimary && config.workers > 1) return runPrimary(config)
   const peers = Peers.ofThisProcess()
-  const built = await buildApp(config)
+  // A worker's every line says which worker it is (pino's base bindings, written once per logger, not per line).
+  const built = await buildApp(config, peers === null
+    ? {}
+    : { logger: { ...loggingOptions(config.logLevel).logger, base: { pid: process.pid, hostname: hostname(), worker: peers.index } } })
   app = built
   let closing = false
   const shutdown = (signal: string) => {
@@ -51,7 +55,7 @@ async function main (): Promise<void> {
   if (peers === null) {
     built.log.info({ publicBaseUrl: config.publicBaseUrl, database: config.databaseFile }, 'Remote Assistance ticket service ready')
   } else {
-    built.log.info({ worker: peers.index }, 'worker ready')
+    built.log.info('worker ready')
     peers.ready()
   }
 }

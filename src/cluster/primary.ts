@@ -147,6 +147,8 @@ export async function runPrimary (config: Config): Promise<void> {
     await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => fork(i + 1)))
     started = true
   } catch (err) {
+    // SIGTERM or SIGINT while the workers start: shutdown() stops them and exits 0; not a failed start.
+    if (stopping) return
     exitCode = 1
     await stopAll('SIGTERM')
     throw err
