@@ -17,24 +17,24 @@ export class LimitsRepository {
   constructor (private readonly sql: Sql) {}
 
   /**
-   * Counts one hit on each key, in one statement, and returns the window each
-   * landed in, in order. The statement writes and returns rows (RETURNING), so
-   * it runs through `Sql.all`: inside a unit of work, or on a storage whose
-   * `all` runs a changing statement as a unit of its own.
+   * Counts `n` hits on each key, in one statement, and returns the window of each as it stands after them, in order:
+   * the hits of a key land in its window, or start a new one when it has ended. The statement writes and returns rows
+   * (RETURNING), so it runs through `Sql.all`: inside a unit of work, or on a storage whose `all` runs a changing
+   * statement as a unit of its own.
    */
-  async hit (keys: readonly string[], windowMs: number, now = Date.now()): Promise<LimitWindow[]> {
-    const values = keys.map(() => '(?, ?, 1)').join(', ')
+  async hit (hits: ReadonlyArray<readonly [key: string, n: number]>, windowMs: number, now = Date.now()): Promise<LimitWindow[]> {
+    const values = hits.map(() => '(?, ?, ?)').join(', ')
     const rows = await this.sql.all<{ key: string, count: number, window_start: number }>(`INSERT INTO limit_windows (key, window_start, count)
       VALUES ${values}
       ON CONFLICT (key) DO UPDATE SET
-        count = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN 1 ELSE limit_windows.count + 1 END,
+        count = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN excluded.count ELSE limit_windows.count + excluded.count END,
         window_start = CASE WHEN limit_windows.window_start <= excluded.window_start - ? THEN excluded.window_start
           ELSE limit_windows.window_start END
-      RETURNING key, count, window_start`, ...keys.flatMap((key) => [key, now]), windowMs, windowMs)
+      RETURNING key, count, window_start`, ...hits.flatMap(([key, n]) => [key, now, n]), windowMs, windowMs)
     const byKey = new Map(rows.map((r) => [r.key, r]))
-    return keys.map((key) => {
+    return hits.map(([key]) => {
       const row = byKey.get(key)!
-      return { count: row.count, resetAt: row.window_start + windowMs }
+      return { count: Number(row.count), resetAt: Number(row.window_start) + windowMs }
     })
   }
 

@@ -1,10 +1,12 @@
+import type { LimitWindow } from '../repositories/limits-repository.js'
 import type { Store } from '../repositories/index.js'
 
 /**
  * A budget of attempts per key and minute, kept in the database so that it
  * holds across every process of the service (several instances, the CLI).
  * `take` counts an attempt; `takeEach` counts one attempt against several
- * budgets in one statement.
+ * budgets. The attempts of one turn of the event loop are counted together, in
+ * one statement (`HitBatch`).
  */
 export class SharedLimit {
   constructor (
@@ -20,11 +22,6 @@ export class SharedLimit {
   }
 
   /**
-   * Counts one attempt against each limit (all with the same window) in one statement, a unit of work of
-   * its own: run straight through the storage (PostgreSQL commits it alone, without BEGIN and COMMIT round
-   * trips; SQLite runs a statement that writes as a unit); the seconds to wait for each.
-   */
-  /**
    * Whether each budget is already used up, without counting an attempt: the seconds to wait for each (0: there is
    * room for one more). For budgets that count failures only, checked before the attempt is made.
    */
@@ -36,12 +33,70 @@ export class SharedLimit {
     return windows.map((w, i) => w.count >= budgets[i]![0].max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0)
   }
 
+  /**
+   * Counts one attempt against each limit (all with the same window); the seconds to wait for each (0: within). The
+   * count is the one this attempt would have got counted alone, in the order the attempts of the turn arrived.
+   */
   static async takeEach (attempts: ReadonlyArray<readonly [SharedLimit, string]>, now = Date.now()): Promise<number[]> {
     const [first] = attempts
     if (!first) return []
     const [limit] = first
-    const keys = attempts.map(([l, key]) => `${l.name}:${key}`)
-    const windows = await limit.store.repos.limits.hit(keys, limit.windowMs, now)
+    const windows = await HitBatch.of(limit.store, limit.windowMs).hit(attempts.map(([l, key]) => `${l.name}:${key}`))
     return windows.map((w, i) => w.count > attempts[i]![0].max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0)
+  }
+}
+
+/**
+ * The hits of one turn of the event loop on one store's limits of one window length, counted in one statement when
+ * the turn ends: every redemption, failed authentication and code guess counts an attempt, and under load one
+ * statement (on PostgreSQL one round trip and one commit, on rows every attempt of a token or address updates)
+ * serves all of a turn's. Each attempt gets the count it would have got alone, in arrival order: with `n` hits on a
+ * key in the batch and the key's count `c` after them, the `i`-th (from 1) gets `c − n + i`.
+ */
+class HitBatch {
+  private static readonly open = new WeakMap<Store, Map<number, HitBatch>>()
+  /** Hits per key in this batch. */
+  private readonly counts = new Map<string, number>()
+  private readonly attempts: Array<{ keys: string[], nth: number[], resolve: (w: LimitWindow[]) => void, reject: (err: unknown) => void }> = []
+
+  private constructor (private readonly store: Store, private readonly windowMs: number) {}
+
+  /** The batch of this turn for `store` and `windowMs`; a new one is counted when the turn ends. */
+  static of (store: Store, windowMs: number): HitBatch {
+    let byWindow = HitBatch.open.get(store)
+    if (byWindow === undefined) HitBatch.open.set(store, byWindow = new Map())
+    let batch = byWindow.get(windowMs)
+    if (batch === undefined) {
+      const created = batch = new HitBatch(store, windowMs)
+      byWindow.set(windowMs, created)
+      setImmediate(() => {
+        byWindow.delete(windowMs)
+        created.count()
+      })
+    }
+    return batch
+  }
+
+  /** One attempt on each of `keys`: the window of each as it stands after this attempt. */
+  hit (keys: string[]): Promise<LimitWindow[]> {
+    const nth = keys.map((key) => {
+      const n = (this.counts.get(key) ?? 0) + 1
+      this.counts.set(key, n)
+      return n
+    })
+    return new Promise((resolve, reject) => this.attempts.push({ keys, nth, resolve, reject }))
+  }
+
+  private count (): void {
+    const hits = [...this.counts]
+    this.store.repos.limits.hit(hits, this.windowMs).then((windows) => {
+      const after = new Map(hits.map(([key, n], i) => [key, { n, window: windows[i]! }]))
+      for (const attempt of this.attempts) {
+        attempt.resolve(attempt.keys.map((key, i) => {
+          const { n, window } = after.get(key)!
+          return { count: window.count - n + attempt.nth[i]!, resetAt: window.resetAt }
+        }))
+      }
+    }, (err: unknown) => { for (const attempt of this.attempts) attempt.reject(err) })
   }
 }

@@ -6,6 +6,8 @@
 import pg from 'pg'
 import t from 'tap'
 import { freshPostgresDatabase } from '../engine.js'
+import { SharedLimit } from '../../src/services/limits.js'
+import { outsideRows } from '../helper.js'
 import { world } from '../routes/invitations-helper.js'
 
 t.setTimeout(300_000)
@@ -64,4 +66,28 @@ t.test('a creation, a redemption and a session read each read the directory vers
   t.notOk(read.statements.some((s) => /^SELECT .* FROM (control_requests|session_security_summary) WHERE session_id/.test(s)),
     `session read: ${read.statements.join('\n')}`)
   t.equal(read.statements.length, 3, 'the version, the deadline check, the session')
+})
+
+t.test('the rate limits\' attempts of one turn are counted in one statement, each as if counted alone', async (t) => {
+  const w = await world(t, { RA_DATABASE_URL: await freshPostgresDatabase(), RA_DELIVERY_POLL_MS: '600000', RA_SWEEP_INTERVAL_MS: '600000' })
+  await w.app.services.purges!.idle()
+  const sent: string[] = []
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text
+    sent.push(String(text).replace(/\s+/g, ' '))
+    return query.apply(this, args)
+  } as typeof pg.Client.prototype.query
+  t.teardown(() => { pg.Client.prototype.query = query as typeof pg.Client.prototype.query })
+  // As the redemption route counts its attempts: per token and per address, 20 of them in one turn, a budget of 5 per token.
+  const perToken = new SharedLimit(w.app.services.store, 'redeem-token', 5)
+  const perAddress = new SharedLimit(w.app.services.store, 'redeem-address', 100)
+  const waits = await Promise.all(Array.from({ length: 20 }, (_, i) => SharedLimit.takeEach([[perToken, `token-${i % 2}`], [perAddress, '192.0.2.1']])))
+  const hits = sent.filter((s) => /^INSERT INTO limit_windows/.test(s))
+  t.equal(hits.length, 1, hits.join('\n'))
+  // Each token's first five pass, in the order the attempts came; the address budget is not reached.
+  t.same(waits.map(([token]) => token === 0), Array.from({ length: 20 }, (_, i) => i < 10))
+  t.ok(waits.every(([, address]) => address === 0))
+  t.same(await outsideRows(w.config, 'SELECT key, count FROM limit_windows ORDER BY key'),
+    [{ key: 'redeem-address:192.0.2.1', count: 20 }, { key: 'redeem-token:token-0', count: 10 }, { key: 'redeem-token:token-1', count: 10 }])
 })

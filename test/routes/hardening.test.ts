@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { build, outsideSql } from '../helper.js'
+import { build, outsideRows, outsideSql } from '../helper.js'
 import { runWorker, type WorkerRequest } from '../workers.js'
 import { world } from './invitations-helper.js'
 
@@ -96,6 +96,21 @@ t.test('brute force: redemption attempts beyond the limit get 429 per token, wha
   }
   t.same(codes.slice(0, 5), [422, 422, 422, 422, 423], 'four wrong passwords, the fifth locks')
   t.same(codes.slice(5), [429, 429, 429], 'then the limit')
+})
+
+t.test('brute force: redemption attempts made at once count as if made one after another: a budget of 5, 12 at once, ' +
+  'exactly 5 get past the limit and the window counts all 12', async (t) => {
+  const w = await world(t, { RA_REDEMPTION_RATE_LIMIT_PER_MINUTE: '5' })
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => w.call('POST', '/v1/redemptions', { ticket: `a.b.c${i}` }, w.bob)))
+  const codes = answers.map((a) => a.json().code as string)
+  t.equal(codes.filter((c) => c === 'RATE_LIMITED').length, 7, codes.join(' '))
+  t.equal(codes.filter((c) => c !== 'RATE_LIMITED').length, 5, 'five attempts reached the ticket check')
+  const windows = await outsideRows<{ key: string, count: number }>(w.config, 'SELECT key, count FROM limit_windows')
+  t.same(windows.filter((r) => r.key.startsWith('redeem-token:')).map((r) => Number(r.count)), [12])
+  // And the next one, in a turn of its own, is the 13th.
+  t.equal((await w.call('POST', '/v1/redemptions', { ticket: 'a.b.c' }, w.bob)).json().code, 'RATE_LIMITED')
+  const after = await outsideRows<{ key: string, count: number }>(w.config, 'SELECT key, count FROM limit_windows')
+  t.same(after.filter((r) => r.key.startsWith('redeem-token:')).map((r) => Number(r.count)), [13])
 })
 
 t.test('brute force: redemption attempts are limited per client address too, whatever the token', async (t) => {
