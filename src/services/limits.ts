@@ -5,8 +5,8 @@ import type { Store } from '../repositories/index.js'
  * A budget of attempts per key and minute, kept in the database so that it
  * holds across every process of the service (several instances, the CLI).
  * `take` counts an attempt; `takeEach` counts one attempt against several
- * budgets. The attempts of one turn of the event loop are counted together, in
- * one statement (`HitBatch`).
+ * budgets. On PostgreSQL the attempts of one turn of the event loop are counted
+ * together, in one statement (`HitBatch`).
  */
 export class SharedLimit {
   constructor (
@@ -41,16 +41,21 @@ export class SharedLimit {
     const [first] = attempts
     if (!first) return []
     const [limit] = first
-    const windows = await HitBatch.of(limit.store, limit.windowMs).hit(attempts.map(([l, key]) => `${l.name}:${key}`))
+    const keys = attempts.map(([l, key]) => `${l.name}:${key}`)
+    // On SQLite the statement runs in this process and its unit joins the turn's group commit anyway: counted at once
+    // (batched, it waited a turn more, and redemptions fell from 2,329 to 1,892 a second; medians of four, A/B).
+    const windows = limit.store.storage.engine === 'sqlite'
+      ? await limit.store.repos.limits.hit(keys.map((key) => [key, 1] as const), limit.windowMs, now)
+      : await HitBatch.of(limit.store, limit.windowMs).hit(keys)
     return windows.map((w, i) => w.count > attempts[i]![0].max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0)
   }
 }
 
 /**
- * The hits of one turn of the event loop on one store's limits of one window length, counted in one statement when
- * the turn ends: every redemption, failed authentication and code guess counts an attempt, and under load one
- * statement (on PostgreSQL one round trip and one commit, on rows every attempt of a token or address updates)
- * serves all of a turn's. Each attempt gets the count it would have got alone, in arrival order: with `n` hits on a
+ * PostgreSQL: the hits of one turn of the event loop on one store's limits of one window length, counted in one
+ * statement when the turn ends. Every redemption, failed authentication and code guess counts an attempt, each a
+ * round trip and a commit of its own on rows that every attempt of a token or address updates (the dearest statement
+ * per call under load, bench/); one statement serves all of a turn's. Each attempt gets the count it would have got alone, in arrival order: with `n` hits on a
  * key in the batch and the key's count `c` after them, the `i`-th (from 1) gets `c − n + i`.
  */
 class HitBatch {
