@@ -55,8 +55,9 @@ export class SharedLimit {
  * PostgreSQL: the hits of one turn of the event loop on one store's limits of one window length, counted in one
  * statement when the turn ends. Every redemption, failed authentication and code guess counts an attempt, each a
  * round trip and a commit of its own on rows that every attempt of a token or address updates (the dearest statement
- * per call under load, bench/); one statement serves all of a turn's. Each attempt gets the count it would have got alone, in arrival order: with `n` hits on a
- * key in the batch and the key's count `c` after them, the `i`-th (from 1) gets `c − n + i`.
+ * per call under load, bench/); one statement serves all of a turn's. Each attempt gets the count it would have got
+ * alone, in arrival order: with `n` hits on a key in the batch and the key's count `c` after them, the `i`-th (from 1)
+ * gets `c − n + i`.
  */
 class HitBatch {
   private static readonly open = new WeakMap<Store, Map<number, HitBatch>>()
