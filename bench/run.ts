@@ -20,7 +20,15 @@ const PUBLIC_BASE_URL = 'http://127.0.0.1:8080'
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50)
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 3)
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10)
-const TICKETS = Number(process.env['BENCH_TICKETS'] ?? 40_000)
+/**
+ * Tickets prepared for the redemption rows, per engine: more than the warm-up and the measured run redeem (each
+ * redemption spends one). SQLite redeems 2,000-4,000 a second in one process here, more with RA_WORKERS; PostgreSQL
+ * a few hundred. BENCH_TICKETS sets both.
+ */
+const TICKETS = {
+  sqlite: Number(process.env['BENCH_TICKETS'] ?? 150_000),
+  postgres: Number(process.env['BENCH_TICKETS'] ?? 40_000)
+}
 /** Also measured: this many service processes (instances) on one database, on each engine (1: not measured). */
 const INSTANCES = Number(process.env['BENCH_INSTANCES'] ?? 2)
 /** The service's PostgreSQL connections (RA_DATABASE_POOL_SIZE; 10 is the service's default). */
@@ -136,9 +144,10 @@ export async function prepare (
   if (!caller.principal.ok) throw new Error('alice cannot authenticate')
   const principal = caller.principal.principal
   const list: string[] = []
-  // One at a time on SQLite (as always); on PostgreSQL, where each commit waits on its own round trips, as many as the pool runs at once.
+  // Many at once: on SQLite they share commits (group commit); on PostgreSQL, where each commit waits on its own round trips,
+  // as many as the pool runs at once.
   let started = 0
-  await Promise.all(Array.from({ length: databaseUrl === undefined ? 1 : Math.max(1, PG_POOL_SIZE - 1) }, async () => {
+  await Promise.all(Array.from({ length: databaseUrl === undefined ? 50 : Math.max(1, PG_POOL_SIZE - 1) }, async () => {
     while (started++ < tickets) {
       const { ticket } = await app.services.invitations.create({ computer: 'CONTOSO\\PC-0042' }, { principal, ctx: caller.ctx })
       list.push(ticket)
@@ -397,13 +406,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows: Row[] = []
   const notes: string[] = []
   if (engines.includes('sqlite')) {
-    console.log(`SQLite: preparing ${TICKETS} tickets in ${dir} …`)
-    const prepared = await prepare(dir, TICKETS)
+    console.log(`SQLite: preparing ${TICKETS.sqlite} tickets in ${dir} …`)
+    const prepared = await prepare(dir, TICKETS.sqlite)
     rows.push(...await group('SQLite', async () => (await measureService(prepared)).rows))
     notes.push('SQLite: the service\'s default database, a file (WAL, RA_DB_SYNCHRONOUS NORMAL) in a temporary folder.')
     if (INSTANCES > 1) {
       // The redemptions above spent their tickets: the workers run on a fresh database of their own.
-      const again = await prepare(mkdtempSync(path.join(os.tmpdir(), 'ra-bench-')), TICKETS)
+      const again = await prepare(mkdtempSync(path.join(os.tmpdir(), 'ra-bench-')), TICKETS.sqlite)
       rows.push(...await group(`SQLite, RA_WORKERS=${INSTANCES}`, async () => (await measureService(again, undefined, undefined, 1, INSTANCES)).rows))
       notes.push(`SQLite, RA_WORKERS=${INSTANCES}: the service as \`RA_WORKERS=${INSTANCES} npm start\` runs it, a primary and that many worker ` +
         'processes on one port and one database file (SQLite lets one write at a time: each worker commits its own groups), driven by the ' +
@@ -415,8 +424,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     try {
       const pgDir = path.join(dir, 'postgres')
       mkdirSync(pgDir)
-      console.log(`PostgreSQL: preparing ${TICKETS} tickets (tickets file in ${pgDir}) …`)
-      const prepared = await prepare(pgDir, TICKETS, server.url)
+      console.log(`PostgreSQL: preparing ${TICKETS.postgres} tickets (tickets file in ${pgDir}) …`)
+      const prepared = await prepare(pgDir, TICKETS.postgres, server.url)
       rows.push(...await group('PostgreSQL', async () => (await measureService(prepared)).rows))
       notes.push(`PostgreSQL: ${await postgresSettings(server.url)}, started by the bench on this machine, so the server shares the ` +
         `${os.cpus().length} cores with the service and the load generator; the service's pool: ${PG_POOL_SIZE} connections (RA_DATABASE_POOL_SIZE).`)
@@ -424,7 +433,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         const again = path.join(dir, 'postgres-instances')
         mkdirSync(again)
         const url = await freshDatabase(server.url, 'bench_instances')
-        const preparedAgain = await prepare(again, TICKETS, url)
+        const preparedAgain = await prepare(again, TICKETS.postgres, url)
         rows.push(...await group(`PostgreSQL, ${INSTANCES} instances`, async () => (await measureService(preparedAgain, undefined, undefined, INSTANCES)).rows))
         notes.push(`PostgreSQL, ${INSTANCES} instances: that many service processes on the one server, each with its own pool and ` +
           `${Math.floor(CONNECTIONS / INSTANCES)} connections of load; the p50 and p99 are the worst of the instances'.`)
@@ -438,7 +447,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     (locks === '' ? '' : `\n\nSQLite's write lock (from each process's ra_sqlite_write_lock_* counters, warm-up included):\n\n${locks}`)
   const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
     `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.\n\n` +
-    `Each engine: a fresh database with ${TICKETS} prepared tickets (every redemption redeems a fresh one); the baseline (a fastify server with ` +
+    `Each engine: a fresh database with prepared tickets (SQLite ${TICKETS.sqlite}, PostgreSQL ${TICKETS.postgres}; every redemption ` +
+    'redeems a fresh one); the baseline (a fastify server with ' +
     'one validated POST route and the service\'s logging, no database) is measured again just before each group of rows, and the group\'s ratios ' +
     'are to it. CPU: shares of all cores\' time during the run, warm-up included (Linux /proc).\n\n' +
     notes.map((n) => `- ${n}`).join('\n')
