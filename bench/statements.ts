@@ -5,8 +5,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import { startPostgres } from '../scripts/embedded-postgres.js'
+import { recordStatements } from '../scripts/pg-statements.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { ADMIN, prepare } from './run.js'
@@ -22,13 +22,7 @@ try {
     RA_PUBLIC_BASE_URL: 'http://127.0.0.1:8080',
     RA_DELIVERY_POLL_MS: '600000'
   }))
-  let sent: string[] | null = null
-  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text
-    sent?.push(String(text).replace(/\s+/g, ' '))
-    return query.apply(this, args)
-  } as typeof pg.Client.prototype.query
+  const { sent, restore } = recordStatements()
   const requests = {
     'POST /v1/invitations': (i: number) => ({ method: 'POST', url: '/v1/invitations', token: prepared.alice, payload: { computer: 'CONTOSO\\PC-0042' }, i }),
     'POST /v1/redemptions': (i: number) => ({ method: 'POST', url: '/v1/redemptions', token: prepared.bob, payload: { ticket: tickets[i] }, i }),
@@ -38,14 +32,14 @@ try {
   for (const [name, make] of Object.entries(requests)) {
     for (const i of [0, 1]) {
       const { method, url, token, payload } = make(i) as { method: 'GET' | 'POST', url: string, token: string, payload?: object }
-      sent = []
+      sent.length = 0
       const res = await app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) })
       if (res.statusCode >= 300) throw new Error(`${name}: ${res.statusCode} ${res.body}`)
       if (i === 0) continue // the first warms the caches
       lines.push(`${name}: ${sent.length} statements`, ...sent.map((s, n) => `  ${String(n + 1).padStart(2)}. ${s.slice(0, 150)}`), '')
     }
   }
-  sent = null
+  restore()
   await app.close()
   console.log(lines.join('\n'))
 } finally {

@@ -3,8 +3,8 @@
 // (token, computer, resultant policy, signing key) it makes and in whichever turns, and not again after its
 // own unit of work commits when that unit changed no directory table; and a session without a pending control
 // request or security events is read in one statement. Which webhook subscriptions want an event is cached too.
-import pg from 'pg'
 import t from 'tap'
+import { recordStatements } from '../../scripts/pg-statements.js'
 import { freshPostgresDatabase } from '../engine.js'
 import { SharedLimit } from '../../src/services/limits.js'
 import { outsideRows } from '../helper.js'
@@ -16,24 +16,18 @@ t.test('a creation, a redemption and a session read each read the directory vers
   // Background work off (the outboxes' polls, the timeouts' sweep): only the requests' own statements are recorded.
   const w = await world(t, { RA_DATABASE_URL: await freshPostgresDatabase(), RA_DELIVERY_POLL_MS: '600000', RA_SWEEP_INTERVAL_MS: '600000' })
   await w.app.services.purges!.idle() // the retention purge, run once at start
-  const sent: string[] = []
-  let recording = false
-  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text
-    if (recording) sent.push(String(text).replace(/\s+/g, ' '))
-    return query.apply(this, args)
-  } as typeof pg.Client.prototype.query
-  t.teardown(() => { pg.Client.prototype.query = query as typeof pg.Client.prototype.query })
+  const recorder = recordStatements()
+  recorder.recording = false
+  t.teardown(recorder.restore)
   const recorded = async <T>(request: () => Promise<T>): Promise<{ result: T, statements: string[] }> => {
     // Caches warm, and the turn of any earlier read over.
     await new Promise((resolve) => setTimeout(resolve, 20))
-    sent.length = 0
-    recording = true
+    recorder.sent.length = 0
+    recorder.recording = true
     try {
-      return { result: await request(), statements: [...sent] }
+      return { result: await request(), statements: [...recorder.sent] }
     } finally {
-      recording = false
+      recorder.recording = false
     }
   }
   const versionReads = (statements: string[]) => statements.filter((s) => /FROM directory_version/.test(s)).length
@@ -71,14 +65,8 @@ t.test('a creation, a redemption and a session read each read the directory vers
 t.test('the rate limits\' attempts of one turn are counted in one statement, each as if counted alone', async (t) => {
   const w = await world(t, { RA_DATABASE_URL: await freshPostgresDatabase(), RA_DELIVERY_POLL_MS: '600000', RA_SWEEP_INTERVAL_MS: '600000' })
   await w.app.services.purges!.idle()
-  const sent: string[] = []
-  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text
-    sent.push(String(text).replace(/\s+/g, ' '))
-    return query.apply(this, args)
-  } as typeof pg.Client.prototype.query
-  t.teardown(() => { pg.Client.prototype.query = query as typeof pg.Client.prototype.query })
+  const { sent, restore } = recordStatements()
+  t.teardown(restore)
   // As the redemption route counts its attempts: per token and per address, 20 of them in one turn, a budget of 5 per token.
   const perToken = new SharedLimit(w.app.services.store, 'redeem-token', 5)
   const perAddress = new SharedLimit(w.app.services.store, 'redeem-address', 100)
