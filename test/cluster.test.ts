@@ -73,3 +73,89 @@ t.test('RA_WORKERS=2: a worker that cannot start stops the whole service with a 
   t.match(output, /ra-ticket-service: worker 0 stopped before it could serve \(exit code 1\)/)
   t.notMatch(output, /Remote Assistance ticket service ready/)
 })
+
+t.test('RA_WORKERS=2: a worker that keeps stopping soon after it starts is started again after 0.5 s, then 1 s, then 2 s; ' +
+  'one that ran 10 s is started again at once', async (t) => {
+  const { server, url } = await twoWorkers(t)
+  const STEADY_MS = 10_000
+  /** The primary's "a worker stopped" lines so far: which worker, when (its log time) and after how long it is started again. */
+  const stops = () => [...server.output().matchAll(/"time":(\d+),[^\n]*"worker":(\d),"pid":\d+,"code":null,"signal":"SIGKILL","restartInMs":(\d+)/g)]
+    .map((m) => ({ at: Number(m[1]), worker: Number(m[2]), restartInMs: Number(m[3]) }))
+  const restarted = async (n: number) => {
+    const deadline = Date.now() + 60_000
+    while ((server.output().match(/worker started again/g)?.length ?? 0) < n) {
+      if (Date.now() > deadline) throw new Error(`no new worker: ${server.output().slice(-2000)}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  /** Kills the worker that is not `spared`; returns it and how long since it was forked (null: not known). */
+  let spared: number | undefined
+  let forkedAt: number | null = null
+  const killOne = (): { pid: number, ranMs: number | null } => {
+    const pids = workersOf(server.child.pid!)
+    spared ??= pids[0]
+    const victim = pids.find((pid) => pid !== spared)!
+    const ranMs = forkedAt === null ? null : Date.now() - forkedAt
+    process.kill(victim, 'SIGKILL')
+    return { pid: victim, ranMs }
+  }
+  // Three times: the replacement is killed as soon as it serves. Each delay doubles the one before, unless the worker
+  // had run 10 s (a slow start on a loaded machine), which starts the count again; around 10 s either may happen.
+  const expected = (ranMs: number | null, before: number | undefined): number[] => {
+    const quick = before === undefined || before === 0 ? [500] : [before * 2]
+    if (ranMs === null) return [0, 500] // the first worker: its fork time is not logged
+    if (ranMs < STEADY_MS - 1000) return quick
+    if (ranMs > STEADY_MS + 1000) return [0]
+    return [0, ...quick]
+  }
+  let before: number | undefined
+  for (let round = 1; round <= 3; round++) {
+    const { ranMs } = killOne()
+    const deadline = Date.now() + 10_000
+    while (stops().length < round) {
+      if (Date.now() > deadline) throw new Error(`no stop logged: ${server.output().slice(-2000)}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const stop = stops()[round - 1]!
+    t.ok(expected(ranMs, before).includes(stop.restartInMs), `stop ${round}: started again after ${stop.restartInMs} ms ` +
+      `(the worker ran ${ranMs ?? '?'} ms; the delay before was ${before ?? '-'} ms)`)
+    if (round > 1) t.equal(stop.worker, stops()[0]!.worker, 'the same worker each time')
+    before = stop.restartInMs
+    forkedAt = stop.at + stop.restartInMs
+    await restarted(round)
+  }
+  t.equal((await call(url, 'GET', '/v1/computers')).status, 200)
+
+  // One that has served 10 s is started again at once.
+  while (Date.now() - forkedAt! < STEADY_MS + 500) await new Promise((resolve) => setTimeout(resolve, 100))
+  killOne()
+  const deadline = Date.now() + 10_000
+  while (stops().length < 4) {
+    if (Date.now() > deadline) throw new Error(`no stop logged: ${server.output().slice(-2000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(stops()[3]!.restartInMs, 0, 'a worker that ran 10 s is started again at once')
+  await restarted(4)
+  t.equal(workersOf(server.child.pid!).length, 2, 'two workers again')
+})
+
+t.test('RA_WORKERS=2: SIGTERM while the workers start stops them and exits 0, without a "ready"', async (t) => {
+  const dir = t.testdir()
+  const server = startServer({ RA_DATABASE_FILE: path.join(dir, 'ra.sqlite'), RA_WORKERS: '2' })
+  // As soon as the first worker exists: it is still starting (migrations, the first token, then listening).
+  const deadline = Date.now() + 30_000
+  let starting: number[] = []
+  while (starting.length === 0) {
+    if (server.child.exitCode !== null || Date.now() > deadline) throw new Error(`no worker started: ${server.output().slice(-2000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    starting = workersOf(server.child.pid!)
+  }
+  server.kill('SIGTERM')
+  const { code, output } = await server.exit
+  t.equal(code, 0, 'a stop asked for, not a failed start')
+  t.match(output, /"cluster":"primary"[^\n]*"signal":"SIGTERM"[^\n]*"msg":"shutting down"/)
+  t.notMatch(output, /Server listening at/, 'no worker got to listen')
+  t.notMatch(output, /ticket service ready/)
+  t.notMatch(output, /stopped before it could serve/, 'not reported as a failed start')
+  for (const pid of starting) t.throws(() => process.kill(pid, 0), 'the starting worker is gone')
+})
