@@ -81,23 +81,23 @@ t.test('RA_WORKERS=2: a worker that keeps stopping soon after it starts is start
   /** The primary's "a worker stopped" lines so far: which worker, when (its log time) and after how long it is started again. */
   const stops = () => [...server.output().matchAll(/"time":(\d+),[^\n]*"worker":(\d),"pid":\d+,"code":null,"signal":"SIGKILL","restartInMs":(\d+)/g)]
     .map((m) => ({ at: Number(m[1]), worker: Number(m[2]), restartInMs: Number(m[3]) }))
-  const restarted = async (n: number) => {
+  /** Waits (60 s at most) until the primary has logged `n` stops and started `restarts` workers again. */
+  const until = async (n: number, restarts: number) => {
     const deadline = Date.now() + 60_000
-    while ((server.output().match(/worker started again/g)?.length ?? 0) < n) {
-      if (Date.now() > deadline) throw new Error(`no new worker: ${server.output().slice(-2000)}`)
+    while (stops().length < n || (server.output().match(/worker started again/g)?.length ?? 0) < restarts) {
+      if (Date.now() > deadline) throw new Error(`${n} stops and ${restarts} restarts not logged: ${server.output().slice(-2000)}`)
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
-  /** Kills the worker that is not `spared`; returns it and how long since it was forked (null: not known). */
+  /** Kills the worker that is not `spared`; returns how long since it was forked (null: not known). */
   let spared: number | undefined
   let forkedAt: number | null = null
-  const killOne = (): { pid: number, ranMs: number | null } => {
+  const killOne = (): number | null => {
     const pids = workersOf(server.child.pid!)
     spared ??= pids[0]
-    const victim = pids.find((pid) => pid !== spared)!
     const ranMs = forkedAt === null ? null : Date.now() - forkedAt
-    process.kill(victim, 'SIGKILL')
-    return { pid: victim, ranMs }
+    process.kill(pids.find((pid) => pid !== spared)!, 'SIGKILL')
+    return ranMs
   }
   // Three times: the replacement is killed as soon as it serves. Each delay doubles the one before, unless the worker
   // had run 10 s (a slow start on a loaded machine), which starts the count again; around 10 s either may happen.
@@ -110,32 +110,24 @@ t.test('RA_WORKERS=2: a worker that keeps stopping soon after it starts is start
   }
   let before: number | undefined
   for (let round = 1; round <= 3; round++) {
-    const { ranMs } = killOne()
-    const deadline = Date.now() + 10_000
-    while (stops().length < round) {
-      if (Date.now() > deadline) throw new Error(`no stop logged: ${server.output().slice(-2000)}`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    const ranMs = killOne()
+    await until(round, round - 1)
     const stop = stops()[round - 1]!
     t.ok(expected(ranMs, before).includes(stop.restartInMs), `stop ${round}: started again after ${stop.restartInMs} ms ` +
       `(the worker ran ${ranMs ?? '?'} ms; the delay before was ${before ?? '-'} ms)`)
     if (round > 1) t.equal(stop.worker, stops()[0]!.worker, 'the same worker each time')
     before = stop.restartInMs
     forkedAt = stop.at + stop.restartInMs
-    await restarted(round)
+    await until(round, round)
   }
   t.equal((await call(url, 'GET', '/v1/computers')).status, 200)
 
   // One that has served 10 s is started again at once.
   while (Date.now() - forkedAt! < STEADY_MS + 500) await new Promise((resolve) => setTimeout(resolve, 100))
   killOne()
-  const deadline = Date.now() + 10_000
-  while (stops().length < 4) {
-    if (Date.now() > deadline) throw new Error(`no stop logged: ${server.output().slice(-2000)}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  await until(4, 3)
   t.equal(stops()[3]!.restartInMs, 0, 'a worker that ran 10 s is started again at once')
-  await restarted(4)
+  await until(4, 4)
   t.equal(workersOf(server.child.pid!).length, 2, 'two workers again')
 })
 
