@@ -1,6 +1,8 @@
 import pg from 'pg'
 import { mayChangeDirectory } from './directory-tables.js'
-import { CommitFailedError, DatabaseStartError, READ_ONLY, type SqlValue, type Storage, StorageUnavailableError, type Tx } from './storage.js'
+import {
+  CommitFailedError, DatabaseStartError, READ_ONLY, requireDeferrable, type SqlValue, type Storage, StorageUnavailableError, type Tx
+} from './storage.js'
 
 export interface PostgresOptions {
   /** RA_DATABASE_URL: a secret (it holds the password); never logged, see `redactUrl`. */
@@ -89,6 +91,12 @@ export class PostgresStorage implements Storage {
     return Number((await this.single(`${sql} RETURNING id`, params)).rows[0].id)
   }
 
+  /** Outside a unit of work there is nothing to send it with: at once. */
+  async defer (sql: string, ...params: SqlValue[]): Promise<void> {
+    requireDeferrable(sql)
+    await this.run(sql, ...params)
+  }
+
   /** One statement outside a unit of work, committed on its own: counted as a commit unless it only reads. */
   private async single (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
     try {
@@ -138,6 +146,12 @@ export class PostgresStorage implements Storage {
         throw err
       }
       tx.done = true
+      try {
+        await tx.sendDeferred()
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: unknown) => { broken = rollbackErr })
+        throw err
+      }
       try {
         await client.query('COMMIT')
       } catch (err) {
@@ -273,23 +287,56 @@ class PgTx implements Tx {
   done = false
   /** Whether a statement that may change the directory ran (`mayChangeDirectory`). */
   changesDirectory = false
+  /** Inserts held until the next statement or the commit (`defer`). */
+  private deferred: Array<[sql: string, params: SqlValue[]]> = []
 
   constructor (private readonly storage: PostgresStorage, private readonly client: pg.PoolClient) {}
 
   async get<T> (sql: string, ...params: SqlValue[]): Promise<T | undefined> {
-    return (await this.storage.query(this.open(sql), sql, params)).rows[0] as T | undefined
+    return (await this.query(sql, params)).rows[0] as T | undefined
   }
 
   async all<T> (sql: string, ...params: SqlValue[]): Promise<T[]> {
-    return (await this.storage.query(this.open(sql), sql, params)).rows as T[]
+    return (await this.query(sql, params)).rows as T[]
   }
 
   async run (sql: string, ...params: SqlValue[]): Promise<number> {
-    return (await this.storage.query(this.open(sql), sql, params)).rowCount ?? 0
+    return (await this.query(sql, params)).rowCount ?? 0
   }
 
   async insert (sql: string, ...params: SqlValue[]): Promise<number> {
-    return Number((await this.storage.query(this.open(sql), `${sql} RETURNING id`, params)).rows[0].id)
+    return Number((await this.query(`${sql} RETURNING id`, params)).rows[0].id)
+  }
+
+  /** Held until the unit's next statement or its commit (`sendDeferred`). */
+  async defer (sql: string, ...params: SqlValue[]): Promise<void> {
+    requireDeferrable(sql)
+    this.open(sql)
+    this.deferred.push([sql, params])
+  }
+
+  /**
+   * The held inserts as one statement: `WITH d0 AS (INSERT …), d1 AS (INSERT …) INSERT …`. Each runs once, to
+   * completion, whether or not anything reads its output; they share one snapshot, which inserts into tables
+   * no other of them reads need not see (foreign keys are checked at the statement's end, against every row it
+   * wrote). The `?` placeholders stay in order, so the parameters follow one another.
+   */
+  async sendDeferred (): Promise<void> {
+    const held = this.deferred
+    if (held.length === 0) return
+    this.deferred = []
+    const last = held.length - 1
+    const sql = held.length === 1
+      ? held[0]![0]
+      : 'WITH ' + held.slice(0, last).map(([text], i) => `d${i} AS (${text})`).join(', ') + ' ' + held[last]![0]
+    await this.storage.query(this.client, sql, held.flatMap(([, params]) => params))
+  }
+
+  /** A statement of the unit, after the inserts it holds. */
+  private async query (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
+    const client = this.open(sql)
+    await this.sendDeferred()
+    return await this.storage.query(client, sql, params)
   }
 
   afterCommit (fn: () => void): void {
@@ -307,7 +354,7 @@ class PgTx implements Tx {
   }
 
   async lock (name: string): Promise<void> {
-    await this.storage.query(this.open(), 'SELECT pg_advisory_xact_lock(?)', [lockKey(name)])
+    await this.query('SELECT pg_advisory_xact_lock(?)', [lockKey(name)])
   }
 
   private open (sql?: string): pg.PoolClient {

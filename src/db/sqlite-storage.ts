@@ -1,7 +1,7 @@
 import type { Peers } from '../cluster/peers.js'
 import { openDatabase, type Db, type OpenOptions } from './database.js'
 import { mayChangeDirectory } from './directory-tables.js'
-import { CommitFailedError, type SqlValue, type Storage, StorageUnavailableError, type Tx, type WriteLockUse } from './storage.js'
+import { CommitFailedError, requireDeferrable, type SqlValue, type Storage, StorageUnavailableError, type Tx, type WriteLockUse } from './storage.js'
 
 /**
  * Storage on one SQLite file: a writer connection for units of work and a
@@ -72,6 +72,11 @@ export class SqliteStorage implements Storage {
 
   insert (sql: string, ...params: SqlValue[]): Promise<number> {
     return this.unitOfWork((tx) => tx.insert(sql, ...params))
+  }
+
+  async defer (sql: string, ...params: SqlValue[]): Promise<void> {
+    requireDeferrable(sql)
+    await this.run(sql, ...params)
   }
 
   async unitOfWork<T> (fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -278,6 +283,12 @@ class SqliteTx implements Tx {
 
   async insert (sql: string, ...params: SqlValue[]): Promise<number> {
     return Number(this.open(sql).prepare(sql).run(...params).lastInsertRowid)
+  }
+
+  /** At once: SQLite has no round trip to save. */
+  async defer (sql: string, ...params: SqlValue[]): Promise<void> {
+    requireDeferrable(sql)
+    this.open(sql).prepare(sql).run(...params)
   }
 
   afterCommit (fn: () => void): void {

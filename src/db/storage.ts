@@ -31,6 +31,17 @@ export interface Sql {
    * session event's 10 µs); on PostgreSQL, `RETURNING id` is added.
    */
   insert: (sql: string, ...params: SqlValue[]) => Promise<number>
+  /**
+   * An INSERT whose result no one needs and that no later statement of the
+   * unit depends on seeing first, other than by reading it (an audit event, a
+   * session event, a consent link). In a unit of work on PostgreSQL it is
+   * held, and the unit's held inserts go to the server as one statement
+   * (data-modifying `WITH` clauses) before the unit's next statement or its
+   * commit: one round trip for several rows of several tables. A failure
+   * fails that next statement, or the commit, and the unit rolls back. On
+   * SQLite, and outside a unit, it runs at once.
+   */
+  defer: (sql: string, ...params: SqlValue[]) => Promise<void>
 }
 
 /** The statements of one unit of work: they commit together or not at all. */
@@ -107,6 +118,11 @@ export interface Storage extends Sql {
  */
 /** A statement that cannot change anything (SELECT, SHOW): outside a unit of work, the others count as commits. */
 export const READ_ONLY = /^\s*(?:SELECT|SHOW)\b/i
+
+/** Refuses what `Sql.defer` cannot take: anything but a plain INSERT (on PostgreSQL it becomes a data-modifying WITH clause). */
+export function requireDeferrable (sql: string): void {
+  if (!/^\s*INSERT\s+INTO\b/i.test(sql)) throw new Error(`only an INSERT can be deferred, not: ${sql.slice(0, 60)}`)
+}
 
 export class StorageUnavailableError extends Error {
   constructor (message: string, override readonly cause?: unknown) {

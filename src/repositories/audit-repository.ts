@@ -77,11 +77,14 @@ export class AuditRepository {
     else tell()
   }
 
-  /** Writes the events this unit recorded, in the order recorded (their ids follow it). */
+  /**
+   * Writes the events this unit recorded, in the order recorded (their ids follow it); on PostgreSQL with the
+   * unit's other deferred inserts, just before its commit (`Sql.defer`).
+   */
   async flush (): Promise<void> {
     while (this.queued.length > 0) {
       const values = this.queued.splice(0, ROWS_PER_INSERT * COLUMNS)
-      await this.sql.run(inserts[values.length / COLUMNS - 1]!, ...values)
+      await this.sql.defer(inserts[values.length / COLUMNS - 1]!, ...values)
     }
   }
 

@@ -260,8 +260,9 @@ export class SessionsRepository {
     return this.sql.get<{ seq: number, hash: string }>('SELECT seq, hash FROM consent_chain WHERE session_id = ? ORDER BY seq DESC LIMIT 1', sessionId)
   }
 
+  /** Sent with the unit's other deferred inserts (`Sql.defer`): nothing reads the chain back in the unit that extends it but the next link's read. */
   async appendConsentLink (sessionId: string, link: ConsentLinkRow): Promise<void> {
-    await this.sql.run('INSERT INTO consent_chain (session_id, seq, entry, hash) VALUES (?, ?, ?, ?)', sessionId, link.seq, link.entry, link.hash)
+    await this.sql.defer('INSERT INTO consent_chain (session_id, seq, entry, hash) VALUES (?, ?, ?, ?)', sessionId, link.seq, link.entry, link.hash)
   }
 
   consentChain (sessionId: string): Promise<ConsentLinkRow[]> {
@@ -356,19 +357,20 @@ export class SessionsRepository {
     return this.sql.all<SessionRow>(`${SELECT} ${where}`, ...args)
   }
 
-  /** Appends an event; a security event is also counted in the session's summary (call inside a unit of work). */
-  async appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null, at = nowIso()): Promise<number> {
+  /**
+   * Appends an event (call inside a unit of work): sent with the unit's other deferred inserts (`Sql.defer`); a
+   * security event at once, as the session's summary counts it under its id.
+   */
+  async appendEvent (sessionId: string, type: string, actor: string, data: Record<string, unknown> | null, at = nowIso()): Promise<void> {
     const json = data ? JSON.stringify(data) : null
-    const id = await this.sql.insert('INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)',
-      sessionId, at, type, actor, json)
-    if (type.startsWith('security.')) {
-      await this.sql.run(`INSERT INTO session_security_summary (session_id, type, data, count, first_at, last_at, last_id)
-        VALUES (?, ?, ?, 1, ?, ?, ?)
-        ON CONFLICT (session_id, type, data) DO UPDATE SET count = session_security_summary.count + 1, last_at = excluded.last_at,
-          last_id = excluded.last_id`,
-      sessionId, type, json ?? '', at, at, id)
-    }
-    return id
+    const insert = 'INSERT INTO session_events (session_id, occurred_at, type, actor, data) VALUES (?, ?, ?, ?, ?)'
+    if (!type.startsWith('security.')) return await this.sql.defer(insert, sessionId, at, type, actor, json)
+    const id = await this.sql.insert(insert, sessionId, at, type, actor, json)
+    await this.sql.run(`INSERT INTO session_security_summary (session_id, type, data, count, first_at, last_at, last_id)
+      VALUES (?, ?, ?, 1, ?, ?, ?)
+      ON CONFLICT (session_id, type, data) DO UPDATE SET count = session_security_summary.count + 1, last_at = excluded.last_at,
+        last_id = excluded.last_id`,
+    sessionId, type, json ?? '', at, at, id)
   }
 
   events (sessionId: string, afterId: number, limit = 1000): Promise<SessionEventRow[]> {

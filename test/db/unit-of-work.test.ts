@@ -212,6 +212,45 @@ t.test('every success the API acknowledges is already committed (many requests a
   t.same(seen.map((s) => s.committed), seen.map(() => 1), 'each invitation was in the database when its 201 arrived')
 })
 
+t.test('deferred inserts (Sql.defer) commit with their unit, are seen by its next statement, and fail or roll back with it', async (t) => {
+  const w = await world(t)
+  const db = await outside(t, w)
+  const storage = w.app.services.storage
+  const audit = 'INSERT INTO audit_events (occurred_at, request_id, actor, actor_token_id, action, target, outcome, details) ' +
+    'VALUES (?, NULL, ?, NULL, ?, NULL, ?, NULL)'
+  const stored = (action: string) => db.count('SELECT count(*) AS n FROM audit_events WHERE action = ?', action)
+
+  let seenInside = -1
+  let seenOutside = -1
+  await storage.unitOfWork(async (tx) => {
+    await tx.defer(audit, new Date().toISOString(), 'test', 'test.deferred', 'success')
+    await tx.defer(audit, new Date().toISOString(), 'test', 'test.deferred', 'success')
+    seenOutside = await stored('test.deferred')
+    seenInside = (await tx.get<{ n: number }>('SELECT count(*) AS n FROM audit_events WHERE action = ?', 'test.deferred'))!.n
+    await tx.defer(audit, new Date().toISOString(), 'test', 'test.deferred', 'success')
+  })
+  t.equal(seenOutside, 0, 'nothing committed before the unit')
+  t.equal(seenInside, 2, 'the unit\'s next statement sees the inserts held before it')
+  t.equal(await stored('test.deferred'), 3, 'the one held at the end went with the commit')
+
+  await t.rejects(storage.unitOfWork(async (tx) => {
+    await tx.defer(audit, new Date().toISOString(), 'test', 'test.rolled-back', 'success')
+    throw new Error('the unit fails')
+  }), /the unit fails/)
+  t.equal(await stored('test.rolled-back'), 0, 'a unit that throws keeps none of its held inserts')
+
+  // A held insert that fails (a consent link of no session: a foreign key) fails its unit, with the other insert held beside it.
+  await t.rejects(storage.unitOfWork(async (tx) => {
+    await tx.defer(audit, new Date().toISOString(), 'test', 'test.failed', 'success')
+    await tx.defer('INSERT INTO consent_chain (session_id, seq, entry, hash) VALUES (?, 1, ?, ?)', 'no-such-session', '{}', 'x')
+  }), /foreign key/i)
+  t.equal(await stored('test.failed'), 0, 'nothing of the failed unit is kept')
+
+  await t.rejects(storage.unitOfWork((tx) => tx.defer('UPDATE audit_events SET actor = ?', 'x')), /only an INSERT can be deferred/)
+  await storage.unitOfWork((tx) => tx.defer(audit, new Date().toISOString(), 'test', 'test.after', 'success'))
+  t.equal(await stored('test.after'), 1, 'the storage works on after each failure')
+})
+
 t.test('when the database cannot commit, the answer is 503 STORAGE_UNAVAILABLE and nothing changed', async (t) => {
   const w = await world(t)
   const db = await outside(t, w)

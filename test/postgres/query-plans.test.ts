@@ -27,7 +27,8 @@ function explaining (client: pg.Client, plans: Array<{ sql: string, plan: string
     get: async <T>(sql: string, ..._params: SqlValue[]) => { await explain(sql); return undefined as T | undefined },
     all: async <T>(sql: string, ..._params: SqlValue[]) => { await explain(sql); return [] as T[] },
     run: async (sql: string, ..._params: SqlValue[]) => { await explain(sql); return 0 },
-    insert: async (sql: string, ..._params: SqlValue[]) => { await explain(`${sql} RETURNING id`); return 0 }
+    insert: async (sql: string, ..._params: SqlValue[]) => { await explain(`${sql} RETURNING id`); return 0 },
+    defer: async (sql: string, ..._params: SqlValue[]) => { await explain(sql) }
   }
 }
 
