@@ -317,9 +317,9 @@ class PgTx implements Tx {
 
   /**
    * The held inserts as one statement: `WITH d0 AS (INSERT …), d1 AS (INSERT …) INSERT …`. Each runs once, to
-   * completion, whether or not anything reads its output; they share one snapshot, which inserts into tables
-   * no other of them reads need not see (foreign keys are checked at the statement's end, against every row it
-   * wrote). The `?` placeholders stay in order, so the parameters follow one another.
+   * completion, whether or not anything reads its output. They share one snapshot, so none sees another's rows,
+   * which an `INSERT … VALUES` never reads; foreign keys are checked at the statement's end, against every row it
+   * wrote. The `?` placeholders stay in order, so the parameters follow one another.
    */
   async sendDeferred (): Promise<void> {
     const held = this.deferred
