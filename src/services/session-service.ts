@@ -11,7 +11,7 @@ import { isWebhookEventType } from '../domain/webhooks.js'
 import { AppError, notFound } from '../errors.js'
 import type { Repositories, Store, Unit } from '../repositories/index.js'
 import type { PageOf } from '../repositories/paging.js'
-import type { SecurityReportRow, SessionEventRow, SessionRow, NewSession } from '../repositories/sessions-repository.js'
+import { isDue, type SecurityReportRow, type SessionEventRow, type SessionRow, type NewSession } from '../repositories/sessions-repository.js'
 import type { Session } from '../schemas/invitations.js'
 import { SYSTEM_CONTEXT, type ActorContext, type Caller } from './context.js'
 import type { ResultantPolicy } from '../domain/resultant-policy.js'
@@ -116,8 +116,15 @@ export class SessionService {
 
   /** `since`: the request's mark (DirectoryCache): the policy shown is as of its arrival or later. */
   async get (id: string, principal: Principal, since?: Freshness): Promise<Session> {
-    await this.sweep()
-    return await this.view(await this.visible(id, principal), principal, new Map(), since)
+    // The session and whether any deadline is due, in one statement; only when one is does the sweep run, and the
+    // session is read again after it.
+    const read = await this.store.repos.sessions.getAndEarliestDeadline(id)
+    let row: SessionRow | undefined = read
+    if (read !== undefined && isDue(read.earliest_deadline, nowIso())) {
+      await this.sweep()
+      row = await this.store.repos.sessions.get(id)
+    }
+    return await this.view(visibleTo(row, id, principal), principal, new Map(), since)
   }
 
   /**
@@ -504,10 +511,7 @@ export class SessionService {
 
   /** Parties see their sessions; administrators and integrations (with the scope) all; others get "not found". */
   private async visible (id: string, principal: Principal): Promise<SessionRow> {
-    const row = await this.store.repos.sessions.get(id)
-    if (!row || (principal.kind === 'user' && row.novice_id !== principal.accountId && row.expert_id !== principal.accountId)) throw notFound('session', id)
-    if (principal.kind === 'integration' && !principal.scopes.includes('sessions:read')) throw notFound('session', id)
-    return row
+    return visibleTo(await this.store.repos.sessions.get(id), id, principal)
   }
 
   /** The session as the API shows `viewer` it, with its control request and security events as committed. */
@@ -599,6 +603,13 @@ function reportOf (r: SecurityReportRow): SecurityReport {
 }
 
 /** Session ids in the one order every unit that locks several sessions locks them in. */
+/** `row`, if `principal` may see it: its novice or its expert, an administrator, an integration with sessions:read; otherwise not found. */
+function visibleTo (row: SessionRow | undefined, id: string, principal: Principal): SessionRow {
+  if (!row || (principal.kind === 'user' && row.novice_id !== principal.accountId && row.expert_id !== principal.accountId)) throw notFound('session', id)
+  if (principal.kind === 'integration' && !principal.scopes.includes('sessions:read')) throw notFound('session', id)
+  return row
+}
+
 function sortedIds (rows: Array<{ id: string }>): string[] {
   return rows.map((r) => r.id).sort(compareIds)
 }

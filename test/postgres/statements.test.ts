@@ -63,7 +63,7 @@ t.test('a creation, a redemption and a session read each read the directory vers
   // The session row says it has no control request pending and no security events: neither is read.
   t.notOk(read.statements.some((s) => /^SELECT .* FROM (control_requests|session_security_summary) WHERE session_id/.test(s)),
     `session read: ${read.statements.join('\n')}`)
-  t.equal(read.statements.length, 3, 'the version, the deadline check, the session')
+  t.equal(read.statements.length, 2, 'the version; the session with the deadline check')
 })
 
 t.test('the rate limits\' attempts of one turn are counted in one statement, each as if counted alone', async (t) => {
