@@ -7,6 +7,10 @@ import { startServer } from '../scripts/server-process.js'
 import { call, sessionEventsReachEveryWorker, twoWorkers, workersOf } from './cluster-helper.js'
 import type { Json } from './helper.js'
 
+// Each test starts a cluster of service processes, some several times: 74 s for the file in a clean CI run, and 120 s
+// (the runner's limit for a file) when another test run shared the machine.
+t.setTimeout(300_000)
+
 t.test('RA_WORKERS=2: two processes serve one port; a session event committed by either worker reaches streams on both at once ' +
   '(C1–C5: each party sees every transition as it happens), with the poll for missed events set to ten minutes', async (t) => {
   const { w, server, url } = await twoWorkers(t, { RA_STREAM_POLL_INTERVAL_MS: '600000' })
