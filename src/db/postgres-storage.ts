@@ -19,7 +19,8 @@ export interface PostgresOptions {
  * Storage on PostgreSQL (14 or later), for several instances on one database.
  * A unit of work is one transaction on one pooled connection (READ COMMITTED:
  * the SQL decides races itself, with conditional updates, row locks and
- * `ON CONFLICT`); reads outside a unit go to any other connection and see
+ * `ON CONFLICT`), begun at its first statement; a unit of held inserts alone
+ * (`defer`) is one statement, which commits on its own. Reads outside a unit go to any other connection and see
  * committed data only. At most poolSize − 1 units run at once, so a read made
  * while a unit is open always finds a connection: a unit never waits on a
  * pool that only its own kind holds.
@@ -135,28 +136,41 @@ export class PostgresStorage implements Storage {
     }
     const tx = new PgTx(this, client)
     let broken: unknown = null
+    const rollBack = async (): Promise<void> => {
+      if (tx.begun) await client.query('ROLLBACK').catch((rollbackErr: unknown) => { broken = rollbackErr })
+    }
     try {
-      await this.query(client, 'BEGIN', [])
       let result: T
       try {
         result = await fn(tx)
       } catch (err) {
         tx.done = true
-        await client.query('ROLLBACK').catch((rollbackErr: unknown) => { broken = rollbackErr })
+        await rollBack()
         throw err
       }
       tx.done = true
-      try {
-        await tx.sendDeferred()
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: unknown) => { broken = rollbackErr })
-        throw err
-      }
-      try {
-        await client.query('COMMIT')
-      } catch (err) {
-        broken = err
-        throw new CommitFailedError(err)
+      if (!tx.begun) {
+        // Held inserts alone (a creation: the invitation and its audit event): one statement is the whole unit,
+        // and it commits on its own, or keeps nothing. No BEGIN and no COMMIT: two round trips fewer.
+        try {
+          await tx.sendDeferred()
+        } catch (err) {
+          broken = err
+          throw err instanceof StorageUnavailableError || isRetryable(err) ? err : new CommitFailedError(err)
+        }
+      } else {
+        try {
+          await tx.sendDeferred()
+        } catch (err) {
+          await rollBack()
+          throw err
+        }
+        try {
+          await client.query('COMMIT')
+        } catch (err) {
+          broken = err
+          throw new CommitFailedError(err)
+        }
       }
       this.commits++
       if (tx.changesDirectory) this.directoryChanges++
@@ -289,6 +303,8 @@ class PgTx implements Tx {
   changesDirectory = false
   /** Inserts held until the next statement or the commit (`defer`). */
   private deferred: Array<[sql: string, params: SqlValue[]]> = []
+  /** Whether BEGIN was sent: at the unit's first statement other than a held insert. */
+  begun = false
 
   constructor (private readonly storage: PostgresStorage, private readonly client: pg.PoolClient) {}
 
@@ -332,9 +348,13 @@ class PgTx implements Tx {
     await this.storage.query(this.client, sql, held.flatMap(([, params]) => params))
   }
 
-  /** A statement of the unit, after the inserts it holds. */
+  /** A statement of the unit: the transaction begins before the first one, and the inserts it holds go before it. */
   private async query (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
     const client = this.open(sql)
+    if (!this.begun) {
+      this.begun = true
+      await this.storage.query(client, 'BEGIN', [])
+    }
     await this.sendDeferred()
     return await this.storage.query(client, sql, params)
   }

@@ -5,7 +5,7 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import { newId } from '../../src/db/ids.js'
 import { SqliteStorage } from '../../src/db/sqlite-storage.js'
-import { CommitFailedError, type Storage, StorageUnavailableError } from '../../src/db/storage.js'
+import { CommitFailedError, type Storage, StorageUnavailableError, type Tx } from '../../src/db/storage.js'
 import { build } from '../helper.js'
 import { onlyOn, TEST_ENGINE } from '../engine.js'
 import { world } from '../routes/invitations-helper.js'
@@ -240,11 +240,26 @@ t.test('deferred inserts (Sql.defer) commit with their unit, are seen by its nex
   t.equal(await stored('test.rolled-back'), 0, 'a unit that throws keeps none of its held inserts')
 
   // A held insert that fails (a consent link of no session: a foreign key) fails its unit, with the other insert held beside it.
-  await t.rejects(storage.unitOfWork(async (tx) => {
-    await tx.defer(audit, new Date().toISOString(), 'test', 'test.failed', 'success')
+  const failing = (action: string) => async (tx: Tx) => {
+    await tx.defer(audit, new Date().toISOString(), 'test', action, 'success')
     await tx.defer('INSERT INTO consent_chain (session_id, seq, entry, hash) VALUES (?, 1, ?, ?)', 'no-such-session', '{}', 'x')
-  }), /foreign key/i)
+  }
+  const failure = await storage.unitOfWork(failing('test.failed')).then(() => null, (err: unknown) => err)
+  if (TEST_ENGINE === 'postgres') {
+    // Held inserts alone are the whole unit: one statement, which commits on its own (no BEGIN, no COMMIT), so its failure is the commit's.
+    t.type(failure, CommitFailedError, 'the unit\'s one statement was its commit')
+    t.match(String((failure as CommitFailedError).cause), /foreign key/i)
+  } else {
+    t.match(String(failure), /FOREIGN KEY/i)
+  }
   t.equal(await stored('test.failed'), 0, 'nothing of the failed unit is kept')
+  // After a statement of its own, the unit is a transaction: the held inserts fail the statement after them.
+  await t.rejects(storage.unitOfWork(async (tx) => {
+    await tx.get('SELECT 1')
+    await failing('test.failed-in-transaction')(tx)
+    await tx.get('SELECT 1')
+  }), /foreign key/i)
+  t.equal(await stored('test.failed-in-transaction'), 0, 'nothing of that one either')
 
   await t.rejects(storage.unitOfWork((tx) => tx.defer('UPDATE audit_events SET actor = ?', 'x')), /only an INSERT can be deferred/)
   await storage.unitOfWork((tx) => tx.defer(audit, new Date().toISOString(), 'test', 'test.after', 'success'))
