@@ -37,9 +37,10 @@ export interface Sql {
    * session event, a consent link). In a unit of work on PostgreSQL it is
    * held, and the unit's held inserts go to the server as one statement
    * (data-modifying `WITH` clauses) before the unit's next statement or its
-   * commit: one round trip for several rows of several tables. A failure
-   * fails that next statement, or the commit, and the unit rolls back. On
-   * SQLite, and outside a unit, it runs at once.
+   * commit: one round trip for several rows of several tables; a unit of
+   * held inserts alone is that one statement, without BEGIN and COMMIT. A
+   * failure fails that next statement, or the commit, and the unit rolls
+   * back. On SQLite, and outside a unit, it runs at once.
    */
   defer: (sql: string, ...params: SqlValue[]) => Promise<void>
 }
