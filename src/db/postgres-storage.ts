@@ -20,10 +20,11 @@ export interface PostgresOptions {
  * A unit of work is one transaction on one pooled connection (READ COMMITTED:
  * the SQL decides races itself, with conditional updates, row locks and
  * `ON CONFLICT`), begun at its first statement; a unit of held inserts alone
- * (`defer`) is one statement, which commits on its own. Reads outside a unit go to any other connection and see
- * committed data only. At most poolSize − 1 units run at once, so a read made
- * while a unit is open always finds a connection: a unit never waits on a
- * pool that only its own kind holds.
+ * (`defer`) is one statement, which commits on its own. Reads outside a unit
+ * go to any other connection and see committed data only. At most
+ * poolSize − 1 units run at once, so a read made while a unit is open always
+ * finds a connection: a unit never waits on a pool that only its own kind
+ * holds.
  *
  * One further connection, outside the pool, listens for notifications
  * (`listen`) and holds advisory locks (`exclusively`): both end with it, so a
