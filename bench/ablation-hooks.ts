@@ -4,7 +4,7 @@
 export const HOOKS = {
   'request-id header': /src\/app\.ts/,
   'security headers': /src\/plugins\/security\.ts/,
-  'rate limit': /@fastify\/rate-limit/,
+  'rate limit': /src\/plugins\/rate-limit\.ts/,
   'load shedding': /src\/plugins\/pressure\.ts/,
   metrics: /src\/plugins\/metrics\.ts/,
   'closing header': /src\/plugins\/connections\.ts/

@@ -14,6 +14,7 @@ import connections, { connectionOptions } from './plugins/connections.js'
 import errors from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import pathRefs from './plugins/path-refs.js'
+import rateLimit from './plugins/rate-limit.js'
 import security from './plugins/security.js'
 import { sessionCookie } from './plugins/session-cookie.js'
 import storage from './plugins/storage.js'
@@ -102,6 +103,7 @@ export const app = fp<AppOptions>(async (fastify, { config }) => {
   await fastify.register(bootstrapAdmin, { config })
   await fastify.register(cookie)
   await fastify.register(auth, { authFailuresPerMinute: config.limits.authFailuresPerMinute, sessionCookie: sessionCookie(config.publicBaseUrl) })
+  await fastify.register(rateLimit, { perMinute: config.limits.perMinute })
   await fastify.register(pathRefs)
 
   await fastify.register(health)

@@ -52,6 +52,45 @@ export class SharedLimit {
 }
 
 /**
+ * A budget of requests per key and window, counted in this process's memory: the general request rate limit, which
+ * is per process (README). A window begins at a key's first request and lasts `windowMs`. At most `maxKeys` keys are
+ * kept: a new key past that makes room by dropping ended windows, then the windows that began first (which can only
+ * give a key more room, never less). Windows are kept in the order they began, so making room looks at the oldest
+ * first and stops at the first that stays.
+ */
+export class LocalLimit {
+  private readonly windows = new Map<string, { count: number, resetAt: number }>()
+
+  constructor (readonly max: number, readonly windowMs = 60_000, private readonly maxKeys = 10_000) {}
+
+  /** Counts a request of `key`: the requests the key has left in its window (negative past the budget) and the ms until it ends. */
+  take (key: string, now = Date.now()): { remaining: number, resetInMs: number } {
+    let window = this.windows.get(key)
+    if (window === undefined || window.resetAt <= now) {
+      // A new window goes to the end of the map, where the windows that began last are.
+      if (window !== undefined) this.windows.delete(key)
+      else if (this.windows.size >= this.maxKeys) this.makeRoom(now)
+      window = { count: 0, resetAt: now + this.windowMs }
+      this.windows.set(key, window)
+    }
+    window.count++
+    return { remaining: this.max - window.count, resetInMs: window.resetAt - now }
+  }
+
+  /** The keys counted now. */
+  get size (): number {
+    return this.windows.size
+  }
+
+  private makeRoom (now: number): void {
+    for (const [key, window] of this.windows) {
+      if (window.resetAt > now && this.windows.size < this.maxKeys) return
+      this.windows.delete(key)
+    }
+  }
+}
+
+/**
  * PostgreSQL: the hits of one turn of the event loop on one store's limits of one window length, counted in one
  * statement when the turn ends. Every redemption, failed authentication and code guess counts an attempt, each a
  * round trip and a commit of its own on rows that every attempt of a token or address updates (the dearest statement
