@@ -15,6 +15,9 @@ export interface OpenOptions {
  * relies on: WAL so readers never block the writer, foreign keys enforced,
  * and a busy timeout so a second process (the CLI) waits instead of failing.
  */
+/** SQLite's page cache per connection: 64 MiB (negative: in KiB). */
+export const CACHE_SIZE = -65536
+
 export function openDatabase (file: string, options: OpenOptions): Db {
   mkdirSync(path.dirname(file), { recursive: true })
   const db: Db = new StatementCachingDatabase(file, { timeout: options.busyTimeoutMs })
@@ -23,7 +26,7 @@ export function openDatabase (file: string, options: OpenOptions): Db {
   db.pragma('foreign_keys = ON')
   // A 64 MiB page cache (SQLite's default is 2 MiB): the hot index pages of a large database stay in
   // memory (bench:scale, a million invitations stored). No mmap: it shows the file as the process's memory.
-  db.pragma('cache_size = -65536')
+  db.pragma(`cache_size = ${CACHE_SIZE}`)
   // A unit of work runs in a SAVEPOINT, whose journal (the pages it changed, as they were) SQLite spills to a
   // temporary file past 64 KiB: a redemption's unit passed that, and paid system calls for every page it wrote
   // (measured: its SQL 267-278 µs with the file, 203-220 µs in memory). In memory, so are temporary tables and
@@ -55,7 +58,7 @@ class StatementCachingDatabase extends Database {
   }
 }
 
-const STATEMENT_CACHE_LIMIT = 2000
+export const STATEMENT_CACHE_LIMIT = 2000
 
 /** UTC timestamp as stored and returned everywhere: ISO 8601 with milliseconds. */
 export function nowIso (): string {

@@ -1,12 +1,15 @@
 import type { Peers } from '../cluster/peers.js'
-import { openDatabase, type Db, type OpenOptions } from './database.js'
+import { CACHE_SIZE, openDatabase, STATEMENT_CACHE_LIMIT, type Db, type OpenOptions } from './database.js'
 import { mayChangeDirectory } from './directory-tables.js'
+import { ReaderThread } from './reader-thread.js'
 import { CommitFailedError, requireDeferrable, type SqlValue, type Storage, StorageUnavailableError, type Tx, type WriteLockUse } from './storage.js'
 
 /**
  * Storage on one SQLite file: a writer connection for units of work and a
- * reader connection (query_only) for everything else, so reads outside a unit
- * see committed data only, as on PostgreSQL.
+ * reading connection (query_only) for everything else, so reads outside a unit
+ * see committed data only, as on PostgreSQL. The reads run on a thread of their
+ * own (ReaderThread); the event loop's reading connection only tells whether a
+ * statement reads.
  *
  * Group commit: the units of work that start during one turn of the event loop
  * share one SQLite transaction, run together when the turn ends (setImmediate)
@@ -24,6 +27,7 @@ export class SqliteStorage implements Storage {
   /** For SQLite-only tools (the checkpointer, fault injection in tests); repositories go through `Sql`. */
   readonly writer: Db
   readonly reader: Db
+  private readonly reads: ReaderThread
   private locked = false
   private readonly waiting: Array<() => void> = []
   private group: Group | null = null
@@ -51,19 +55,20 @@ export class SqliteStorage implements Storage {
       this.writer.close()
       throw err
     }
+    this.reads = new ReaderThread(file, { busyTimeoutMs: options.busyTimeoutMs, cacheSize: CACHE_SIZE, statementCacheLimit: STATEMENT_CACHE_LIMIT })
   }
 
   /** A read; a statement that writes (`INSERT … RETURNING`) is a unit of its own, as on PostgreSQL. */
   async get<T> (sql: string, ...params: SqlValue[]): Promise<T | undefined> {
     const statement = this.reader.prepare(sql)
     if (!statement.readonly) return this.unitOfWork((tx) => tx.get<T>(sql, ...params))
-    return statement.get(...params) as T | undefined
+    return await this.reads.get<T>(sql, params)
   }
 
   async all<T> (sql: string, ...params: SqlValue[]): Promise<T[]> {
     const statement = this.reader.prepare(sql)
     if (!statement.readonly) return this.unitOfWork((tx) => tx.all<T>(sql, ...params))
-    return statement.all(...params) as T[]
+    return await this.reads.all<T>(sql, params)
   }
 
   run (sql: string, ...params: SqlValue[]): Promise<number> {
@@ -160,6 +165,8 @@ export class SqliteStorage implements Storage {
     this.locked = true
     this.closed = true
     this.flush()
+    // The reads already sent are answered first; the thread's connection closes before the others, so the WAL can go.
+    await this.reads.close()
     this.reader.close()
     this.writer.close()
   }
