@@ -52,18 +52,18 @@ timed(Database.prototype as unknown as Record<string, unknown>, 'exec', (_self, 
 // time them: this tool runs those reads in this thread instead, on a read-only connection to the same file, as the
 // service did before that thread (their time then counts on the event loop, as it did).
 const inline = new Map<string, Db>()
-Object.defineProperty(ReaderThread.prototype, 'send', {
-  value: async function (this: { file: string, options: { busyTimeoutMs: number } }, sql: string, params: unknown[], all: boolean) {
-    let db = inline.get(this.file)
-    if (db === undefined) {
-      db = openDatabase(this.file, { busyTimeoutMs: this.options.busyTimeoutMs })
-      db.pragma('query_only = ON')
-      inline.set(this.file, db)
-    }
-    const statement = db.prepare(sql)
-    return all ? statement.all(...params) : statement.get(...params)
+function inlineRead (reads: ReaderThread, sql: string, params: unknown[], all: boolean): unknown {
+  let db = inline.get(reads.file)
+  if (db === undefined) {
+    db = openDatabase(reads.file, { busyTimeoutMs: reads.options.busyTimeoutMs })
+    db.pragma('query_only = ON')
+    inline.set(reads.file, db)
   }
-})
+  const statement = db.prepare(sql)
+  return all ? statement.all(...params) : statement.get(...params)
+}
+ReaderThread.prototype.get = async function (this: ReaderThread, sql: string, params: unknown[]) { return inlineRead(this, sql, params, false) as never }
+ReaderThread.prototype.all = async function (this: ReaderThread, sql: string, params: unknown[]) { return inlineRead(this, sql, params, true) as never }
 
 for (const kind of which === 'both' ? ['create', 'redeem'] : [which]) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-sqlite-statements-'))

@@ -10,14 +10,14 @@ export interface OpenOptions {
   synchronous?: 'NORMAL' | 'FULL'
 }
 
+/** SQLite's page cache per connection: 64 MiB (negative: in KiB). */
+export const CACHE_SIZE = -65536
+
 /**
  * Opens (creating if needed) the SQLite file with the settings the service
  * relies on: WAL so readers never block the writer, foreign keys enforced,
  * and a busy timeout so a second process (the CLI) waits instead of failing.
  */
-/** SQLite's page cache per connection: 64 MiB (negative: in KiB). */
-export const CACHE_SIZE = -65536
-
 export function openDatabase (file: string, options: OpenOptions): Db {
   mkdirSync(path.dirname(file), { recursive: true })
   const db: Db = new StatementCachingDatabase(file, { timeout: options.busyTimeoutMs })

@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { ReaderThread } from '../../src/db/reader-thread.js'
 import { SqliteStorage } from '../../src/db/sqlite-storage.js'
-import { projectRoot } from '../../src/paths.js'
 
 const OPTIONS = { busyTimeoutMs: 1000, cacheSize: -2000, statementCacheLimit: 10 }
 
@@ -39,7 +36,7 @@ t.test('SQLite reads on their thread: an error fails that read alone, with SQLit
   t.same(await reads.all('SELECT 1 AS n WHERE 0', []), [])
   t.equal(await reads.get('SELECT 1 AS n WHERE 0', []), undefined)
   await reads.close()
-  await t.rejects(reads.get('SELECT 1', []), /the database is closed/)
+  await t.rejects(reads.get('SELECT 1', []), /the database's reading thread is closed/)
 })
 
 t.test('SQLite reads on their thread: when it dies, the reads it held fail and the next read starts a new one', async (t) => {
@@ -59,23 +56,4 @@ parentPort.on('message', (m) => {
   const held = [reads.get('hold', []), reads.all('hold', []), reads.get('die', [])]
   for (const p of held) await t.rejects(p, /the database's reading thread exited \(9\)/)
   t.same(await reads.get('after', []), { sql: 'after' }, 'a new thread answers')
-})
-
-t.test('SQLite reads on their thread keep no process alive once none is pending', async (t) => {
-  const dir = t.testdir()
-  const file = path.join(dir, 'p.sqlite')
-  new Database(file).close()
-  const script = path.join(dir, 'read-once.ts')
-  writeFileSync(script, `import { ReaderThread } from ${JSON.stringify(path.join(projectRoot, 'src', 'db', 'reader-thread.ts'))}
-const reads = new ReaderThread(${JSON.stringify(file)}, ${JSON.stringify(OPTIONS)})
-process.stdout.write(JSON.stringify(await reads.get('SELECT 7 AS n', [])) + '\\n')
-`)
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (c) => { out += c })
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  const code = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
-  clearTimeout(killer)
-  t.equal(out.trim(), '{"n":7}')
-  t.equal(code, 0, 'the process ended on its own')
 })
