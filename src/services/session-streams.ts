@@ -154,7 +154,9 @@ export class SessionStreams {
         const frame = new EventFrame(event)
         let written = 0
         for (const subscriber of [...group.subscribers]) {
-          if (subscriber.cursor >= event.id) continue
+          // A stream added while the events were read (its cursor below the read's start) would miss those between:
+          // it is served by the read that its subscribe asks for (`again`), from its own cursor.
+          if (subscriber.cursor >= event.id || subscriber.cursor < from) continue
           subscriber.write(frame)
           subscriber.cursor = event.id
           // What was written goes out (Node sends a response's writes at the end of the turn) while the rest is written.
