@@ -61,22 +61,25 @@ export class Checkpointer {
         busyTimeoutMs: options.busyTimeoutMs
       }
     })
-    this.worker.unref()
     this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()))
     this.worker.on('message', (r: CheckpointResult) => {
       this.runs++
       if (!r.ok) options.onError(r.error ?? 'unknown error')
       for (const resolve of this.waiting.splice(0)) resolve(r)
+      if (!this.stopped) this.worker.unref()
     })
     this.worker.on('error', (err) => {
       // Without the worker, SQLite's own inline checkpoints take over again.
       db.pragma('wal_autocheckpoint = 1000')
       options.onError(err.message)
     })
+    // After the listeners: adding a 'message' listener references the worker again.
+    this.worker.unref()
   }
 
-  /** The next checkpoint's result. */
+  /** The next checkpoint's result (the worker keeps the process alive until it comes). */
   next (): Promise<CheckpointResult> {
+    this.worker.ref()
     return new Promise((resolve) => this.waiting.push(resolve))
   }
 

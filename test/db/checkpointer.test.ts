@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
 import type { SqliteStorage } from '../../src/db/sqlite-storage.js'
+import { projectRoot } from '../../src/paths.js'
 import { onlyOn } from '../engine.js'
 import { build } from '../helper.js'
 import { world } from '../routes/invitations-helper.js'
@@ -26,4 +30,25 @@ t.test('RA_DB_CHECKPOINT_INTERVAL_MS=0 leaves checkpoints to SQLite, inline', on
   const { app } = await build(t, { RA_DB_CHECKPOINT_INTERVAL_MS: '0' })
   t.equal(app.services.checkpoints, null)
   t.equal((app.services.storage as SqliteStorage).writer.pragma('wal_autocheckpoint', { simple: true }), 1000)
+})
+
+t.test('the checkpoint worker keeps no process alive: a program that never stops it still ends on its own', onlyOn('sqlite'), async (t) => {
+  const script = path.join(t.testdir(), 'forget-to-stop.ts')
+  writeFileSync(script, `import { openDatabase } from ${JSON.stringify(path.join(projectRoot, 'src', 'db', 'database.ts'))}
+import { Checkpointer } from ${JSON.stringify(path.join(projectRoot, 'src', 'db', 'checkpointer.ts'))}
+const file = ${JSON.stringify(path.join(t.testdir(), 'ra.sqlite'))}
+const db = openDatabase(file, { busyTimeoutMs: 1000 })
+const checkpoints = new Checkpointer(db, file, { intervalMs: 20, busyTimeoutMs: 1000, onError: (m) => console.error(m) })
+// A checkpoint has run (the worker answers), then nothing else is left to do.
+const result = await checkpoints.next()
+process.stdout.write(JSON.stringify(result.ok) + '\\n')
+`)
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (c) => { out += c })
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  const code = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+  clearTimeout(killer)
+  t.equal(out.trim(), 'true', 'the worker checkpointed')
+  t.equal(code, 0, 'and the process ended on its own, without stop()')
 })
