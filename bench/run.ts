@@ -355,6 +355,29 @@ export function writeLockTable (rows: Row[]): string {
 }
 
 /**
+ * What the machine's CPU allows each row: its CPU time per request (the service's processes, the PostgreSQL server's,
+ * the load generator and the rest; shares of the run's time, warm-up included, over its requests a second), and the
+ * requests a second at which every core would be busy at that cost (the rate over the share not idle): the most that
+ * spreading the same work over more threads or processes could give on this machine, whatever else binds.
+ */
+export function cpuBoundTable (rows: Row[], cores = os.cpus().length): string {
+  const measured = rows.filter((r) => r.cpu && r.rps > 0 && r.cpu.idle < 100)
+  if (measured.length === 0) return ''
+  const us = (share: number, rps: number) => (share / 100 * cores * 1e6 / rps).toFixed(0)
+  return [
+    '| endpoint | engine | requests/s | CPU µs a request: service / PostgreSQL / load and rest | idle | requests/s with every core busy | ratio to baseline |',
+    '|---|---|---:|---|---:|---:|---:|',
+    ...measured.map((r) => {
+      const cpu = r.cpu!
+      const ceiling = r.rps / (1 - cpu.idle / 100)
+      const ratio = r.baselineRps === undefined ? '–' : `${(ceiling / r.baselineRps * 100).toFixed(0)} %`
+      return `| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${us(cpu.service, r.rps)} / ${us(cpu.database, r.rps)} / ${us(cpu.rest, r.rps)} | ` +
+        `${cpu.idle.toFixed(0)} % | ${ceiling.toFixed(0)} | ${ratio} |`
+    })
+  ].join('\n')
+}
+
+/**
  * The baseline, measured again just before a group of rows (the machine's speed drifts over a run of many minutes when
  * it is shared), then the group's rows with their ratios to it.
  */
@@ -443,8 +466,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
   }
   const locks = writeLockTable(rows)
+  const cpuBound = cpuBoundTable(rows)
+  const cpuTitle = `The machine's CPU (${os.cpus().length} cores; the CPU shares above, warm-up included, over the requests a second)`
   const text = table(rows) +
-    (locks === '' ? '' : `\n\nSQLite's write lock (from each process's ra_sqlite_write_lock_* counters, warm-up included):\n\n${locks}`)
+    (locks === '' ? '' : `\n\nSQLite's write lock (from each process's ra_sqlite_write_lock_* counters, warm-up included):\n\n${locks}`) +
+    (cpuBound === '' ? '' : `\n\n${cpuTitle}:\n\n${cpuBound}`)
   const header = `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
     `${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s measured; load generator on the same machine.\n\n` +
     `Each engine: a fresh database with prepared tickets (SQLite ${TICKETS.sqlite}, PostgreSQL ${TICKETS.postgres}; every redemption ` +
