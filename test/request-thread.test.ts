@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { projectRoot } from '../src/paths.js'
 import { RequestThread } from '../src/request-thread.js'
+import { runToEnd } from './workers.js'
 
 // Answers { n } with n + 1, after `wait` ms; "close" ends it.
 const ECHO = `
@@ -28,12 +28,7 @@ const thread = new RequestThread(${JSON.stringify(ECHO)}, 'the echo thread')
 // Nothing else keeps this process alive while the answer is 1.5 s away.
 process.stdout.write(String(await thread.request({ n: 6, wait: 1500 })) + '\\n')
 `)
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (c) => { out += c })
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  const code = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
-  clearTimeout(killer)
+  const { out, ended: code } = await runToEnd(script, 30_000)
   t.equal(out.trim(), '7', 'the answer came (the thread kept the process alive for it)')
   t.equal(code, 0, 'and the process ended on its own')
 })

@@ -40,3 +40,17 @@ export function runWorker (
     child.on('exit', (code) => code === 0 ? resolve(JSON.parse(out) as WorkerOutcome[]) : reject(new Error(err)))
   })
 }
+
+/**
+ * Runs the TypeScript program `script` in a process of its own until it ends, or kills it after `killAfterMs`:
+ * what it wrote to its standard output, and how it ended (its exit code, or the signal that ended it).
+ */
+export async function runToEnd (script: string, killAfterMs: number): Promise<{ out: string, ended: number | string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (c) => { out += c })
+  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+  const ended = await new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
+  clearTimeout(killer)
+  return { out, ended }
+}

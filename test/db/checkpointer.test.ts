@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
@@ -7,6 +6,7 @@ import { projectRoot } from '../../src/paths.js'
 import { onlyOn } from '../engine.js'
 import { build } from '../helper.js'
 import { world } from '../routes/invitations-helper.js'
+import { runToEnd } from '../workers.js'
 
 t.test('WAL checkpoints run on a worker thread, off the request path, and copy everything committed', onlyOn('sqlite'), async (t) => {
   const w = await world(t, { RA_DB_CHECKPOINT_INTERVAL_MS: '20' })
@@ -43,12 +43,7 @@ const checkpoints = new Checkpointer(db, file, { intervalMs: 20, busyTimeoutMs: 
 const result = await checkpoints.next()
 process.stdout.write(JSON.stringify(result.ok) + '\\n')
 `)
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (c) => { out += c })
-  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-  const code = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
-  clearTimeout(killer)
+  const { out, ended: code } = await runToEnd(script, 15_000)
   t.equal(out.trim(), 'true', 'the worker checkpointed')
   t.equal(code, 0, 'and the process ended on its own, without stop()')
 })
