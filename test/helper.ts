@@ -98,6 +98,20 @@ export const SAMPLE_DIRECTORY = {
   ]
 } as const
 
+/**
+ * Resolves or rejects as `promise` does, keeping the process alive meanwhile. The service's own timers (the
+ * pressure monitor's samples, the sweeps) are unreferenced, so that they never hold a process open; a test that
+ * waits for one of them, with nothing else running, would otherwise end there unfinished.
+ */
+export async function keepingAlive<T> (promise: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 60_000)
+  try {
+    return await promise
+  } finally {
+    clearInterval(timer)
+  }
+}
+
 /** The error `fn` throws (fails the caller's assertion by returning undefined when it does not throw). */
 export function thrown (fn: () => unknown): Error | undefined {
   try {
