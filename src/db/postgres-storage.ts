@@ -99,10 +99,21 @@ export class PostgresStorage implements Storage {
     await this.run(sql, ...params)
   }
 
-  /** One statement outside a unit of work, committed on its own: counted as a commit unless it only reads. */
+  /**
+   * One statement outside a unit of work, committed on its own: counted as a commit unless it only reads. Chosen as
+   * a deadlock's victim, or failing to serialise, it was rolled back whole and changed nothing: it runs again, as a
+   * unit does (its locks are a unit's too: a multi-row upsert, or a purge, against another instance's unit).
+   */
   private async single (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
     try {
-      return await this.query(this.pool, sql, params)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.query(this.pool, sql, params)
+        } catch (err) {
+          if (attempt < 3 && isRetryable(err)) continue
+          throw err
+        }
+      }
     } finally {
       if (!READ_ONLY.test(sql)) this.commits++
       if (mayChangeDirectory(sql)) this.directoryChanges++

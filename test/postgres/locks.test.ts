@@ -1,6 +1,9 @@
 // The storage's cross-instance locks on a real PostgreSQL: two storages on one database stand for two instances.
 import t, { type Test } from 'tap'
+import { migratePostgres } from '../../src/db/migrate-postgres.js'
 import { PostgresStorage } from '../../src/db/postgres-storage.js'
+import { migrationsDir } from '../../src/paths.js'
+import { LimitsRepository } from '../../src/repositories/limits-repository.js'
 import { freshPostgresDatabase } from '../engine.js'
 
 async function twoInstances (t: Test) {
@@ -59,4 +62,55 @@ t.test('Unit.lock: check-then-write units holding the same name run one after th
   })
   await Promise.all(Array.from({ length: 20 }, (_, i) => increment(i % 2 === 0 ? a : b)))
   t.same(await a.get('SELECT n FROM counter WHERE id = 1'), { n: 20 }, 'no increment lost')
+})
+
+t.test('rate-limit hits on the same keys, listed in any order by several instances at once, never deadlock', async (t) => {
+  const url = await freshPostgresDatabase()
+  const [a, b] = await Promise.all([0, 1].map(() => PostgresStorage.connect({ url, poolSize: 3 })))
+  t.teardown(async () => { await a!.close(); await b!.close() })
+  await migratePostgres(a!, migrationsDir('postgres'))
+  // Each instance counts a turn's hits on the keys it met first, first: a failed authentication and a redemption
+  // arrive in one order on one instance and in the other order on the other. Rows locked in those orders deadlock.
+  const keys = ['auth-failure:192.0.2.1', 'redeem-token:t1', 'redeem-address:192.0.2.1']
+  const [onA, onB] = [a!, b!].map((s) => new LimitsRepository(s))
+  const rounds = 60
+  const settled = await Promise.allSettled(Array.from({ length: rounds }, (_, i) => [
+    onA!.hit(keys.map((k) => [k, 1]), 60_000),
+    onB!.hit([...keys].reverse().map((k) => [k, 1]), 60_000),
+    onA!.hit([keys[1]!, keys[2]!, keys[0]!].map((k) => [k, 1] as const), 60_000, Date.now() + i)
+  ]).flat())
+  const failed = settled.filter((s) => s.status === 'rejected').map((s) => String(s.reason))
+  t.same(failed, [], 'every hit counted')
+  t.same(await a!.all('SELECT key, count FROM limit_windows ORDER BY key'), keys.toSorted().map((key) => ({ key, count: rounds * 3 })))
+})
+
+t.test('a statement outside a unit that a deadlock rolls back runs again, and counts once', async (t) => {
+  const { a, b } = await twoInstances(t)
+  await a.run('INSERT INTO counter VALUES (2, 0)')
+  const waitingForALock = async () => {
+    for (;;) {
+      const row = await b.get<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+      if (Number(row!.n) > 0) return
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+  let first = true
+  let holdsRow1!: () => void
+  const rowTaken = new Promise<void>((resolve) => { holdsRow1 = resolve })
+  // A's unit takes row 1; B's one statement takes row 2, then waits for row 1; then A asks for row 2. B has waited
+  // longer, so the server's deadlock check finds it first and rolls B's statement back.
+  const unit = a.unitOfWork(async (tx) => {
+    await tx.run('UPDATE counter SET n = n + 1 WHERE id = 1')
+    if (first) {
+      first = false
+      holdsRow1()
+      await waitingForALock()
+    }
+    await tx.run('UPDATE counter SET n = n + 1 WHERE id = 2')
+  })
+  await rowTaken
+  const statement = b.run('INSERT INTO counter VALUES (2, 0), (1, 0) ON CONFLICT (id) DO UPDATE SET n = counter.n + 10')
+  const [unitDone, statementDone] = await Promise.allSettled([unit, statement])
+  t.same([unitDone.status, statementDone.status], ['fulfilled', 'fulfilled'], String((statementDone as PromiseRejectedResult).reason ?? ''))
+  t.same(await a.all('SELECT id, n FROM counter ORDER BY id'), [{ id: 1, n: 11 }, { id: 2, n: 11 }], 'each counted once')
 })

@@ -195,7 +195,8 @@ t.test('the failed-authentication and redemption budgets hold across three servi
   const auth = outcomes.flatMap((o) => o.auth)
   const redeem = outcomes.flatMap((o) => o.redeem)
   t.equal(auth.filter((r) => r.status === 401).length, 5, 'five failed authentications in all, not five per process')
-  t.ok(auth.every((r) => r.status === 401 || r.code === 'AUTH_RATE_LIMITED'), 'the rest 429 AUTH_RATE_LIMITED')
-  t.equal(redeem.filter((r) => r.code !== 'RATE_LIMITED').length, 7, 'seven redemption attempts with one token in all, not seven per process')
+  t.ok(auth.every((r) => r.status === 401 || r.code === 'AUTH_RATE_LIMITED'), 'the rest 429 AUTH_RATE_LIMITED', { found: auth })
+  t.equal(redeem.filter((r) => r.code !== 'RATE_LIMITED').length, 7, 'seven redemption attempts with one token in all, not seven per process',
+    { found: redeem })
   t.equal(redeem.filter((r) => r.code === 'RATE_LIMITED').length, redeem.length - 7)
 })
