@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { mayChangeDirectory } from './directory-tables.js'
 import {
-  CommitFailedError, DatabaseStartError, READ_ONLY, requireDeferrable, type SqlValue, type Storage, StorageUnavailableError, type Tx
+  CommitFailedError, type ConflictRetries, DatabaseStartError, READ_ONLY, requireDeferrable, type SqlValue, type Storage, StorageUnavailableError, type Tx
 } from './storage.js'
 
 export interface PostgresOptions {
@@ -39,6 +39,7 @@ export class PostgresStorage implements Storage {
   private readonly listeners = new Map<string, Array<(payload: string) => void>>()
   private closed = false
   commits = 0
+  readonly conflicts: ConflictRetries = { retried: 0, failed: 0 }
   directoryChanges = 0
 
   private constructor (private readonly options: PostgresOptions) {
@@ -110,7 +111,7 @@ export class PostgresStorage implements Storage {
         try {
           return await this.query(this.pool, sql, params)
         } catch (err) {
-          if (attempt < 3 && isRetryable(err)) continue
+          if (await this.runAgain(err, attempt)) continue
           throw err
         }
       }
@@ -118,6 +119,22 @@ export class PostgresStorage implements Storage {
       if (!READ_ONLY.test(sql)) this.commits++
       if (mayChangeDirectory(sql)) this.directoryChanges++
     }
+  }
+
+  /**
+   * Whether work that failed with `err` on its `attempt`-th try runs again: a conflict, up to three tries in all;
+   * counted. It waits a little first (a few ms, more each time, at random): run again at once, it could take its
+   * first row back before the other transaction, woken by the rollback, takes it, and deadlock with it again.
+   */
+  private async runAgain (err: unknown, attempt: number): Promise<boolean> {
+    if (!isRetryable(err)) return false
+    if (attempt >= 3) {
+      this.conflicts.failed++
+      return false
+    }
+    this.conflicts.retried++
+    await new Promise((resolve) => setTimeout(resolve, attempt * (10 + Math.random() * 20)))
+    return true
   }
 
   async unitOfWork<T> (fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -130,7 +147,7 @@ export class PostgresStorage implements Storage {
         } catch (err) {
           // Two units that deadlocked, or a serialisation failure: one of them is rolled back by the server;
           // it runs again from the start (its statements decide again on what is now committed).
-          if (attempt < 3 && isRetryable(err)) continue
+          if (await this.runAgain(err, attempt)) continue
           throw err
         }
       }

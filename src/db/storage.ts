@@ -73,6 +73,15 @@ export interface WriteLockUse {
   waits: number
 }
 
+/**
+ * PostgreSQL: work the server rolled back for a conflict with another transaction (a deadlock's victim, or a
+ * serialisation failure) and that ran again from the start, or that failed after its last attempt.
+ */
+export interface ConflictRetries {
+  retried: number
+  failed: number
+}
+
 export interface Storage extends Sql {
   /**
    * How many changes this process has committed so far (units of work, and
@@ -87,6 +96,8 @@ export interface Storage extends Sql {
   readonly directoryChanges: number
   /** SQLite: how this process has used the file's one write lock so far (for /metrics); absent on PostgreSQL. */
   readonly writeLock?: WriteLockUse
+  /** PostgreSQL: units of work and single statements rolled back in a conflict, run again or failed (for /metrics); absent on SQLite. */
+  readonly conflicts?: ConflictRetries
   /**
    * Runs `fn` as one unit of work and resolves once it has committed (or
    * rejects: with `fn`'s error, rolled back; with StorageUnavailableError when

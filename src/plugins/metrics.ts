@@ -36,7 +36,7 @@ export default fp<{ config: Config }>(async (fastify, { config }) => {
   })
 
   fastify.addHook('onReady', async () => {
-    metrics.watch(fastify.services.store, new MetricsRepository(fastify.services.storage), fastify.services.storage.writeLock)
+    metrics.watch(fastify.services.store, new MetricsRepository(fastify.services.storage), fastify.services.storage)
     if (config.metricsPort === undefined) return
     const server = metricsListener(metrics, config, fastify.log)
     await new Promise<void>((resolve, reject) => {

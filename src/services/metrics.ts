@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Peers } from '../cluster/peers.js'
 import { ERROR_CODES } from '../errors.js'
-import type { WriteLockUse } from '../db/storage.js'
+import type { Storage } from '../db/storage.js'
 import type { RecordedAudit } from '../repositories/audit-repository.js'
 import type { Store } from '../repositories/index.js'
 import { type MetricsRepository, OUTBOX_STATES, OUTBOXES } from '../repositories/metrics-repository.js'
@@ -159,14 +159,30 @@ export class Metrics {
   }
 
   /**
-   * Counts the store's committed audit events from now on, and reads the gauges from `repo`; on SQLite, also
-   * exports how this process uses the file's write lock (`writeLock`), which says how far more processes would scale.
+   * Counts the store's committed audit events from now on, and reads the gauges from `repo`. Also exports how the
+   * storage meets other processes: on SQLite, how this process uses the file's write lock (`writeLock`), which says
+   * how far more processes would scale; on PostgreSQL, the work rolled back in a conflict (`conflicts`).
    */
-  watch (store: Store, repo: MetricsRepository, writeLock?: WriteLockUse): void {
+  watch (store: Store, repo: MetricsRepository, storage: Pick<Storage, 'writeLock' | 'conflicts'> = {}): void {
     this.repo = repo
     store.observeAudit((event) => this.observeAudit(event))
-    if (writeLock === undefined) return
     const registers = [this.registry]
+    const { writeLock, conflicts } = storage
+    if (conflicts !== undefined) {
+      this.registry.registerMetric(new Counter({
+        name: 'ra_postgres_conflict_retries_total',
+        help: 'PostgreSQL: units of work and statements the server rolled back in a conflict with another transaction (a deadlock\'s ' +
+          'victim, a serialisation failure), by what came of it: run again from the start, or failed after the last attempt.',
+        labelNames: ['outcome'] as const,
+        registers: [],
+        collect () {
+          this.reset()
+          this.inc({ outcome: 'retried' }, conflicts.retried)
+          this.inc({ outcome: 'failed' }, conflicts.failed)
+        }
+      }))
+    }
+    if (writeLock === undefined) return
     const counter = (name: string, help: string, read: () => number) => new Counter({
       name,
       help,

@@ -4,7 +4,7 @@ import { migratePostgres } from '../../src/db/migrate-postgres.js'
 import { PostgresStorage } from '../../src/db/postgres-storage.js'
 import { migrationsDir } from '../../src/paths.js'
 import { LimitsRepository } from '../../src/repositories/limits-repository.js'
-import { freshPostgresDatabase } from '../engine.js'
+import { deadlockVictim, freshPostgresDatabase } from '../engine.js'
 
 async function twoInstances (t: Test) {
   const url = await freshPostgresDatabase()
@@ -85,32 +85,34 @@ t.test('rate-limit hits on the same keys, listed in any order by several instanc
 })
 
 t.test('a statement outside a unit that a deadlock rolls back runs again, and counts once', async (t) => {
-  const { a, b } = await twoInstances(t)
-  await a.run('INSERT INTO counter VALUES (2, 0)')
-  const waitingForALock = async () => {
-    for (;;) {
-      const row = await b.get<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-      if (Number(row!.n) > 0) return
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-  }
-  let first = true
-  let holdsRow1!: () => void
-  const rowTaken = new Promise<void>((resolve) => { holdsRow1 = resolve })
-  // A's unit takes row 1; B's one statement takes row 2, then waits for row 1; then A asks for row 2. B has waited
-  // longer, so the server's deadlock check finds it first and rolls B's statement back.
-  const unit = a.unitOfWork(async (tx) => {
-    await tx.run('UPDATE counter SET n = n + 1 WHERE id = 1')
-    if (first) {
-      first = false
-      holdsRow1()
-      await waitingForALock()
-    }
-    await tx.run('UPDATE counter SET n = n + 1 WHERE id = 2')
-  })
-  await rowTaken
-  const statement = b.run('INSERT INTO counter VALUES (2, 0), (1, 0) ON CONFLICT (id) DO UPDATE SET n = counter.n + 10')
-  const [unitDone, statementDone] = await Promise.allSettled([unit, statement])
-  t.same([unitDone.status, statementDone.status], ['fulfilled', 'fulfilled'], String((statementDone as PromiseRejectedResult).reason ?? ''))
-  t.same(await a.all('SELECT id, n FROM counter ORDER BY id'), [{ id: 1, n: 11 }, { id: 2, n: 11 }], 'each counted once')
+  const url = await freshPostgresDatabase()
+  const storage = await PostgresStorage.connect({ url, poolSize: 3 })
+  t.teardown(() => storage.close())
+  await storage.run('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
+  await storage.run('INSERT INTO counter VALUES (1, 0), (2, 0)')
+  const outcome = await deadlockVictim(url, () =>
+    storage.run('INSERT INTO counter VALUES (2, 0), (1, 0) ON CONFLICT (id) DO UPDATE SET n = counter.n + 10'))
+  t.equal(outcome.status, 'fulfilled', outcome.status === 'rejected' ? String(outcome.reason) : 'ran again once the other committed')
+  t.same(await storage.all('SELECT id, n FROM counter ORDER BY id'), [{ id: 1, n: 11 }, { id: 2, n: 11 }], 'each counted once')
+  t.ok(storage.conflicts.retried >= 1, 'counted for /metrics')
+  t.equal(storage.conflicts.failed, 0)
+})
+
+t.test('a unit of work that a deadlock rolls back runs again from the start', async (t) => {
+  const url = await freshPostgresDatabase()
+  const storage = await PostgresStorage.connect({ url, poolSize: 3 })
+  t.teardown(() => storage.close())
+  await storage.run('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
+  await storage.run('INSERT INTO counter VALUES (1, 0), (2, 0)')
+  let runs = 0
+  const outcome = await deadlockVictim(url, () => storage.unitOfWork(async (tx) => {
+    runs++
+    await tx.run('UPDATE counter SET n = n + 10 WHERE id = 2')
+    await tx.run('UPDATE counter SET n = n + 10 WHERE id = 1')
+  }))
+  t.equal(outcome.status, 'fulfilled', outcome.status === 'rejected' ? String(outcome.reason) : 'committed on its second run')
+  t.equal(runs, storage.conflicts.retried + 1, 'run again as often as it was rolled back')
+  t.same(await storage.all('SELECT id, n FROM counter ORDER BY id'), [{ id: 1, n: 11 }, { id: 2, n: 11 }], 'the runs rolled back left nothing')
+  t.ok(storage.conflicts.retried >= 1)
+  t.equal(storage.conflicts.failed, 0)
 })

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { TEST_ENGINE } from '../engine.js'
-import { build, type TestApp } from '../helper.js'
+import { deadlockVictim, TEST_ENGINE } from '../engine.js'
+import { build, outsideSql, type TestApp } from '../helper.js'
 import { helpdeskWorld } from './helpdesk-helper.js'
 import { parsePrometheusText, seriesKey, type MetricFamily, type Sample } from '../prometheus-text.js'
 import { openStream } from '../sse.js'
@@ -182,6 +182,28 @@ t.test('SQLite: how this process uses the file\'s write lock (held, waited for);
   t.ok(after.samples.get(names[0]!)! > before.samples.get(names[0]!)!, 'the write lock was held for the invitation\'s commit')
   t.equal(after.samples.get(names[1]!), 0, 'no other process: never waited')
   t.equal(after.samples.get(names[2]!), 0)
+})
+
+t.test('PostgreSQL: work rolled back in a conflict with another transaction, by what came of it; not on SQLite', async (t) => {
+  const w = await world(t)
+  const retried = seriesKey('ra_postgres_conflict_retries_total', { outcome: 'retried' })
+  const failed = seriesKey('ra_postgres_conflict_retries_total', { outcome: 'failed' })
+  const before = await scrape(t, w)
+  if (TEST_ENGINE === 'sqlite') {
+    t.notOk([...before.samples.keys()].some((key) => key.startsWith('ra_postgres_')), 'absent')
+    return
+  }
+  t.equal(before.samples.get(retried), 0)
+  t.equal(before.samples.get(failed), 0)
+  await outsideSql(w.config, 'CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
+  await outsideSql(w.config, 'INSERT INTO counter VALUES (1, 0), (2, 0)')
+  const outcome = await deadlockVictim(w.config.databaseUrl!, () =>
+    w.app.services.storage.run('INSERT INTO counter VALUES (2, 0), (1, 0) ON CONFLICT (id) DO UPDATE SET n = counter.n + 10'))
+  t.equal(outcome.status, 'fulfilled')
+  const after = await scrape(t, w)
+  // At least once: run again, it could (rarely, past its short wait) meet the other transaction once more.
+  t.ok(after.samples.get(retried)! >= 1, 'the deadlock\'s victim ran again')
+  t.equal(after.samples.get(failed), 0)
 })
 
 t.test('gauges: the e-mail outbox depth and oldest age move as invitation e-mail waits and is sent; open event streams; database size', async (t) => {
