@@ -62,13 +62,16 @@ export function onlyOn (engine: TestEngine): { skip: string | false } {
  * Makes `work` (a statement outside a unit of work, or a unit) a deadlock's victim on PostgreSQL. On a connection of
  * its own, a transaction takes row 1 of `counter`; `work`, which must take row 2 and then row 1, waits for row 1; the
  * transaction then asks for row 2. `work` has waited longer (and the transaction checks for a deadlock only after 30 s),
- * so the server's deadlock check finds it first and rolls it back. `counter` (`id` integer key, `n` integer) holds
- * rows 1 and 2; the transaction adds 1 to each. Resolves with what came of `work`, once the transaction has committed.
+ * so the server's deadlock check finds it first and rolls it back. The table `counter` (`id` integer key, `n` integer)
+ * is created first, with rows 1 and 2 at 0; the transaction adds 1 to each. Resolves with what came of `work`, once
+ * the transaction has committed.
  */
 export async function deadlockVictim (url: string, work: () => Promise<unknown>): Promise<PromiseSettledResult<unknown>> {
   const [holder, watcher] = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })]
   await Promise.all([holder.connect(), watcher.connect()])
   try {
+    await holder.query('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
+    await holder.query('INSERT INTO counter VALUES (1, 0), (2, 0)')
     const holderPid = Number((await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid)
     // The server checks for a deadlock in a backend once it has waited deadlock_timeout (1 s), and the first to check
     // is the victim: on a busy machine the holder could check first if its wait began only a little later.

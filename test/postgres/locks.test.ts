@@ -6,6 +6,13 @@ import { migrationsDir } from '../../src/paths.js'
 import { LimitsRepository } from '../../src/repositories/limits-repository.js'
 import { deadlockVictim, freshPostgresDatabase } from '../engine.js'
 
+async function oneInstance (t: Test) {
+  const url = await freshPostgresDatabase()
+  const storage = await PostgresStorage.connect({ url, poolSize: 3 })
+  t.teardown(() => storage.close())
+  return { url, storage }
+}
+
 async function twoInstances (t: Test) {
   const url = await freshPostgresDatabase()
   const [a, b] = await Promise.all([0, 1].map(() => PostgresStorage.connect({ url, poolSize: 3 })))
@@ -85,11 +92,7 @@ t.test('rate-limit hits on the same keys, listed in any order by several instanc
 })
 
 t.test('a statement outside a unit that a deadlock rolls back runs again, and counts once', async (t) => {
-  const url = await freshPostgresDatabase()
-  const storage = await PostgresStorage.connect({ url, poolSize: 3 })
-  t.teardown(() => storage.close())
-  await storage.run('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
-  await storage.run('INSERT INTO counter VALUES (1, 0), (2, 0)')
+  const { url, storage } = await oneInstance(t)
   const outcome = await deadlockVictim(url, () =>
     storage.run('INSERT INTO counter VALUES (2, 0), (1, 0) ON CONFLICT (id) DO UPDATE SET n = counter.n + 10'))
   t.equal(outcome.status, 'fulfilled', outcome.status === 'rejected' ? String(outcome.reason) : 'ran again once the other committed')
@@ -99,11 +102,7 @@ t.test('a statement outside a unit that a deadlock rolls back runs again, and co
 })
 
 t.test('a unit of work that a deadlock rolls back runs again from the start', async (t) => {
-  const url = await freshPostgresDatabase()
-  const storage = await PostgresStorage.connect({ url, poolSize: 3 })
-  t.teardown(() => storage.close())
-  await storage.run('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
-  await storage.run('INSERT INTO counter VALUES (1, 0), (2, 0)')
+  const { url, storage } = await oneInstance(t)
   let runs = 0
   const outcome = await deadlockVictim(url, () => storage.unitOfWork(async (tx) => {
     runs++

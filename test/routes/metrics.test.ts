@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { deadlockVictim, TEST_ENGINE } from '../engine.js'
-import { build, outsideSql, type TestApp } from '../helper.js'
+import { build, type TestApp } from '../helper.js'
 import { helpdeskWorld } from './helpdesk-helper.js'
 import { parsePrometheusText, seriesKey, type MetricFamily, type Sample } from '../prometheus-text.js'
 import { openStream } from '../sse.js'
@@ -195,8 +195,6 @@ t.test('PostgreSQL: work rolled back in a conflict with another transaction, by 
   }
   t.equal(before.samples.get(retried), 0)
   t.equal(before.samples.get(failed), 0)
-  await outsideSql(w.config, 'CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)')
-  await outsideSql(w.config, 'INSERT INTO counter VALUES (1, 0), (2, 0)')
   const outcome = await deadlockVictim(w.config.databaseUrl!, () =>
     w.app.services.storage.run('INSERT INTO counter VALUES (2, 0), (1, 0) ON CONFLICT (id) DO UPDATE SET n = counter.n + 10'))
   t.equal(outcome.status, 'fulfilled')
