@@ -166,7 +166,6 @@ export class Metrics {
   watch (store: Store, repo: MetricsRepository, storage: Pick<Storage, 'writeLock' | 'conflicts'> = {}): void {
     this.repo = repo
     store.observeAudit((event) => this.observeAudit(event))
-    const registers = [this.registry]
     const { writeLock, conflicts } = storage
     if (conflicts !== undefined) {
       this.registry.registerMetric(new Counter({
@@ -183,6 +182,7 @@ export class Metrics {
       }))
     }
     if (writeLock === undefined) return
+    const registers = [this.registry]
     const counter = (name: string, help: string, read: () => number) => new Counter({
       name,
       help,
