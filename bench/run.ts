@@ -58,16 +58,25 @@ export interface Row {
    * processes) and that a process waited for it (their mean), from their ra_sqlite_write_lock_* counters.
    */
   writeLock?: { held: number, waited: number } | null
+  /** PostgreSQL: units and statements the service ran again (or failed) after a deadlock or a serialisation failure. */
+  conflicts?: number
 }
 
-/** A service's ra_sqlite_write_lock_* counters (seconds), from its /metrics; null on PostgreSQL. */
-async function writeLockSeconds (url: string): Promise<{ held: number, waited: number } | null> {
+/**
+ * A service's ra_sqlite_write_lock_* counters (seconds), from its /metrics, null on PostgreSQL; and on PostgreSQL the work
+ * it ran again or failed after a deadlock or a serialisation failure (ra_postgres_conflict_retries_total), null on SQLite.
+ */
+async function storageCounters (url: string): Promise<{ writeLock: { held: number, waited: number } | null, conflicts: number | null }> {
   const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
   if (!res.ok) throw new Error(`GET /metrics: ${res.status}`)
   const text = await res.text()
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
   const held = value('ra_sqlite_write_lock_held_seconds_total')
-  return Number.isNaN(held) ? null : { held, waited: value('ra_sqlite_write_lock_wait_seconds_total') }
+  const conflicts = value('ra_postgres_conflict_retries_total{outcome="retried"}') + value('ra_postgres_conflict_retries_total{outcome="failed"}')
+  return {
+    writeLock: Number.isNaN(held) ? null : { held, waited: value('ra_sqlite_write_lock_wait_seconds_total') },
+    conflicts: Number.isNaN(conflicts) ? null : conflicts
+  }
 }
 
 /** Starts a server process; resolves once it says where it listens (and, with `ready`, once its output also matches that). */
@@ -223,15 +232,19 @@ export async function measureService (
   const connections = Math.max(1, Math.floor(CONNECTIONS / instances))
   const all = async (job: (url: string, i: number) => Record<string, unknown>): Promise<Omit<Row, 'name'>> => {
     const pids = services.flatMap((s) => [s.child.pid!, ...childrenOf(s.child.pid!)])
-    const locksBefore = await Promise.all(services.map((s) => writeLockSeconds(s.url)))
+    const countersBefore = await Promise.all(services.map((s) => storageCounters(s.url)))
     const startedAt = performance.now()
     const before = cpuSnapshot(pids)
     const results = await Promise.all(services.map((s, i) => load({ ...job(s.url, i), ...(instances > 1 ? { connections } : {}) })))
     const cpu = cpuShares(before, cpuSnapshot(pids))
     const seconds = (performance.now() - startedAt) / 1000
-    const locksAfter = await Promise.all(services.map((s) => writeLockSeconds(s.url)))
-    const moved = (field: 'held' | 'waited') => locksAfter.reduce((sum, after, i) => sum + after![field] - locksBefore[i]![field], 0)
-    const writeLock = locksAfter[0] === null ? null : { held: moved('held') / seconds, waited: moved('waited') / seconds / (instances * workers) }
+    const countersAfter = await Promise.all(services.map((s) => storageCounters(s.url)))
+    const moved = (read: (c: Awaited<ReturnType<typeof storageCounters>>) => number) =>
+      countersAfter.reduce((sum, after, i) => sum + read(after) - read(countersBefore[i]!), 0)
+    const writeLock = countersAfter[0]!.writeLock === null
+      ? null
+      : { held: moved((c) => c.writeLock!.held) / seconds, waited: moved((c) => c.writeLock!.waited) / seconds / (instances * workers) }
+    const conflicts = countersAfter[0]!.conflicts === null ? undefined : moved((c) => c.conflicts!)
     return {
       rps: results.reduce((sum, r) => sum + r.rps, 0),
       // Of the instances' own, the worst (autocannon reports percentiles per run, which cannot be merged exactly).
@@ -242,7 +255,8 @@ export async function measureService (
       total: results.reduce((sum, r) => sum + r.total, 0),
       ticketsReused: results.reduce((sum, r) => sum + (r.ticketsReused ?? 0), 0),
       cpu,
-      writeLock
+      writeLock,
+      conflicts
     }
   }
   try {
@@ -331,8 +345,11 @@ export function table (rows: Row[], baseline?: Row): string {
   for (const r of baseline ? [baseline, ...rows] : rows) {
     const ratio = pct(r.rps / (r.baselineRps ?? baseline?.rps ?? r.rps) * 100)
     const reused = (r.ticketsReused ?? 0) > 0 ? ` (${r.ticketsReused} reused a spent ticket: raise BENCH_TICKETS)` : ''
+    // Each of them waited for the server's deadlock check (deadlock_timeout, 1 s) before it was rolled back: a slow request.
+    const conflicts = (r.conflicts ?? 0) > 0 ? ` (${r.conflicts} rolled back in a conflict: a deadlock or a serialisation failure)` : ''
     const cpu = r.cpu ? [r.cpu.service, r.cpu.database, r.cpu.rest, r.cpu.idle].map(pct).join(' / ') : '–'
-    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx}${reused} | ${ratio} | ${cpu} |`)
+    lines.push(`| ${r.name} | ${r.engine ?? '–'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors}${conflicts} | ${r.non2xx}${reused} | ` +
+      `${ratio} | ${cpu} |`)
   }
   return lines.join('\n')
 }
