@@ -107,14 +107,7 @@ export class PostgresStorage implements Storage {
    */
   private async single (sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.query(this.pool, sql, params)
-        } catch (err) {
-          if (await this.runAgain(err, attempt)) continue
-          throw err
-        }
-      }
+      return await this.retrying(() => this.query(this.pool, sql, params))
     } finally {
       if (!READ_ONLY.test(sql)) this.commits++
       if (mayChangeDirectory(sql)) this.directoryChanges++
@@ -122,35 +115,34 @@ export class PostgresStorage implements Storage {
   }
 
   /**
-   * Whether work that failed with `err` on its `attempt`-th try runs again: a conflict, up to three tries in all;
-   * counted. It waits a little first (a few ms, more each time, at random): run again at once, it could take its
-   * first row back before the other transaction, woken by the rollback, takes it, and deadlock with it again.
+   * Runs `work` until it is not rolled back for a conflict (a deadlock's victim, a serialisation failure): the server
+   * rolled all of it back, so it runs again from the start, up to three tries in all; counted in `conflicts`. Each
+   * retry waits a little first (a few ms, more each time, at random): run again at once, it could take its first row
+   * back before the other transaction, woken by the rollback, takes it, and deadlock with it again.
    */
-  private async runAgain (err: unknown, attempt: number): Promise<boolean> {
-    if (!isRetryable(err)) return false
-    if (attempt >= 3) {
-      this.conflicts.failed++
-      return false
+  private async retrying<T> (work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work()
+      } catch (err) {
+        if (!isRetryable(err)) throw err
+        if (attempt >= 3) {
+          this.conflicts.failed++
+          throw err
+        }
+        this.conflicts.retried++
+        await new Promise((resolve) => setTimeout(resolve, attempt * (10 + Math.random() * 20)))
+      }
     }
-    this.conflicts.retried++
-    await new Promise((resolve) => setTimeout(resolve, attempt * (10 + Math.random() * 20)))
-    return true
   }
 
   async unitOfWork<T> (fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) throw new StorageUnavailableError('the database is closed')
     await this.units.acquire()
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.attempt(fn)
-        } catch (err) {
-          // Two units that deadlocked, or a serialisation failure: one of them is rolled back by the server;
-          // it runs again from the start (its statements decide again on what is now committed).
-          if (await this.runAgain(err, attempt)) continue
-          throw err
-        }
-      }
+      // Two units that deadlocked, or a serialisation failure: one of them is rolled back by the server; it runs
+      // again from the start (its statements decide again on what is now committed).
+      return await this.retrying(() => this.attempt(fn))
     } finally {
       this.units.release()
     }
