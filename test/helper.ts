@@ -43,7 +43,12 @@ export async function build (t: Test, env: Record<string, string> = {}, dir?: st
   // eslint-disable-next-line prefer-const -- assigned once the app is built, after the teardown that reads it
   let app: FastifyInstance | undefined
   const logs: string[] = []
+  // The service's own timers (the outboxes' polls and retries, the pressure monitor, the sweeps) are unreferenced,
+  // so that they never hold a process open: in production the listening server does. Here nothing listens, so while
+  // the app is open this timer stands in for the server; a test waiting on one of those timers would end unfinished.
+  const serving = setInterval(() => {}, 60_000)
   t.teardown(async () => {
+    clearInterval(serving)
     if (!app) return
     await app.close()
     assertNoSecrets(logs.join('\n'), `logs of ${t.fullname}`)
@@ -97,20 +102,6 @@ export const SAMPLE_DIRECTORY = {
     }
   ]
 } as const
-
-/**
- * Resolves or rejects as `promise` does, keeping the process alive meanwhile. The service's own timers (the
- * pressure monitor's samples, the sweeps) are unreferenced, so that they never hold a process open; a test that
- * waits for one of them, with nothing else running, would otherwise end there unfinished.
- */
-export async function keepingAlive<T> (promise: Promise<T>): Promise<T> {
-  const timer = setInterval(() => {}, 60_000)
-  try {
-    return await promise
-  } finally {
-    clearInterval(timer)
-  }
-}
 
 /** The error `fn` throws (fails the caller's assertion by returning undefined when it does not throw). */
 export function thrown (fn: () => unknown): Error | undefined {

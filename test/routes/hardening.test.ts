@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { build, keepingAlive, outsideRows, outsideSql } from '../helper.js'
+import { build, outsideRows, outsideSql } from '../helper.js'
 import { runWorker, type WorkerRequest } from '../workers.js'
 import { world } from './invitations-helper.js'
 
@@ -137,7 +137,7 @@ t.test('brute force: redemption attempts are limited per client address too, wha
 t.test('under pressure the service answers 503 at once, in the error shape, with Retry-After', async (t) => {
   const { app, call } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1' })
   // The monitor samples memory on a timer: after its first sample, every request is shed.
-  t.equal(await keepingAlive(once(app.pressure, 'sample')).then(([reason]) => reason), 'heap-used')
+  t.equal(await once(app.pressure, 'sample').then(([reason]) => reason), 'heap-used')
   const res = await call('GET', '/v1/users')
   t.match(res.json(), { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: /overloaded/ })
   t.equal(res.headers['retry-after'], '10')
@@ -146,7 +146,7 @@ t.test('under pressure the service answers 503 at once, in the error shape, with
 
 t.test('load shedding tells strangers nothing of the figures, and never fails the liveness probe', async (t) => {
   const { app, call, logs } = await build(t, { RA_MAX_HEAP_USED_BYTES: '1', RA_MAX_RSS_BYTES: '1' })
-  await keepingAlive(once(app.pressure, 'sample'))
+  await once(app.pressure, 'sample')
   const ready = await call('GET', '/readyz', undefined, null)
   t.equal(ready.statusCode, 503, '/readyz says 503 under pressure: take the instance out of rotation')
   const shed = await call('GET', '/v1/users', undefined, null)
